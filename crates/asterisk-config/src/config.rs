@@ -1,0 +1,133 @@
+//! The parsed result: sections in file order, each with its entries, every one carrying its file and line.
+
+use std::path::{Path, PathBuf};
+
+pub use compact_str::CompactString as Text;
+
+/// Index of a file in [`Config::files`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub(crate) u32);
+
+impl FileId {
+    /// The position of the file in [`Config::files`].
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A whole configuration file after includes, inheritance and `(+)` appends: what Asterisk sees.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    pub(crate) files: Vec<PathBuf>,
+    pub(crate) sections: Vec<Section>,
+}
+
+impl Config {
+    /// Every section in file order (templates included; check [`Section::template`]).
+    pub fn sections(&self) -> &[Section] {
+        &self.sections
+    }
+
+    /// The files sections and entries point into, by [`FileId`].
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
+
+    /// The path of a file.
+    pub fn file(&self, id: FileId) -> &Path {
+        &self.files[id.index()]
+    }
+
+    /// Every section called `name` (compared without case, as Asterisk does), templates included.
+    pub fn sections_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Section> + 'a {
+        self.sections
+            .iter()
+            .filter(move |s| s.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The first section called `name` that is not a template: what `ast_variable_browse` returns.
+    pub fn section(&self, name: &str) -> Option<&Section> {
+        self.sections
+            .iter()
+            .find(|s| !s.template && s.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// One `[name]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    /// The name between the brackets, as written (Asterisk keeps at most 79 bytes).
+    pub name: Text,
+    /// `(!)`: a template, kept for inheritance and never an object.
+    pub template: bool,
+    /// Where the header is.
+    pub file: FileId,
+    /// Line of the header.
+    pub line: u32,
+    /// The sections it inherited from, in order.
+    pub bases: Vec<Text>,
+    /// Entries in order: inherited ones first, then the section's own, then any appended with `(+)`.
+    pub entries: Vec<Entry>,
+}
+
+impl Section {
+    pub(crate) fn new(name: Text, file: FileId, line: u32) -> Self {
+        Section {
+            name,
+            template: false,
+            file,
+            line,
+            bases: Vec::new(),
+            entries: Vec::new(),
+        }
+    }
+
+    /// The first value of `key` (compared without case, as `ast_variable_retrieve` does).
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|e| e.key.eq_ignore_ascii_case(key))
+            .map(|e| e.value.as_str())
+    }
+
+    /// The last value of `key` (compared without case): what a sorcery object ends up with.
+    pub fn get_last(&self, key: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|e| e.key.eq_ignore_ascii_case(key))
+            .map(|e| e.value.as_str())
+    }
+
+    /// The entry holding the last value of `key` (compared without case).
+    pub fn entry_last(&self, key: &str) -> Option<&Entry> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|e| e.key.eq_ignore_ascii_case(key))
+    }
+
+    /// Every entry named `key` (compared without case), in order.
+    pub fn entries_named<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a Entry> + 'a {
+        self.entries
+            .iter()
+            .filter(move |e| e.key.eq_ignore_ascii_case(key))
+    }
+}
+
+/// One `key = value` (or `key => value`) line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The key, trimmed.
+    pub key: Text,
+    /// The value, trimmed; quotes are kept as written.
+    pub value: Text,
+    /// Where the line is (for inherited entries: where the base section has it).
+    pub file: FileId,
+    /// Its line number.
+    pub line: u32,
+    /// Written with `=>`.
+    pub object: bool,
+    /// Copied from a base section.
+    pub inherited: bool,
+}

@@ -1,0 +1,6 @@
+//! Integration tests: they run the real `pjprov` binary (and, for `serve`, talk to it over real sockets).
+//!
+//! One test binary, one module per area, as ripgrep does; `util` holds the shared helpers.
+
+mod dump;
+mod util;

@@ -1,0 +1,85 @@
+//! Building the model of a 10,000-phone fleet (pjsip.conf with templates and an #include, phoneprov.conf),
+//! and rendering its routes: `cargo bench -p pjprov-core`.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use pjprov_core::{BuildOptions, Paths, Snapshot};
+
+#[path = "../../asterisk-config/benches/support/fleet.rs"]
+mod fleet;
+
+/// The template of `shared/bench/gen_fleet.py`: about 2 KB per phone.
+const FLEET_CFG: &str = "#!version:1.0.0.1\n# provisioning for ${MAC} (${LABEL})\n";
+const FLEET_TAIL: &str = "${PP_EACH_EXTENSION(${MAC},fleet-line.cfg)}local_time.time_zone=${TZOFFSET}\n\
+    local_time.ntp_server1=${NTP_SERVER}\nsecurity.user_password=admin:${ADMIN_PASSWORD}\n\
+    auto_provision.server.url=http://${SERVER}/phoneprov/\n";
+const FLEET_LINE: &str = "account.${LINE}.enable=1\naccount.${LINE}.label=${LABEL}\n\
+    account.${LINE}.display_name=${DISPLAY_NAME}\naccount.${LINE}.auth_name=${USERNAME}\n\
+    account.${LINE}.user_name=${USERNAME}\naccount.${LINE}.password=${SECRET}\n\
+    account.${LINE}.sip_server.1.address=${SERVER}\naccount.${LINE}.sip_server.1.port=${SERVER_PORT}\n";
+
+fn write_fleet(dir: &Path, phones: usize) -> Paths {
+    let fleet = fleet::generate(phones, 10);
+    let etc = dir.join("etc");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&etc).unwrap();
+    std::fs::create_dir_all(data.join("phoneprov")).unwrap();
+    std::fs::write(etc.join("pjsip.conf"), &fleet.pjsip_conf).unwrap();
+    std::fs::write(etc.join("pjsip_phones.conf"), &fleet.phones_conf).unwrap();
+    std::fs::write(etc.join("phoneprov.conf"), &fleet.phoneprov_conf).unwrap();
+    let block: String = (0..20)
+        .map(|k| {
+            format!(
+                "# setting {k}: default value kept for compatibility with older firmware {}\n",
+                k * 31 % 97
+            )
+        })
+        .collect();
+    std::fs::write(
+        data.join("phoneprov/fleet.cfg"),
+        format!("{FLEET_CFG}{block}{FLEET_TAIL}"),
+    )
+    .unwrap();
+    std::fs::write(data.join("phoneprov/fleet-line.cfg"), FLEET_LINE).unwrap();
+    Paths::new(etc, data)
+}
+
+fn build(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_fleet(dir.path(), 10_000);
+    let options = BuildOptions::default();
+    let snapshot = Snapshot::build(&paths, &options).unwrap();
+    assert_eq!(snapshot.phones().len(), 10_000);
+    assert!(
+        snapshot.diagnostics().is_empty(),
+        "{:?}",
+        &snapshot.diagnostics()[..1]
+    );
+
+    let mut group = c.benchmark_group("model");
+    group.sample_size(10);
+    group.bench_function("build 10k phones", |b| {
+        b.iter_with_large_drop(|| Snapshot::build(&paths, &options).unwrap())
+    });
+    let server = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+    group.bench_function("render every route of 10k phones", |b| {
+        b.iter(|| {
+            let mut bytes = 0;
+            for route in snapshot.routes() {
+                bytes += snapshot.render_fresh(route, server).0.unwrap().len();
+            }
+            bytes
+        })
+    });
+    group.finish();
+
+    let route = snapshot.route("0004f2000000.cfg").unwrap();
+    c.bench_function("render one fleet phone (2 lines)", |b| {
+        b.iter(|| snapshot.render_fresh(route, server))
+    });
+}
+
+criterion_group!(benches, build);
+criterion_main!(benches);

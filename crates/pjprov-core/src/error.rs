@@ -1,0 +1,407 @@
+//! Everything `pjprov check` can report about a configuration, as data.
+//!
+//! [`Error`] is the one error enum of this crate; it wraps the dialect's own errors and adds what Asterisk's
+//! pjsip and phoneprov modules would log, plus pjprov's own checks. A [`Diagnostic`] places one at a file and
+//! line. Messages never contain a secret: they name options and places, not values of passwords.
+
+use std::fmt;
+use std::path::PathBuf;
+
+pub use asterisk_config::Severity;
+
+/// One problem with the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A problem of the config dialect itself (includes, templates, comments...).
+    #[error(transparent)]
+    Config(#[from] asterisk_config::Error),
+    /// A file Asterisk needs is missing or rejected as a whole.
+    #[error("{file} cannot be used: {reason}")]
+    FileRejected {
+        /// The file.
+        file: String,
+        /// Why.
+        reason: String,
+    },
+    /// An option the object's type does not have.
+    #[error(
+        "{kind} '{id}': unknown option '{option}'{}; Asterisk rejects the whole {kind}",
+        suggestion_note(suggestion)
+    )]
+    UnknownOption {
+        /// The object type.
+        kind: String,
+        /// The object id.
+        id: String,
+        /// The option as written.
+        option: String,
+        /// The closest known option.
+        suggestion: Option<String>,
+    },
+    /// `type=` names no object type pjsip knows.
+    #[error(
+        "[{id}]: unknown type '{value}'{}; the section is not an object",
+        suggestion_note(suggestion)
+    )]
+    UnknownType {
+        /// The section.
+        id: String,
+        /// The type as written.
+        value: String,
+        /// The closest known type.
+        suggestion: Option<String>,
+    },
+    /// Two objects of one type with one id.
+    #[error(
+        "duplicate {kind} '{id}' (also at {other}): Asterisk then refuses every {kind} in {file}"
+    )]
+    DuplicateObject {
+        /// The object type.
+        kind: String,
+        /// The id.
+        id: String,
+        /// Where the other one is.
+        other: String,
+        /// The file.
+        file: String,
+    },
+    /// An auth object Asterisk rejects.
+    #[error("auth '{id}': {reason}; Asterisk rejects it")]
+    InvalidAuth {
+        /// The auth id.
+        id: String,
+        /// Why.
+        reason: String,
+    },
+    /// A transport object Asterisk rejects.
+    #[error("transport '{id}': {reason}; Asterisk rejects it")]
+    InvalidTransport {
+        /// The transport id.
+        id: String,
+        /// Why.
+        reason: String,
+    },
+    /// A phoneprov object without `MAC`.
+    #[error(
+        "phoneprov '{id}' must contain a MAC entry (names are case-sensitive); the phone is skipped"
+    )]
+    MissingMac {
+        /// The phoneprov id.
+        id: String,
+    },
+    /// A phoneprov object without `PROFILE`.
+    #[error(
+        "phoneprov '{id}' must contain a PROFILE entry (names are case-sensitive); the phone is skipped"
+    )]
+    MissingProfile {
+        /// The phoneprov id.
+        id: String,
+    },
+    /// `endpoint=` names no (valid) endpoint.
+    #[error("phoneprov '{id}' contained invalid endpoint '{endpoint}'; the line is skipped")]
+    UnknownEndpoint {
+        /// The phoneprov id.
+        id: String,
+        /// The endpoint named.
+        endpoint: String,
+    },
+    /// The endpoint's `transport=` names no (valid) transport.
+    #[error(
+        "endpoint '{endpoint}' contained invalid transport '{transport}'; phoneprov '{id}' is skipped"
+    )]
+    UnknownTransport {
+        /// The phoneprov id.
+        id: String,
+        /// The endpoint.
+        endpoint: String,
+        /// The transport named.
+        transport: String,
+    },
+    /// The endpoint has no `transport=` (pjprov differs from Asterisk here).
+    #[error(
+        "endpoint '{endpoint}' has no transport=: Asterisk would skip phoneprov '{id}'; pjprov provisions it with TRANSPORT_ID empty and SERVER_PORT 5060"
+    )]
+    NoTransport {
+        /// The phoneprov id.
+        id: String,
+        /// The endpoint.
+        endpoint: String,
+    },
+    /// The endpoint's first auth does not exist (or was rejected).
+    #[error(
+        "phoneprov '{id}' contained invalid auth '{auth}' (the first auth of endpoint '{endpoint}'); the line is skipped"
+    )]
+    UnknownAuth {
+        /// The phoneprov id.
+        id: String,
+        /// The endpoint.
+        endpoint: String,
+        /// The auth named.
+        auth: String,
+    },
+    /// `PROFILE=` names no profile of phoneprov.conf.
+    #[error(
+        "phoneprov '{id}': could not look up profile '{profile}' in phoneprov.conf{}; the line is skipped",
+        suggestion_note(suggestion)
+    )]
+    UnknownProfile {
+        /// The phoneprov id.
+        id: String,
+        /// The profile named.
+        profile: String,
+        /// The closest profile name.
+        suggestion: Option<String>,
+    },
+    /// Two lines of one phone with the same `LINE`.
+    #[error(
+        "duplicate LINE={line} for MAC {mac}: phoneprov '{id}' is dropped (line {line} is phoneprov '{kept}')"
+    )]
+    DuplicateLine {
+        /// The dropped phoneprov id.
+        id: String,
+        /// The MAC.
+        mac: String,
+        /// The line number.
+        line: i32,
+        /// The phoneprov id that keeps the line.
+        kept: String,
+    },
+    /// A key repeated in a phoneprov object (pjprov differs from Asterisk here).
+    #[error(
+        "'{key}' is set {count} times in phoneprov '{id}': Asterisk uses the first value ({first}), pjprov the last ({last})"
+    )]
+    RepeatedKey {
+        /// The phoneprov id.
+        id: String,
+        /// The key.
+        key: String,
+        /// How many values it has.
+        count: usize,
+        /// Where the first value is.
+        first: String,
+        /// Where the last value is.
+        last: String,
+    },
+    /// A MAC that phones will never ask for as written.
+    #[error("phoneprov '{id}': MAC '{mac}' {problem}")]
+    MacFormat {
+        /// The phoneprov id.
+        id: String,
+        /// The MAC as written.
+        mac: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A wizard missing a required option.
+    #[error("wizard '{id}' must have '{option}' if it {because}; {consequence}")]
+    WizardIncomplete {
+        /// The wizard id.
+        id: String,
+        /// The missing option.
+        option: String,
+        /// The setting that requires it.
+        because: String,
+        /// What is lost.
+        consequence: String,
+    },
+    /// A wizard option Asterisk does not know.
+    #[error(
+        "wizard '{id}': unknown option '{option}'{}; it is ignored",
+        suggestion_note(suggestion)
+    )]
+    UnknownWizardOption {
+        /// The wizard id.
+        id: String,
+        /// The option.
+        option: String,
+        /// The closest known option.
+        suggestion: Option<String>,
+    },
+    /// `type=wizard` in pjsip.conf.
+    #[error(
+        "[{id}]: type=wizard in pjsip.conf: Asterisk reads wizards only from pjsip_wizard.conf (pjprov reads both)"
+    )]
+    WizardInPjsipConf {
+        /// The wizard id.
+        id: String,
+    },
+    /// phoneprov.conf has no profile.
+    #[error("there are no provisioning profiles in phoneprov.conf")]
+    NoProfiles,
+    /// Two profiles with one name.
+    #[error("duplicate profile '{name}' (first at {first}): the first one is used")]
+    DuplicateProfile {
+        /// The profile.
+        name: String,
+        /// Where the first is.
+        first: String,
+    },
+    /// A `setvar` Asterisk ignores.
+    #[error("setvar '{value}' is ignored: it needs NAME=VALUE with both parts non-empty")]
+    BadSetvar {
+        /// The setvar value as written.
+        value: String,
+    },
+    /// A static file that is not on disk.
+    #[error("profile '{profile}': static file '{path}' does not exist; '{uri}' answers 404")]
+    StaticFileMissing {
+        /// The profile.
+        profile: String,
+        /// The path on disk.
+        path: String,
+        /// The route.
+        uri: String,
+    },
+    /// A template that is not on disk.
+    #[error("profile '{profile}': template '{path}' does not exist; '{uri}' answers 404")]
+    TemplateMissing {
+        /// The profile.
+        profile: String,
+        /// The path on disk.
+        path: String,
+        /// The pattern of the route.
+        uri: String,
+    },
+    /// A file outside the phoneprov data directory.
+    #[error("profile '{profile}': '{path}' is outside {dir}; it is never served")]
+    OutsideDataDir {
+        /// The profile.
+        profile: String,
+        /// The path.
+        path: String,
+        /// The data directory.
+        dir: String,
+    },
+    /// Two routes with one URI.
+    #[error("route '{uri}' is defined twice; the first ({first}) answers")]
+    DuplicateRoute {
+        /// The URI.
+        uri: String,
+        /// The route that wins.
+        first: String,
+    },
+    /// An Olson name or POSIX string Asterisk cannot load.
+    #[error("phoneprov '{id}': unknown TIMEZONE '{zone}'; Asterisk uses GMT")]
+    UnknownTimezone {
+        /// The phoneprov id.
+        id: String,
+        /// The zone as written.
+        zone: String,
+    },
+    /// Something a template does when rendered for one phone.
+    #[error("template '{template}' line {line} (rendering '{uri}'): {message}")]
+    Template {
+        /// The template.
+        template: String,
+        /// Line in the template.
+        line: u32,
+        /// The route being rendered.
+        uri: String,
+        /// What happened.
+        message: String,
+    },
+    /// A Handlebars template that does not compile.
+    #[error("template '{template}' line {line}: {message}; its routes answer 500")]
+    TemplateSyntax {
+        /// The template.
+        template: String,
+        /// Line in the template.
+        line: u32,
+        /// What is wrong.
+        message: String,
+    },
+    /// A render that failed.
+    #[error("'{uri}' cannot be rendered: {message}")]
+    RenderFailed {
+        /// The route.
+        uri: String,
+        /// Why.
+        message: String,
+    },
+}
+
+fn suggestion_note(suggestion: &Option<String>) -> String {
+    match suggestion {
+        Some(s) => format!(" (did you mean '{s}'?)"),
+        None => String::new(),
+    }
+}
+
+impl Error {
+    /// How serious the problem is.
+    pub fn severity(&self) -> Severity {
+        match self {
+            Error::Config(e) => e.severity(),
+            Error::UnknownType { .. }
+            | Error::NoTransport { .. }
+            | Error::RepeatedKey { .. }
+            | Error::MacFormat { .. }
+            | Error::UnknownWizardOption { .. }
+            | Error::WizardInPjsipConf { .. }
+            | Error::DuplicateProfile { .. }
+            | Error::BadSetvar { .. }
+            | Error::DuplicateRoute { .. }
+            | Error::UnknownTimezone { .. }
+            | Error::DuplicateLine { .. }
+            | Error::Template { .. } => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+}
+
+/// A problem and where it is: `FILE:LINE: severity: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file (0 line when the problem concerns a whole file).
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: u32,
+    /// The problem.
+    pub error: Error,
+}
+
+impl Diagnostic {
+    /// Creates a diagnostic.
+    pub fn new(file: impl Into<PathBuf>, line: u32, error: Error) -> Self {
+        Diagnostic {
+            file: file.into(),
+            line,
+            error,
+        }
+    }
+
+    /// How serious it is.
+    pub fn severity(&self) -> Severity {
+        self.error.severity()
+    }
+}
+
+impl From<asterisk_config::Diagnostic> for Diagnostic {
+    fn from(d: asterisk_config::Diagnostic) -> Self {
+        Diagnostic {
+            file: d.file,
+            line: d.line,
+            error: Error::Config(d.error),
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}: {}",
+            self.file.display(),
+            self.line,
+            self.severity(),
+            self.error
+        )
+    }
+}
+
+impl std::error::Error for Diagnostic {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}

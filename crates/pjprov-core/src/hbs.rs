@@ -1,0 +1,441 @@
+//! pjprov's own template engine: Handlebars, for template files whose name ends in `.hbs`.
+//!
+//! The context of a phone's file is its first line's variables at the top level (`{{USERNAME}}`), `lines`
+//! (every line's variables, in LINE order), `users` (every phone's first line, for directories; only built
+//! when the template mentions it) and `server` (the address the phone connected to). Nothing is
+//! HTML-escaped: phone configs are plain text or XML, and XML values go through `{{xml VALUE}}`.
+//!
+//! Helpers: `xml` (escapes exactly `& < > " '`), `lower`, `upper`, `mac` (`{{mac MAC ":"}}` formats the 12
+//! hex digits with a separator; `{{mac MAC "" "upper"}}` changes case), `add` (`{{add LINE -1}}`),
+//! `default` (`{{default UPDATE_INTERVAL "86400"}}`), and for time zones written the way each phone wants
+//! them: `tz_hours` (`{{tz_hours TZOFFSET}}` → `-5`, `5.5`), `tz_minutes` (`-300`), `tz_gmt` (`GMT-05:00`)
+//! and `posix_tz` (`{{posix_tz TIMEZONE}}` → `EST5EDT,M3.2.0,M11.1.0`, from the zone file).
+
+use handlebars::{Handlebars, handlebars_helper};
+use serde_json::{Map, Value};
+
+use crate::model::{Line, Phone};
+
+/// XML's five predefined entities, and nothing else.
+pub fn escape_xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `mac`: the 12 hex digits of `text` grouped by two with `separator`; other text is returned unchanged.
+pub fn format_mac(text: &str, separator: &str, case: &str) -> String {
+    let digits: String = text
+        .chars()
+        .filter(|c| !matches!(c, ':' | '-' | '.' | ' '))
+        .collect();
+    if digits.len() != 12 || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
+        return text.to_owned();
+    }
+    let digits = match case {
+        "upper" => digits.to_ascii_uppercase(),
+        "lower" => digits.to_ascii_lowercase(),
+        _ => digits,
+    };
+    digits
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| String::from_utf8_lossy(pair).into_owned())
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
+fn as_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn as_number(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+handlebars_helper!(xml: |value: Json| escape_xml(&as_text(value)));
+handlebars_helper!(lower: |value: Json| as_text(value).to_lowercase());
+handlebars_helper!(upper: |value: Json| as_text(value).to_uppercase());
+handlebars_helper!(mac: |value: Json, *args| {
+    // `args` holds every parameter, the MAC included.
+    let separator = args.get(1).map(|v| as_text(v)).unwrap_or_else(|| ":".to_owned());
+    let case = args.get(2).map(|v| as_text(v)).unwrap_or_default();
+    format_mac(&as_text(value), &separator, &case)
+});
+handlebars_helper!(add: |a: Json, b: Json| {
+    match (as_number(a), as_number(b)) {
+        (Some(a), Some(b)) => Value::from(a.saturating_add(b)),
+        _ => Value::from(""),
+    }
+});
+handlebars_helper!(mul: |a: Json, b: Json| {
+    match (as_number(a), as_number(b)) {
+        (Some(a), Some(b)) => Value::from(a.saturating_mul(b)),
+        _ => Value::from(""),
+    }
+});
+handlebars_helper!(div: |a: Json, b: Json| {
+    match (as_number(a), as_number(b)) {
+        (Some(a), Some(b)) if b != 0 => Value::from(a.div_euclid(b)),
+        _ => Value::from(""),
+    }
+});
+
+/// `{{default VALUE FALLBACK}}`: VALUE unless it is missing or empty. Written by hand because a missing VALUE
+/// is the whole point, and the generated helpers refuse missing parameters in strict mode.
+#[derive(Debug, Clone, Copy)]
+struct Default;
+
+impl handlebars::HelperDef for Default {
+    fn call_inner<'reg: 'rc, 'rc>(
+        &self,
+        h: &handlebars::Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc handlebars::Context,
+        _: &mut handlebars::RenderContext<'reg, 'rc>,
+    ) -> Result<handlebars::ScopedJson<'rc>, handlebars::RenderError> {
+        let usable = |p: &handlebars::PathAndJson<'rc>| {
+            !p.is_value_missing()
+                && !matches!(p.value(), Value::Null)
+                && p.value().as_str() != Some("")
+        };
+        let chosen = match (h.param(0), h.param(1)) {
+            (Some(value), _) if usable(value) => value.value().clone(),
+            (_, Some(fallback)) if !fallback.is_value_missing() => fallback.value().clone(),
+            _ => Value::from(""),
+        };
+        Ok(handlebars::ScopedJson::Derived(chosen))
+    }
+}
+
+fn offset_seconds(value: &Value) -> i64 {
+    as_number(value).unwrap_or(0)
+}
+
+/// Seconds east of UTC as hours: `-5`, `5.5`, `5.75`.
+pub fn tz_hours_text(seconds: i64) -> String {
+    let minutes = seconds / 60;
+    if minutes % 60 == 0 {
+        (minutes / 60).to_string()
+    } else {
+        let hours = minutes as f64 / 60.0;
+        let text = format!("{hours:.2}");
+        text.trim_end_matches('0').to_owned()
+    }
+}
+
+/// Seconds east of UTC as `GMT+05:30`.
+pub fn tz_gmt_text(seconds: i64) -> String {
+    let sign = if seconds < 0 { '-' } else { '+' };
+    let minutes = seconds.abs() / 60;
+    format!("GMT{sign}{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// The POSIX TZ rule at the end of a zone file (`EST5EDT,M3.2.0,M11.1.0`); the host's (`/etc/localtime`)
+/// for an empty name; empty when there is none.
+pub fn posix_tz_text(zone: &str) -> String {
+    if zone.contains("..") || zone.starts_with('/') {
+        return String::new();
+    }
+    let file = if zone.is_empty() {
+        std::path::PathBuf::from("/etc/localtime")
+    } else {
+        std::path::Path::new("/usr/share/zoneinfo").join(zone)
+    };
+    let Ok(data) = std::fs::read(file) else {
+        // Not a zone name: perhaps already a POSIX string.
+        return if zone
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '<')
+            && zone.chars().any(|c| c.is_ascii_digit())
+        {
+            zone.to_owned()
+        } else {
+            String::new()
+        };
+    };
+    if !data.starts_with(b"TZif") {
+        return String::new();
+    }
+    let text = String::from_utf8_lossy(&data);
+    let mut lines = text.trim_end_matches('\n').rsplit('\n');
+    let footer = lines.next().unwrap_or_default();
+    if footer.is_empty() || footer.contains('\0') || footer.len() > 64 {
+        String::new()
+    } else {
+        footer.to_owned()
+    }
+}
+
+handlebars_helper!(tz_hours: |value: Json| tz_hours_text(offset_seconds(value)));
+handlebars_helper!(tz_minutes: |value: Json| (offset_seconds(value) / 60).to_string());
+handlebars_helper!(tz_gmt: |value: Json| tz_gmt_text(offset_seconds(value)));
+/// `{{posix_tz TIMEZONE}}`: a missing TIMEZONE means the host's zone, so a missing value is fine here.
+#[derive(Debug, Clone, Copy)]
+struct PosixTz;
+
+impl handlebars::HelperDef for PosixTz {
+    fn call_inner<'reg: 'rc, 'rc>(
+        &self,
+        h: &handlebars::Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc handlebars::Context,
+        _: &mut handlebars::RenderContext<'reg, 'rc>,
+    ) -> Result<handlebars::ScopedJson<'rc>, handlebars::RenderError> {
+        let zone = h
+            .param(0)
+            .filter(|p| !p.is_value_missing())
+            .map(|p| as_text(p.value()))
+            .unwrap_or_default();
+        Ok(handlebars::ScopedJson::Derived(Value::from(posix_tz_text(
+            &zone,
+        ))))
+    }
+}
+
+/// A registry with pjprov's settings and helpers.
+pub(crate) fn registry(strict: bool) -> Handlebars<'static> {
+    let mut hb = Handlebars::new();
+    hb.register_escape_fn(handlebars::no_escape);
+    hb.set_strict_mode(strict);
+    hb.set_prevent_indent(true);
+    hb.register_helper("xml", Box::new(xml));
+    hb.register_helper("lower", Box::new(lower));
+    hb.register_helper("upper", Box::new(upper));
+    hb.register_helper("mac", Box::new(mac));
+    hb.register_helper("add", Box::new(add));
+    hb.register_helper("default", Box::new(Default));
+    hb.register_helper("mul", Box::new(mul));
+    hb.register_helper("div", Box::new(div));
+    hb.register_helper("tz_hours", Box::new(tz_hours));
+    hb.register_helper("tz_minutes", Box::new(tz_minutes));
+    hb.register_helper("tz_gmt", Box::new(tz_gmt));
+    hb.register_helper("posix_tz", Box::new(PosixTz));
+    hb
+}
+
+/// A line's variables as a JSON object, with `SERVER` where the line does not set it, and `SIP_TRANSPORT`
+/// (the transport's protocol) unless the line sets it.
+fn line_object(line: &Line, server: Option<&str>) -> Map<String, Value> {
+    let mut object: Map<String, Value> = line
+        .vars
+        .iter()
+        .map(|(n, v)| (n.to_owned(), Value::from(v)))
+        .collect();
+    if let Some(server) = server
+        && !object.contains_key("SERVER")
+    {
+        object.insert("SERVER".into(), Value::from(server));
+    }
+    if let Some(protocol) = line.transport_protocol
+        && !object.contains_key("SIP_TRANSPORT")
+    {
+        object.insert("SIP_TRANSPORT".into(), Value::from(protocol));
+    }
+    object
+}
+
+/// Whether a template reads `users` (so its context must list every phone): the word inside a `{{...}}`.
+pub(crate) fn mentions_users(source: &str) -> bool {
+    let word = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    let mut rest = source;
+    while let Some(open) = rest.find("{{") {
+        let inside = &rest[open + 2..];
+        let close = inside.find("}}").unwrap_or(inside.len());
+        let expression = &inside[..close];
+        let bytes = expression.as_bytes();
+        if expression.match_indices("users").any(|(at, _)| {
+            !word(at.checked_sub(1).and_then(|i| bytes.get(i))) && !word(bytes.get(at + 5))
+        }) {
+            return true;
+        }
+        rest = &inside[close..];
+    }
+    false
+}
+
+/// The context of `phone`'s file: its first line's variables, `lines`, `server` and, if wanted, `users`.
+pub(crate) fn context<'a>(
+    phone: &Phone,
+    all: impl Iterator<Item = (bool, &'a Phone)>,
+    server: &str,
+    with_users: bool,
+) -> Value {
+    // Asterisk's rule: SERVER is added to the phone's lines only when its first line does not set it.
+    let injected = (!phone.first_line().vars.contains("SERVER")).then_some(server);
+    let mut top = line_object(phone.first_line(), injected);
+    let lines: Vec<Value> = phone
+        .lines
+        .iter()
+        .map(|l| Value::Object(line_object(l, injected)))
+        .collect();
+    top.insert("lines".into(), Value::Array(lines));
+    if with_users {
+        let users: Vec<Value> = all
+            .map(|(is_self, user)| {
+                let injected = if is_self { injected } else { None };
+                let mut object = line_object(user.first_line(), injected);
+                let lines: Vec<Value> = user
+                    .lines
+                    .iter()
+                    .map(|l| Value::Object(line_object(l, injected)))
+                    .collect();
+                object.insert("lines".into(), Value::Array(lines));
+                Value::Object(object)
+            })
+            .collect();
+        top.insert("users".into(), Value::Array(users));
+    }
+    top.insert("server".into(), Value::from(server));
+    Value::Object(top)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(template: &str, data: Value, strict: bool) -> Result<String, String> {
+        let mut hb = registry(strict);
+        hb.register_template_string("t", template)
+            .map_err(|e| e.to_string())?;
+        hb.render("t", &data).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn nothing_is_html_escaped() {
+        let data = serde_json::json!({"P": "p&ss<w>\"o'r=d`"});
+        assert_eq!(
+            render("pw={{P}}", data.clone(), false).unwrap(),
+            "pw=p&ss<w>\"o'r=d`"
+        );
+        assert_eq!(
+            render("<a p=\"{{xml P}}\"/>", data, false).unwrap(),
+            "<a p=\"p&amp;ss&lt;w&gt;&quot;o&apos;r=d`\"/>"
+        );
+    }
+
+    #[test]
+    fn helpers() {
+        let data = serde_json::json!({"MAC": "0004F2aabbcc", "LINE": "2", "E": ""});
+        assert_eq!(
+            render("{{mac MAC}}", data.clone(), false).unwrap(),
+            "00:04:F2:aa:bb:cc"
+        );
+        assert_eq!(
+            render("{{mac MAC \"-\" \"upper\"}}", data.clone(), false).unwrap(),
+            "00-04-F2-AA-BB-CC"
+        );
+        assert_eq!(
+            render("{{lower MAC}} {{upper MAC}}", data.clone(), false).unwrap(),
+            "0004f2aabbcc 0004F2AABBCC"
+        );
+        assert_eq!(render("{{add LINE -1}}", data.clone(), false).unwrap(), "1");
+        assert_eq!(
+            render(
+                "{{default E \"x\"}}{{default LINE \"y\"}}",
+                data.clone(),
+                false
+            )
+            .unwrap(),
+            "x2"
+        );
+        assert_eq!(
+            render("{{default MISSING \"z\"}}", data, false).unwrap(),
+            "z"
+        );
+    }
+
+    #[test]
+    fn strict_mode_reports_missing_variables_with_their_line() {
+        let data = serde_json::json!({"A": "1"});
+        assert_eq!(
+            render("a={{A}}\nb={{B}}\n", data.clone(), false).unwrap(),
+            "a=1\nb=\n"
+        );
+        let error = render("a={{A}}\nb={{B}}\n", data, true).unwrap_err();
+        assert!(error.contains("line 2") || error.contains(":2:"), "{error}");
+    }
+
+    #[test]
+    fn default_accepts_missing_values_in_strict_mode() {
+        let data = serde_json::json!({"E": "", "V": "v"});
+        assert_eq!(
+            render(
+                "{{default MISSING \"x\"}}{{default E \"y\"}}{{default V \"z\"}}",
+                data,
+                true
+            )
+            .unwrap(),
+            "xyv"
+        );
+    }
+
+    #[test]
+    fn arithmetic() {
+        let data = serde_json::json!({"TZOFFSET": "-18000"});
+        assert_eq!(
+            render("{{div TZOFFSET 900}} {{mul 3 4}} {{div 1 0}}", data, false).unwrap(),
+            "-20 12 "
+        );
+    }
+
+    #[test]
+    fn users_detection() {
+        assert!(mentions_users("{{#each users}}{{/each}}"));
+        assert!(mentions_users("{{@root.users}}"));
+        assert!(!mentions_users(
+            "<item name=\"users.admin.password\">{{ADMIN_PASSWORD}}</item>"
+        ));
+        assert!(!mentions_users("{{P_users}} superusers"));
+    }
+
+    #[test]
+    fn time_zone_helpers() {
+        assert_eq!(tz_hours_text(-18000), "-5");
+        assert_eq!(tz_hours_text(19800), "5.5");
+        assert_eq!(tz_hours_text(20700), "5.75");
+        assert_eq!(tz_gmt_text(-18000), "GMT-05:00");
+        assert_eq!(tz_gmt_text(19800), "GMT+05:30");
+        assert_eq!(posix_tz_text("America/New_York"), "EST5EDT,M3.2.0,M11.1.0");
+        assert_eq!(posix_tz_text("../../etc/passwd"), "");
+        assert_eq!(
+            posix_tz_text("CET-1CEST,M3.5.0,M10.5.0/3"),
+            "CET-1CEST,M3.5.0,M10.5.0/3"
+        );
+        let data = serde_json::json!({"TZOFFSET": "-18000"});
+        assert_eq!(
+            render(
+                "{{tz_hours TZOFFSET}} {{tz_minutes TZOFFSET}} {{tz_gmt TZOFFSET}}",
+                data,
+                false
+            )
+            .unwrap(),
+            "-5 -300 GMT-05:00"
+        );
+    }
+
+    #[test]
+    fn mac_formatting() {
+        assert_eq!(format_mac("0004f2aabbcc", ":", ""), "00:04:f2:aa:bb:cc");
+        assert_eq!(format_mac("00:04:f2:aa:bb:cc", "", "upper"), "0004F2AABBCC");
+        assert_eq!(format_mac("nonsense", ":", ""), "nonsense");
+    }
+}

@@ -1,0 +1,71 @@
+//! pjprov's provisioning model: phones from Asterisk's pjsip configuration, with the variables
+//! res_pjsip_phoneprov_provider would give them, the profiles of phoneprov.conf, templates and routes.
+//!
+//! # Principal types
+//!
+//! * [`Snapshot`] is built from a [`Paths`] (config dir and data dir) and holds everything: the
+//!   [`Phone`]s with their [`Line`]s and [`Vars`], the [`Profile`]s, the [`Route`] table and every
+//!   [`Diagnostic`]. It never changes once built; a reload builds a new one.
+//! * [`Snapshot::route`] finds what a URI serves; [`Snapshot::render`] renders a dynamic route for the
+//!   address the phone connected to, caching the [`Rendered`] body.
+//! * [`asterisk`] is Asterisk's own template language (`${VAR}`, functions, `$[...]`), byte for byte.
+//!
+//! # Example
+//!
+//! ```
+//! use pjprov_core::{BuildOptions, Paths, Snapshot};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let (etc, data) = (dir.path().join("etc"), dir.path().join("data"));
+//! std::fs::create_dir_all(&etc)?;
+//! std::fs::create_dir_all(data.join("phoneprov"))?;
+//! std::fs::write(etc.join("pjsip.conf"), "\
+//! [udp]\ntype = transport\nbind = 0.0.0.0\n\n\
+//! [1000]\ntype = endpoint\ntransport = udp\nauth = 1000\ncallerid = \"Alice\" <1000>\n\n\
+//! [1000]\ntype = auth\nusername = alice\npassword = s3cret\n\n\
+//! [1000-phone]\ntype = phoneprov\nendpoint = 1000\nMAC = 0004f2aabbcc\nPROFILE = basic\n")?;
+//! std::fs::write(etc.join("phoneprov.conf"), "[basic]\n${MAC}.cfg => basic.cfg\n")?;
+//! std::fs::write(data.join("phoneprov/basic.cfg"), "user=${USERNAME} name=${DISPLAY_NAME} server=${SERVER}\n")?;
+//!
+//! let snapshot = Snapshot::build(&Paths::new(etc, data), &BuildOptions::default())
+//!     .expect("a usable configuration");
+//! let route = snapshot.route("0004f2aabbcc.cfg").expect("the phone's file");
+//! let body = snapshot.render(route, "192.0.2.1".parse()?)?;
+//! assert_eq!(&body.body[..], b"user=alice name=Alice server=192.0.2.1\n");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod asterisk;
+pub mod callerid;
+mod error;
+pub mod hbs;
+pub mod mime;
+mod model;
+mod phones;
+mod pjsip;
+pub mod profile;
+mod snapshot;
+mod templates;
+pub mod tz;
+pub mod uri;
+mod vars;
+
+pub use error::{Diagnostic, Error, Severity};
+pub use model::{Line, Location, Phone};
+pub use profile::Profile;
+pub use snapshot::{
+    BuildOptions, Paths, Rejected, RenderFailure, Rendered, Route, Snapshot, Target, server_string,
+};
+pub use templates::{FileProblem, resolve_inside};
+pub use vars::Vars;
+
+/// True for variable names that hold secrets (`SECRET`, `*PASSWORD*`, ...): masked in listings and logs.
+pub fn is_secret_variable(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    upper.contains("SECRET")
+        || upper.contains("PASSWORD")
+        || upper.contains("PASSWD")
+        || upper == "PASS"
+        || upper.ends_with("_PASS")
+        || upper.ends_with("_PIN")
+}

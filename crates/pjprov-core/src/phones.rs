@@ -1,0 +1,389 @@
+//! From phoneprov objects to phones and lines, exactly as res_pjsip_phoneprov_provider (`users_apply_handler`,
+//! `load_endpoint`) and res_phoneprov (`ast_phoneprov_add_extension`, `build_extension`,
+//! `add_user_extension`) do it, with the differences DESIGN.md §4 names.
+//!
+//! Objects are visited in the order sorcery hands them over (sorted by id, byte-wise). The first object with
+//! a MAC creates the phone and gives it its profile; the phone joins Asterisk's user table then, which is
+//! what `PP_EACH_USER` walks (563 buckets keyed by the MAC's djb2 hash, insertion order within a bucket).
+
+use compact_str::CompactString;
+use rustc_hash::FxHashMap;
+
+use crate::asterisk::render::{Renderer, Scope, World};
+use crate::asterisk::{RenderError, Template};
+use crate::callerid;
+use crate::error::{Diagnostic, Error};
+use crate::model::{Line, Phone};
+use crate::pjsip::{Objects, Phoneprov};
+use crate::profile::Profile;
+use crate::tz;
+use crate::vars::Vars;
+
+/// Asterisk's `MAX_USER_BUCKETS`.
+const USER_BUCKETS: u32 = 563;
+
+/// The phones of a configuration.
+#[derive(Debug, Default)]
+pub(crate) struct Phones {
+    pub phones: Vec<Phone>,
+    pub by_mac: FxHashMap<CompactString, usize>,
+    /// Indices into `phones` in the order of Asterisk's user table.
+    pub user_order: Vec<usize>,
+}
+
+/// What building needs besides the objects.
+pub(crate) struct Inputs<'a> {
+    pub objects: &'a Objects<'a>,
+    pub profiles: &'a [Profile],
+    pub now: jiff::Timestamp,
+    /// A world without phones, for substituting setvars (Asterisk's user table is still being filled).
+    pub empty_world: &'a World<'a>,
+}
+
+pub(crate) fn build(inputs: &Inputs<'_>, diags: &mut Vec<Diagnostic>) -> Phones {
+    let mut phoneprovs: Vec<&Phoneprov<'_>> = inputs.objects.phoneprovs.iter().collect();
+    // Stable: for one id, the pjsip.conf object (read first) comes before the wizard's, and wins.
+    phoneprovs.sort_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
+    phoneprovs.dedup_by(|later, earlier| later.id == earlier.id);
+
+    // Each profile's setvars, parsed once.
+    let setvars: Vec<Vec<(&str, Template)>> = inputs
+        .profiles
+        .iter()
+        .map(|p| {
+            p.setvars
+                .iter()
+                .map(|(name, value)| {
+                    (
+                        name.as_str(),
+                        Template::parse("phoneprov.conf", value.as_bytes()),
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    let mut phones = Phones::default();
+    let mut zones = ZoneCache::default();
+    for pp in phoneprovs {
+        if let Some((vars, protocol)) = line_vars(pp, inputs, diags) {
+            add_line(
+                &mut phones,
+                pp,
+                (vars, protocol),
+                inputs,
+                &setvars,
+                &mut zones,
+                diags,
+            );
+        }
+    }
+    let mut order: Vec<(u32, usize)> = phones
+        .phones
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (user_bucket(p.mac.as_bytes()), i))
+        .collect();
+    order.sort();
+    phones.user_order = order.into_iter().map(|(_, i)| i).collect();
+    phones
+}
+
+/// Time zone variables per zone name: every line of a zone gets the same answer for one "now".
+#[derive(Default)]
+struct ZoneCache(FxHashMap<Option<String>, (tz::TzVars, Option<tz::UnknownZone>)>);
+
+impl ZoneCache {
+    fn vars(
+        &mut self,
+        zone: Option<&str>,
+        now: jiff::Timestamp,
+    ) -> (tz::TzVars, Option<tz::UnknownZone>) {
+        self.0
+            .entry(zone.map(str::to_owned))
+            .or_insert_with(|| tz::timezone_vars(zone, now))
+            .clone()
+    }
+}
+
+/// The bucket of Asterisk's user table: `ast_str_hash` (djb2 with xor) modulo 563.
+pub(crate) fn user_bucket(mac: &[u8]) -> u32 {
+    let mut hash: u32 = 5381;
+    for &b in mac {
+        hash = hash.wrapping_mul(33) ^ u32::from(b);
+    }
+    (hash & 0x7fff_ffff) % USER_BUCKETS
+}
+
+/// The variables of one phoneprov object, or `None` when Asterisk would skip it.
+fn line_vars(
+    pp: &Phoneprov<'_>,
+    inputs: &Inputs<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(Vars, Option<&'static str>)> {
+    let mut vars = Vars::new();
+    // Every key but `type` is a variable; empty values are dropped; the last value wins (pjprov differs).
+    let mut repeats = false;
+    for entry in pp.entries.iter().filter(|e| !e.value.is_empty()) {
+        repeats |= vars.contains(entry.key);
+        vars.set(entry.key, &entry.value);
+    }
+    if repeats {
+        warn_repeated(pp, diags);
+    }
+    if !vars.contains("MAC") {
+        diags.push(pp.src.diag(Error::MissingMac { id: pp.id.clone() }));
+        return None;
+    }
+    if !vars.contains("PROFILE") {
+        diags.push(pp.src.diag(Error::MissingProfile { id: pp.id.clone() }));
+        return None;
+    }
+    let mut transport: Option<(u16, &'static str)> = None;
+    if let Some(endpoint) = vars.get("endpoint").map(str::to_owned) {
+        transport = endpoint_vars(pp, &endpoint, inputs.objects, &mut vars, diags)?;
+    }
+    let port = transport.map(|(port, _)| port);
+    vars.set_default("USERNAME", &pp.id);
+    vars.set_default("LABEL", &pp.id);
+    vars.set_default("SERVER_PORT", &port.unwrap_or(5060).to_string());
+    Some((vars, transport.map(|(_, protocol)| protocol)))
+}
+
+/// Warns about keys set more than once with different values (Asterisk uses the first, pjprov the last).
+fn warn_repeated(pp: &Phoneprov<'_>, diags: &mut Vec<Diagnostic>) {
+    let entries: Vec<_> = pp.entries.iter().filter(|e| !e.value.is_empty()).collect();
+    let mut done: Vec<&str> = Vec::new();
+    for (i, first) in entries.iter().enumerate() {
+        if done.contains(&first.key) {
+            continue;
+        }
+        done.push(first.key);
+        let same: Vec<_> = entries[i..].iter().filter(|e| e.key == first.key).collect();
+        let last = same[same.len() - 1];
+        if same.len() > 1 && first.value != last.value {
+            let show = |at: crate::pjsip::Src<'_>| format!("{}:{}", at.file.display(), at.line);
+            diags.push(last.src.diag(Error::RepeatedKey {
+                id: pp.id.clone(),
+                key: first.key.to_owned(),
+                count: same.len(),
+                first: show(first.src),
+                last: show(last.src),
+            }));
+        }
+    }
+}
+
+/// `load_endpoint`: the variables an endpoint gives. Returns the transport's port and protocol (`None` when
+/// the endpoint has no transport), or `None` overall when Asterisk would skip the line.
+fn endpoint_vars(
+    pp: &Phoneprov<'_>,
+    name: &str,
+    objects: &Objects<'_>,
+    vars: &mut Vars,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Option<(u16, &'static str)>> {
+    let Some(endpoint) = objects.endpoint(name) else {
+        diags.push(pp.src.diag(Error::UnknownEndpoint {
+            id: pp.id.clone(),
+            endpoint: name.to_owned(),
+        }));
+        return None;
+    };
+    vars.set_default("ENDPOINT_ID", name);
+    vars.set_default("TRANSPORT_ID", &endpoint.transport);
+    if let Some(cid) = &endpoint.callerid {
+        let (cid_name, number) = callerid::split(cid);
+        vars.set_default("CALLERID", &number);
+        vars.set_default("DISPLAY_NAME", &cid_name);
+    }
+    let port = if endpoint.transport.is_empty() {
+        diags.push(pp.src.diag(Error::NoTransport {
+            id: pp.id.clone(),
+            endpoint: name.to_owned(),
+        }));
+        None
+    } else {
+        match objects.transports.get(endpoint.transport.as_str()) {
+            Some(transport) => Some((transport.port, transport.protocol)),
+            None => {
+                diags.push(pp.src.diag(Error::UnknownTransport {
+                    id: pp.id.clone(),
+                    endpoint: name.to_owned(),
+                    transport: endpoint.transport.clone(),
+                }));
+                return None;
+            }
+        }
+    };
+    if let Some(auth_name) = endpoint.auths.first() {
+        let Some(auth) = objects.auth(auth_name) else {
+            diags.push(pp.src.diag(Error::UnknownAuth {
+                id: pp.id.clone(),
+                endpoint: name.to_owned(),
+                auth: auth_name.clone(),
+            }));
+            return None;
+        };
+        vars.set_default("AUTH_ID", auth_name);
+        vars.set_default("USERNAME", &auth.username);
+        vars.set_default("SECRET", &auth.password);
+    }
+    Some(port)
+}
+
+/// `ast_phoneprov_add_extension` for one line.
+fn add_line(
+    phones: &mut Phones,
+    pp: &Phoneprov<'_>,
+    (mut vars, transport_protocol): (Vars, Option<&'static str>),
+    inputs: &Inputs<'_>,
+    setvars: &[Vec<(&str, Template)>],
+    zones: &mut ZoneCache,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let mac = vars.get("MAC").unwrap_or_default().to_owned();
+    let profile_name = vars.get("PROFILE").unwrap_or_default().to_owned();
+    let Some(line_profile) = inputs.profiles.iter().position(|p| p.name == profile_name) else {
+        let names: Vec<&str> = inputs.profiles.iter().map(|p| p.name.as_str()).collect();
+        diags.push(pp.src.diag(Error::UnknownProfile {
+            id: pp.id.clone(),
+            profile: profile_name.clone(),
+            suggestion: closest(&profile_name, &names),
+        }));
+        return;
+    };
+    check_mac(pp, &mac, diags);
+    let existing = phones.by_mac.get(mac.as_str()).copied();
+    let profile = existing.map_or(line_profile, |p| phones.phones[p].profile);
+
+    // build_extension: LINE and LINEKEYS default to 1, then the time zone.
+    let index = match vars.get("LINE") {
+        Some(text) => crate::asterisk::scan_int(text.as_bytes()).map_or(0, |(n, _)| n),
+        None => {
+            vars.set("LINE", "1");
+            1
+        }
+    };
+    vars.set_default("LINEKEYS", "1");
+    let zone = vars.get("TIMEZONE").map(str::to_owned);
+    let (tz, problem) = zones.vars(zone.as_deref(), inputs.now);
+    if problem.is_some() {
+        diags.push(pp.src.diag(Error::UnknownTimezone {
+            id: pp.id.clone(),
+            zone: zone.unwrap_or_default(),
+        }));
+    }
+    vars.set_default("TZOFFSET", &tz.offset.to_string());
+    if let Some(dst) = tz.dst {
+        vars.set_default("DST_ENABLE", "1");
+        for (name, value) in [
+            ("DST_START_MONTH", dst.start_month),
+            ("DST_START_MDAY", dst.start_mday),
+            ("DST_START_HOUR", dst.start_hour),
+            ("DST_END_MONTH", dst.end_month),
+            ("DST_END_MDAY", dst.end_mday),
+            ("DST_END_HOUR", dst.end_hour),
+        ] {
+            vars.set_default(name, &value.to_string());
+        }
+    }
+
+    // add_user_extension: the phone's profile's setvars, substituted with the line's variables so far.
+    for (name, template) in &setvars[profile] {
+        if vars.contains(name) {
+            continue;
+        }
+        let substituted = substitute(inputs.empty_world, template, &vars);
+        vars.set(name, &substituted);
+    }
+
+    let new_line = Line {
+        id: pp.id.as_str().into(),
+        index,
+        vars,
+        transport_protocol,
+        location: pp.src.location(),
+    };
+    match existing {
+        None => {
+            let index = phones.phones.len();
+            phones.by_mac.insert(mac.as_str().into(), index);
+            phones.phones.push(Phone {
+                mac: mac.as_str().into(),
+                profile,
+                lines: vec![new_line],
+                founding_line: 0,
+            });
+        }
+        Some(p) => {
+            let phone = &mut phones.phones[p];
+            if let Some(kept) = phone.lines.iter().find(|l| l.index == index) {
+                diags.push(pp.src.diag(Error::DuplicateLine {
+                    id: pp.id.clone(),
+                    mac,
+                    line: index,
+                    kept: kept.id.to_string(),
+                }));
+                return;
+            }
+            let position = phone
+                .lines
+                .iter()
+                .position(|l| index < l.index)
+                .unwrap_or(phone.lines.len());
+            phone.lines.insert(position, new_line);
+            if position <= phone.founding_line {
+                phone.founding_line += 1;
+            }
+        }
+    }
+}
+
+/// Substitutes `template` with `vars` and no phones (setvars and route patterns).
+pub(crate) fn substitute(world: &World<'_>, template: &Template, vars: &Vars) -> String {
+    let renderer = Renderer::new(world, None, None);
+    let mut out = Vec::new();
+    let scope = Scope { vars, server: None };
+    let result: Result<(), RenderError> = template.render_into(&renderer, &scope, &mut out);
+    if result.is_err() {
+        out.clear();
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn check_mac(pp: &Phoneprov<'_>, mac: &str, diags: &mut Vec<Diagnostic>) {
+    let problem = if mac.contains([':', '-', '.']) {
+        Some(
+            "has separators: phones ask for the 12 hex digits alone (write it as 0004f2aabbcc)"
+                .to_owned(),
+        )
+    } else if mac.len() != 12 || !mac.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Some(format!("is not 12 hex digits ({} characters)", mac.len()))
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        diags.push(pp.src.diag(Error::MacFormat {
+            id: pp.id.clone(),
+            mac: mac.to_owned(),
+            problem,
+        }));
+    }
+}
+
+fn closest(word: &str, names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .map(|n| {
+            (
+                strsim::damerau_levenshtein(&word.to_ascii_lowercase(), &n.to_ascii_lowercase()),
+                *n,
+            )
+        })
+        .filter(|(d, n)| *d <= 2.max(n.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n.to_owned())
+}
+
+#[cfg(test)]
+mod tests;

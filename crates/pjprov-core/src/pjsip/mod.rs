@@ -1,0 +1,499 @@
+//! pjsip objects by `type=`, as res_pjsip's sorcery would create them from pjsip.conf and the config wizard.
+//!
+//! Only what provisioning needs is kept (endpoints, auths, transports, phoneprov objects), but every object
+//! type Asterisk validates is validated the same way: an option its type does not know rejects the whole
+//! object, and so does a duplicate id (which makes Asterisk refuse every object of that type in the file).
+
+mod options;
+mod wizard;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use asterisk_config::{Config, Section};
+use rustc_hash::FxHashMap;
+
+use crate::error::{Diagnostic, Error};
+use crate::model::Location;
+
+/// An endpoint, as far as provisioning cares.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoint {
+    /// Its `transport=` (the last one; empty when absent).
+    pub transport: String,
+    /// Its `callerid=` (the last one), unparsed.
+    pub callerid: Option<String>,
+    /// Its inbound auths (the last `auth=`, split at commas).
+    pub auths: Vec<String>,
+}
+
+/// An auth object.
+#[derive(Debug, Clone)]
+pub(crate) struct Auth {
+    pub username: String,
+    pub password: String,
+}
+
+/// A transport: what matters is its port.
+#[derive(Debug, Clone)]
+pub(crate) struct Transport {
+    pub port: u16,
+    /// `udp`, `tcp`, `tls`, `ws`, `wss` or `flow`.
+    pub protocol: &'static str,
+}
+
+/// Where a value comes from, without allocating: the file's path (borrowed from its `Config`) and the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Src<'a> {
+    pub file: &'a Path,
+    pub line: u32,
+}
+
+impl Src<'_> {
+    /// An owned location, for what outlives the configuration.
+    pub fn location(&self) -> Location {
+        Location {
+            file: self.file.to_owned(),
+            line: self.line,
+        }
+    }
+
+    pub fn diag(&self, error: Error) -> Diagnostic {
+        Diagnostic::new(self.file, self.line, error)
+    }
+}
+
+/// An option as written: name, value, place.
+pub(crate) type Opt<'a> = (&'a str, &'a str, Src<'a>);
+
+/// One entry of a phoneprov object.
+#[derive(Debug, Clone)]
+pub(crate) struct PpEntry<'a> {
+    pub key: &'a str,
+    pub value: Cow<'a, str>,
+    pub src: Src<'a>,
+}
+
+/// A `type=phoneprov` object (or the one a wizard makes).
+#[derive(Debug, Clone)]
+pub(crate) struct Phoneprov<'a> {
+    pub id: String,
+    pub entries: Vec<PpEntry<'a>>,
+    pub src: Src<'a>,
+    /// Made by a wizard (res_pjsip's memory store) rather than read from pjsip.conf.
+    pub wizard: bool,
+}
+
+/// Every object of the kinds provisioning needs, by id. Objects of pjsip.conf are found before those a
+/// wizard made, as sorcery asks its config store before the wizard's memory store.
+#[derive(Debug, Default)]
+pub(crate) struct Objects<'a> {
+    endpoints: FxHashMap<&'a str, Endpoint>,
+    auths: FxHashMap<&'a str, Auth>,
+    pub transports: FxHashMap<&'a str, Transport>,
+    wizard_endpoints: FxHashMap<String, Endpoint>,
+    wizard_auths: FxHashMap<String, Auth>,
+    pub phoneprovs: Vec<Phoneprov<'a>>,
+}
+
+impl<'a> Objects<'a> {
+    /// The endpoint `id`.
+    pub fn endpoint(&self, id: &str) -> Option<&Endpoint> {
+        self.endpoints
+            .get(id)
+            .or_else(|| self.wizard_endpoints.get(id))
+    }
+
+    /// The auth `id`.
+    pub fn auth(&self, id: &str) -> Option<&Auth> {
+        self.auths.get(id).or_else(|| self.wizard_auths.get(id))
+    }
+
+    /// Reads pjsip.conf (`pjsip`) and pjsip_wizard.conf (`wizards`, if present).
+    pub fn read(
+        pjsip: &'a Config,
+        wizards: Option<&'a Config>,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Objects<'a> {
+        let mut objects = Objects::default();
+        let mut wizard_sections = Vec::new();
+        // Non-template sections with a type, grouped by type, in file order.
+        let mut by_type: BTreeMap<&'a str, Vec<&'a Section>> = BTreeMap::new();
+        for section in pjsip.sections().iter().filter(|s| !s.template) {
+            let Some(kind) = section.get("type") else {
+                continue;
+            };
+            match kind {
+                "wizard" => {
+                    diags.push(diag(
+                        pjsip,
+                        section,
+                        Error::WizardInPjsipConf {
+                            id: section.name.to_string(),
+                        },
+                    ));
+                    wizard_sections.push((pjsip, section));
+                }
+                _ if options::for_type(kind).is_some() || options::OTHER_TYPES.contains(&kind) => {
+                    by_type.entry(kind).or_default().push(section);
+                }
+                _ => {
+                    let known: Vec<&str> = [
+                        "endpoint",
+                        "auth",
+                        "aor",
+                        "transport",
+                        "contact",
+                        "domain_alias",
+                        "global",
+                        "system",
+                    ]
+                    .into_iter()
+                    .chain(options::OTHER_TYPES.iter().copied())
+                    .collect();
+                    diags.push(diag(
+                        pjsip,
+                        section,
+                        Error::UnknownType {
+                            id: section.name.to_string(),
+                            value: kind.to_owned(),
+                            suggestion: options::suggest(kind, &known).map(str::to_owned),
+                        },
+                    ));
+                }
+            }
+        }
+        for (kind, sections) in &by_type {
+            if has_duplicates(pjsip, kind, sections, diags) {
+                continue;
+            }
+            for section in sections {
+                objects.add(pjsip, kind, section, diags);
+            }
+        }
+        if let Some(wizards) = wizards {
+            for section in wizards.sections().iter().filter(|s| !s.template) {
+                if wizard::is_wizard(section) {
+                    wizard_sections.push((wizards, section));
+                }
+            }
+        }
+        for (config, section) in wizard_sections {
+            wizard::expand(config, section, &mut objects, diags);
+        }
+        objects
+    }
+
+    /// Adds one object of pjsip.conf (already known to be of type `kind`).
+    fn add(
+        &mut self,
+        config: &'a Config,
+        kind: &str,
+        section: &'a Section,
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        let id = section.name.as_str();
+        let entries: Vec<Opt<'a>> = options_of(config, section);
+        if kind == "phoneprov" {
+            self.phoneprovs.push(phoneprov_from(
+                src(config, section.file, section.line),
+                id,
+                &entries,
+            ));
+            return;
+        }
+        if !options_known(kind, id, &entries, diags) {
+            return;
+        }
+        let here = src(config, section.file, section.line);
+        match kind {
+            "endpoint" => {
+                self.endpoints.insert(id, endpoint_from(&entries));
+            }
+            "auth" => {
+                if let Some(auth) = auth_from(id, &entries, here, diags) {
+                    self.auths.insert(id, auth);
+                }
+            }
+            "transport" => {
+                if let Some(transport) = transport_from(id, &entries, here, diags) {
+                    self.transports.insert(id, transport);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn diag(config: &Config, section: &Section, error: Error) -> Diagnostic {
+    Diagnostic::new(config.file(section.file), section.line, error)
+}
+
+pub(crate) fn location(config: &Config, file: asterisk_config::FileId, line: u32) -> Location {
+    src(config, file, line).location()
+}
+
+pub(crate) fn src(config: &Config, file: asterisk_config::FileId, line: u32) -> Src<'_> {
+    Src {
+        file: config.file(file),
+        line,
+    }
+}
+
+/// Every entry of a section as `(name, value, place)`.
+pub(crate) fn options_of<'a>(config: &'a Config, section: &'a Section) -> Vec<Opt<'a>> {
+    section
+        .entries
+        .iter()
+        .map(|e| {
+            (
+                e.key.as_str(),
+                e.value.as_str(),
+                src(config, e.file, e.line),
+            )
+        })
+        .collect()
+}
+
+fn show(at: Src<'_>) -> String {
+    format!("{}:{}", at.file.display(), at.line)
+}
+
+/// Reports duplicate ids among `sections` (all of type `kind`); true when there are any.
+fn has_duplicates(
+    config: &Config,
+    kind: &str,
+    sections: &[&Section],
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    let mut first: FxHashMap<&str, &Section> = FxHashMap::default();
+    let mut found = false;
+    for section in sections {
+        if let Some(earlier) = first.get(section.name.as_str()) {
+            found = true;
+            let file = config.file(section.file);
+            diags.push(diag(
+                config,
+                section,
+                Error::DuplicateObject {
+                    kind: kind.to_owned(),
+                    id: section.name.to_string(),
+                    other: show(src(config, earlier.file, earlier.line)),
+                    file: file.file_name().map_or_else(
+                        || file.display().to_string(),
+                        |n| n.to_string_lossy().into_owned(),
+                    ),
+                },
+            ));
+        } else {
+            first.insert(section.name.as_str(), section);
+        }
+    }
+    found
+}
+
+/// Checks every option name against the type's list; false (object rejected) when one is unknown.
+fn options_known(kind: &str, id: &str, entries: &[Opt<'_>], diags: &mut Vec<Diagnostic>) -> bool {
+    let Some(known) = options::for_type(kind) else {
+        return true;
+    };
+    let mut ok = true;
+    for (key, _, at) in entries {
+        if !options::is_known(known, key) {
+            ok = false;
+            diags.push(at.diag(Error::UnknownOption {
+                kind: kind.to_owned(),
+                id: id.to_owned(),
+                option: (*key).to_owned(),
+                suggestion: options::suggest(key, known).map(str::to_owned),
+            }));
+        }
+    }
+    ok
+}
+
+/// The last value of `key` (option names compare without case).
+fn last<'a>(entries: &[Opt<'a>], key: &str) -> Option<&'a str> {
+    entries
+        .iter()
+        .rev()
+        .find(|(k, _, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v, _)| *v)
+}
+
+fn endpoint_from(entries: &[Opt<'_>]) -> Endpoint {
+    let auths = last(entries, "auth")
+        .map(|list| {
+            list.split(',')
+                .map(|a| a.trim_matches(|c: char| (c as u32) < 33))
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    Endpoint {
+        transport: last(entries, "transport").unwrap_or_default().to_owned(),
+        callerid: last(entries, "callerid").map(str::to_owned),
+        auths,
+    }
+}
+
+fn auth_from(
+    id: &str,
+    entries: &[Opt<'_>],
+    here: Src<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Auth> {
+    let reject = |reason: &str, diags: &mut Vec<Diagnostic>| {
+        diags.push(here.diag(Error::InvalidAuth {
+            id: id.to_owned(),
+            reason: reason.to_owned(),
+        }));
+    };
+    let username = last(entries, "username").unwrap_or_default();
+    if username.is_empty() {
+        reject("no authentication username", diags);
+        return None;
+    }
+    let password = last(entries, "password").unwrap_or_default();
+    let auth_type = last(entries, "auth_type").unwrap_or("userpass");
+    if auth_type.eq_ignore_ascii_case("google_oauth") {
+        for option in ["refresh_token", "oauth_clientid", "oauth_secret"] {
+            if last(entries, option).unwrap_or_default().is_empty() {
+                reject(
+                    "'google_oauth' authentication needs refresh_token, oauth_clientid and oauth_secret",
+                    diags,
+                );
+                return None;
+            }
+        }
+    } else if password.is_empty()
+        && last(entries, "md5_cred").unwrap_or_default().is_empty()
+        && last(entries, "password_digest")
+            .unwrap_or_default()
+            .is_empty()
+    {
+        reject(
+            "no plain text or digest password found for algorithm MD5 (set password or md5_cred)",
+            diags,
+        );
+        return None;
+    }
+    Some(Auth {
+        username: username.to_owned(),
+        password: password.to_owned(),
+    })
+}
+
+fn transport_from(
+    id: &str,
+    entries: &[Opt<'_>],
+    here: Src<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Transport> {
+    let reject = |reason: String, diags: &mut Vec<Diagnostic>| {
+        diags.push(here.diag(Error::InvalidTransport {
+            id: id.to_owned(),
+            reason,
+        }));
+    };
+    let protocol = last(entries, "protocol")
+        .unwrap_or("udp")
+        .to_ascii_lowercase();
+    if protocol == "flow" {
+        return Some(Transport {
+            port: 0,
+            protocol: "flow",
+        });
+    }
+    if !["udp", "tcp", "tls", "ws", "wss"].contains(&protocol.as_str()) {
+        reject(
+            format!("unknown protocol '{protocol}' (udp, tcp, tls, ws, wss or flow)"),
+            diags,
+        );
+        return None;
+    }
+    let Some(bind) = last(entries, "bind") else {
+        reject(
+            "it could not be started as binding not specified (add bind = 0.0.0.0)".into(),
+            diags,
+        );
+        return None;
+    };
+    let port = match bind_port(bind) {
+        Ok(port) => port,
+        Err(reason) => {
+            reject(format!("bind '{bind}': {reason}"), diags);
+            return None;
+        }
+    };
+    let port = match port {
+        0 if protocol == "tls" => 5061,
+        0 => 5060,
+        p => p,
+    };
+    let protocol = ["udp", "tcp", "tls", "ws", "wss"]
+        .into_iter()
+        .find(|p| *p == protocol)
+        .unwrap_or("udp");
+    Some(Transport { port, protocol })
+}
+
+/// The port of a `bind=` value (`host`, `host:port`, `[v6]`, `[v6]:port`, `v6`); 0 when none is given.
+pub(crate) fn bind_port(bind: &str) -> Result<u16, String> {
+    let bind = bind.trim();
+    if bind.is_empty() {
+        return Err("empty address".into());
+    }
+    let port = if let Some(rest) = bind.strip_prefix('[') {
+        let Some(close) = rest.find(']') else {
+            return Err("missing ']'".into());
+        };
+        let host = &rest[..close];
+        if host.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(format!("'{host}' is not an IPv6 address"));
+        }
+        match &rest[close + 1..] {
+            "" => None,
+            tail => Some(tail.strip_prefix(':').ok_or("unexpected text after ']'")?),
+        }
+    } else if bind.matches(':').count() > 1 {
+        // A bare IPv6 address has no port.
+        bind.parse::<std::net::Ipv6Addr>()
+            .map_err(|_| format!("'{bind}' is not an address"))?;
+        None
+    } else {
+        bind.split_once(':').map(|(_, port)| port)
+    };
+    match port {
+        None => Ok(0),
+        Some(p) => p.parse::<u16>().map_err(|_| format!("'{p}' is not a port")),
+    }
+}
+
+/// A phoneprov object from its entries; `type` is not a variable.
+fn phoneprov_from<'a>(here: Src<'a>, id: &str, entries: &[Opt<'a>]) -> Phoneprov<'a> {
+    Phoneprov {
+        wizard: false,
+        id: id.to_owned(),
+        entries: entries
+            .iter()
+            .filter(|(k, _, _)| !k.eq_ignore_ascii_case("type"))
+            .map(|&(key, value, src)| PpEntry {
+                key,
+                value: Cow::Borrowed(value),
+                src,
+            })
+            .collect(),
+        src: here,
+    }
+}
+
+/// For diagnostics about a file as a whole.
+pub(crate) fn file_diag(file: &Path, error: Error) -> Diagnostic {
+    Diagnostic::new(file, 0, error)
+}
+
+#[cfg(test)]
+mod tests;

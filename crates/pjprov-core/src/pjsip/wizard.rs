@@ -1,0 +1,165 @@
+//! The pjsip config wizard (res_pjsip_config_wizard): one `type=wizard` section becomes an endpoint `<id>`,
+//! an inbound auth `<id>-iauth` and, with `has_phoneprov`, a phoneprov object `<id>-phoneprov`.
+//!
+//! Wizard-level options are read with "last value wins" and without case; `endpoint/`, `inbound_auth/` and
+//! `phoneprov/` prefixes are matched with case, as Asterisk does. Each object is made independently: a
+//! problem with one loses only that one.
+
+use std::borrow::Cow;
+
+use asterisk_config::{Config, Section};
+
+use super::{
+    Objects, Opt, Phoneprov, PpEntry, Src, auth_from, endpoint_from, options, options_known,
+    options_of, src,
+};
+use crate::error::{Diagnostic, Error};
+
+/// Whether `section` is what `ast_category_browse_filtered(.., "type=^wizard$")` picks: an entry whose
+/// name contains `type` and whose value is exactly `wizard`.
+pub(super) fn is_wizard(section: &Section) -> bool {
+    section
+        .entries
+        .iter()
+        .any(|e| e.key.contains("type") && e.value == "wizard")
+}
+
+/// `ast_true`.
+fn is_true(value: Option<&str>) -> bool {
+    value.is_some_and(|v| {
+        ["yes", "true", "y", "t", "1", "on"]
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(v))
+    })
+}
+
+pub(super) fn expand<'a>(
+    config: &'a Config,
+    section: &'a Section,
+    objects: &mut Objects<'a>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let id = section.name.to_string();
+    let here: Src<'a> = src(config, section.file, section.line);
+    let entries: Vec<Opt<'a>> = options_of(config, section);
+    warn_unknown_options(&id, &entries, diags);
+    let find_last = |key: &str| super::last(&entries, key);
+    let prefixed = |prefix: &str| -> Vec<Opt<'a>> {
+        entries
+            .iter()
+            .filter(|(k, _, _)| k.len() > prefix.len() && k.starts_with(prefix))
+            .map(|&(k, v, at)| (&k[prefix.len()..], v, at))
+            .collect()
+    };
+    let incomplete =
+        |option: &str, because: &str, consequence: &str, diags: &mut Vec<Diagnostic>| {
+            diags.push(here.diag(Error::WizardIncomplete {
+                id: id.clone(),
+                option: option.to_owned(),
+                because: because.to_owned(),
+                consequence: consequence.to_owned(),
+            }));
+        };
+
+    // The inbound auth.
+    let iauth = format!("{id}-iauth");
+    if is_true(find_last("accepts_auth")) {
+        let mut vars = prefixed("inbound_auth/");
+        if super::last(&vars, "username").is_none() {
+            incomplete(
+                "inbound_auth/username",
+                "accepts_auth",
+                "no auth is created",
+                diags,
+            );
+        } else {
+            if super::last(&vars, "auth_type").is_none() {
+                vars.push(("auth_type", "userpass", here));
+            }
+            if options_known("auth", &iauth, &vars, diags)
+                && let Some(auth) = auth_from(&iauth, &vars, here, diags)
+            {
+                objects.wizard_auths.insert(iauth.clone(), auth);
+            }
+        }
+    }
+
+    // The endpoint.
+    let mut vars: Vec<(&str, &str, Src<'_>)> = prefixed("endpoint/");
+    vars.push(("aors", id.as_str(), here));
+    for (option, value) in [
+        ("outbound_proxy", find_last("outbound_proxy")),
+        ("transport", find_last("transport")),
+    ] {
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            vars.push((option, value, here));
+        }
+    }
+    let oauth = format!("{id}-oauth");
+    if is_true(find_last("sends_auth")) {
+        vars.push(("outbound_auth", oauth.as_str(), here));
+    }
+    if is_true(find_last("accepts_auth")) {
+        vars.push(("auth", iauth.as_str(), here));
+    }
+    if options_known("endpoint", &id, &vars, diags) {
+        objects
+            .wizard_endpoints
+            .insert(id.clone(), endpoint_from(&vars));
+    }
+
+    // The phoneprov object.
+    if is_true(find_last("has_phoneprov")) {
+        if find_last("phoneprov/MAC").is_none() {
+            incomplete(
+                "phoneprov/MAC",
+                "has_phoneprov",
+                "no phone is provisioned",
+                diags,
+            );
+            return;
+        }
+        let mut pp: Vec<PpEntry<'a>> = prefixed("phoneprov/")
+            .into_iter()
+            .map(|(key, value, src)| PpEntry {
+                key,
+                value: Cow::Borrowed(value),
+                src,
+            })
+            .collect();
+        pp.retain(|e| !e.key.eq_ignore_ascii_case("type"));
+        pp.push(PpEntry {
+            key: "endpoint",
+            value: Cow::Owned(id.clone()),
+            src: here,
+        });
+        let pp_id = format!("{id}-phoneprov");
+        // A later wizard of the same name updates the object.
+        objects.phoneprovs.retain(|p| !(p.id == pp_id && p.wizard));
+        objects.phoneprovs.push(Phoneprov {
+            id: pp_id,
+            entries: pp,
+            src: here,
+            wizard: true,
+        });
+    }
+}
+
+fn warn_unknown_options(id: &str, entries: &[Opt<'_>], diags: &mut Vec<Diagnostic>) {
+    for (key, _, at) in entries {
+        let known = options::WIZARD.iter().any(|k| {
+            if k.ends_with('/') {
+                key.len() > k.len() && key.starts_with(k)
+            } else {
+                k.eq_ignore_ascii_case(key)
+            }
+        });
+        if !known {
+            diags.push(at.diag(Error::UnknownWizardOption {
+                id: id.to_owned(),
+                option: (*key).to_owned(),
+                suggestion: options::suggest(key, options::WIZARD).map(str::to_owned),
+            }));
+        }
+    }
+}

@@ -1,0 +1,803 @@
+//! A [`Snapshot`]: everything built from one reading of the configuration, immutable once built.
+//!
+//! It holds the phones, the profiles, the route table (URI → file), the parsed templates, every diagnostic
+//! and the list of paths to watch. Bodies are rendered on first request and cached per (route, server
+//! address) inside the snapshot, so a reload simply replaces the whole snapshot.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::{OnceLock, RwLock};
+
+use asterisk_config::{LoadOptions, Loaded, Loader, Severity};
+use bytes::Bytes;
+use compact_str::CompactString;
+use rustc_hash::FxHashMap;
+use sha2::{Digest, Sha256};
+
+use crate::asterisk::render::{Renderer, World};
+use crate::asterisk::{RenderIssue, Template};
+use crate::error::{Diagnostic, Error};
+use crate::model::{Location, Phone};
+use crate::phones::{self, Phones};
+use crate::pjsip::{self, Objects};
+use crate::profile::{self, Profile};
+use crate::templates::{FileProblem, TemplateStore, resolve_inside};
+
+/// Where Asterisk's files are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    /// Holds pjsip.conf, pjsip_wizard.conf, phoneprov.conf (Asterisk's `astetcdir`).
+    pub config_dir: PathBuf,
+    /// Holds `phoneprov/` with templates and static files (Asterisk's `astdatadir`).
+    pub data_dir: PathBuf,
+    /// More directories holding templates (e.g. pjprov's bundled ones in `/usr/share/pjprov/templates`),
+    /// searched after `DATA_DIR/phoneprov` for templates (never for static files).
+    pub template_dirs: Vec<PathBuf>,
+}
+
+impl Paths {
+    /// Asterisk's layout: templates and static files under `data_dir/phoneprov`.
+    pub fn new(config_dir: impl Into<PathBuf>, data_dir: impl Into<PathBuf>) -> Paths {
+        Paths {
+            config_dir: config_dir.into(),
+            data_dir: data_dir.into(),
+            template_dirs: Vec::new(),
+        }
+    }
+
+    /// `DATA_DIR/phoneprov`.
+    pub fn phoneprov_dir(&self) -> PathBuf {
+        self.data_dir.join("phoneprov")
+    }
+
+    /// Where templates are looked for, in order.
+    pub fn template_roots(&self) -> Vec<PathBuf> {
+        std::iter::once(self.phoneprov_dir())
+            .chain(self.template_dirs.iter().cloned())
+            .collect()
+    }
+}
+
+/// How to build.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// "Now" for the time zone variables; the current time when `None`.
+    pub now: Option<jiff::Timestamp>,
+    /// Run `#exec` in config files.
+    pub exec_includes: bool,
+}
+
+/// A configuration that cannot be used at all (Asterisk would load nothing from it).
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    /// Every problem found, the fatal ones included.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Paths to watch: fixing one of them may make the next build succeed.
+    pub watch: Vec<PathBuf>,
+}
+
+/// What a route answers with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A file sent as it is.
+    Static {
+        /// Its name under the phoneprov directory (`staticdir` + name), to resolve again at each request.
+        relative: String,
+        /// Where it was when the snapshot was built.
+        path: PathBuf,
+    },
+    /// A template rendered for a phone.
+    Dynamic {
+        /// Index of the phone in [`Snapshot::phones`].
+        phone: usize,
+        /// Index of the file in its profile's [`Profile::dynamic_files`].
+        file: usize,
+    },
+}
+
+/// One URI pjprov answers.
+#[derive(Debug)]
+pub struct Route {
+    /// The URI below `/phoneprov/`.
+    pub uri: String,
+    /// Its content type.
+    pub mime: String,
+    /// The content type as shared bytes, trimmed (cheap to put in every response).
+    pub mime_bytes: Bytes,
+    /// Index of the profile that defines it.
+    pub profile: usize,
+    /// What it serves.
+    pub target: Target,
+    cache: RwLock<Vec<(IpAddr, Rendered)>>,
+}
+
+/// A rendered body and its entity tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The bytes.
+    pub body: Bytes,
+    /// A strong entity tag, quotes included (ASCII): the same bytes always give the same tag.
+    pub etag: Bytes,
+}
+
+impl Rendered {
+    /// Wraps `body` and computes its tag.
+    pub fn new(mut body: Vec<u8>) -> Rendered {
+        // Rendering grows its buffer by doubling; a cached body should not keep the spare half.
+        body.shrink_to_fit();
+        let digest = Sha256::digest(&body);
+        let hex: String = digest[..10].iter().map(|b| format!("{b:02x}")).collect();
+        Rendered {
+            body: Bytes::from(body),
+            etag: Bytes::from(format!("\"{hex}\"")),
+        }
+    }
+
+    /// The entity tag as text.
+    pub fn etag_str(&self) -> &str {
+        std::str::from_utf8(&self.etag).unwrap_or_default()
+    }
+}
+
+/// A route that could not be rendered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderFailure {
+    /// The template or static file is not on disk.
+    #[error("{0}")]
+    Missing(String),
+    /// The template did something it may not (grew too large, nested too deep).
+    #[error(transparent)]
+    Template(#[from] crate::asterisk::RenderError),
+    /// A Handlebars template that does not compile or fails.
+    #[error("{0}")]
+    Handlebars(String),
+}
+
+/// Everything built from one reading of the configuration.
+#[derive(Debug)]
+pub struct Snapshot {
+    paths: Paths,
+    now: jiff::Timestamp,
+    phones: Phones,
+    profiles: Vec<Profile>,
+    routes: Vec<Route>,
+    exact: FxHashMap<String, usize>,
+    folded: FxHashMap<String, usize>,
+    templates: TemplateStore,
+    hbs: handlebars::Handlebars<'static>,
+    hbs_strict: OnceLock<handlebars::Handlebars<'static>>,
+    /// `.hbs` templates that mention `users` (their context needs every phone).
+    hbs_with_users: FxHashMap<String, bool>,
+    diagnostics: Vec<Diagnostic>,
+    watch: Vec<PathBuf>,
+}
+
+/// A template source that has nothing (used before phones exist).
+struct NoTemplates;
+
+impl crate::asterisk::render::TemplateSource for NoTemplates {
+    fn asterisk_template(
+        &self,
+        _: &str,
+    ) -> Result<std::sync::Arc<crate::asterisk::Template>, String> {
+        Err("templates cannot be used here".into())
+    }
+}
+
+impl Snapshot {
+    /// Reads pjsip.conf, pjsip_wizard.conf and phoneprov.conf from `paths` and builds everything.
+    pub fn build(paths: &Paths, options: &BuildOptions) -> Result<Snapshot, Rejected> {
+        let now = options.now.unwrap_or_else(jiff::Timestamp::now);
+        let loader = Loader::new(&paths.config_dir).options(LoadOptions {
+            exec_includes: options.exec_includes,
+        });
+        let mut diagnostics = Vec::new();
+        let mut watch = Vec::new();
+        let mut fatal = false;
+
+        let mut load =
+            |name: &str, required: bool, diagnostics: &mut Vec<Diagnostic>| -> Option<Loaded> {
+                let loaded = loader.load(name);
+                for path in &loaded.watch {
+                    push_unique(&mut watch, path.clone());
+                }
+                let missing = !loaded.valid && loaded.files.is_empty();
+                if missing && !required {
+                    return None;
+                }
+                diagnostics.extend(loaded.diagnostics.iter().cloned().map(Diagnostic::from));
+                if !loaded.valid {
+                    fatal = true;
+                    diagnostics.push(pjsip::file_diag(
+                        &loader.resolve(name),
+                        Error::FileRejected {
+                            file: name.to_owned(),
+                            reason: if missing {
+                                "it is missing".to_owned()
+                            } else {
+                                "Asterisk would reject the whole file (see the errors above)"
+                                    .to_owned()
+                            },
+                        },
+                    ));
+                    return None;
+                }
+                Some(loaded)
+            };
+        let pjsip = load("pjsip.conf", true, &mut diagnostics);
+        let wizard = load("pjsip_wizard.conf", false, &mut diagnostics);
+        let phoneprov = load("phoneprov.conf", true, &mut diagnostics);
+        for root in paths.template_roots() {
+            push_unique(&mut watch, root);
+        }
+        let (Some(pjsip), Some(phoneprov)) = (pjsip, phoneprov) else {
+            return Err(Rejected { diagnostics, watch });
+        };
+        if fatal {
+            return Err(Rejected { diagnostics, watch });
+        }
+
+        let objects = Objects::read(
+            &pjsip.config,
+            wizard.as_ref().map(|w| &w.config),
+            &mut diagnostics,
+        );
+        let profiles = profile::read(&phoneprov.config, &mut diagnostics);
+        if profiles.is_empty() {
+            return Err(Rejected { diagnostics, watch });
+        }
+        let empty = empty_world_for(paths, now);
+        let empty_world = empty.world();
+        let phones = phones::build(
+            &phones::Inputs {
+                objects: &objects,
+                profiles: &profiles,
+                now,
+                empty_world: &empty_world,
+            },
+            &mut diagnostics,
+        );
+        let templates = TemplateStore::new(paths.template_roots());
+        let mut snapshot = Snapshot {
+            paths: paths.clone(),
+            now,
+            phones,
+            profiles,
+            routes: Vec::new(),
+            exact: FxHashMap::default(),
+            folded: FxHashMap::default(),
+            templates,
+            hbs: crate::hbs::registry(false),
+            hbs_strict: OnceLock::new(),
+            hbs_with_users: FxHashMap::default(),
+            diagnostics,
+            watch,
+        };
+        snapshot.compile_handlebars();
+        snapshot.build_routes(&empty_world);
+        Ok(snapshot)
+    }
+
+    /// A snapshot with no phones and no routes: what a server serves before a usable configuration exists.
+    pub fn empty(paths: &Paths) -> Snapshot {
+        Snapshot {
+            paths: paths.clone(),
+            now: jiff::Timestamp::now(),
+            phones: Phones::default(),
+            profiles: Vec::new(),
+            routes: Vec::new(),
+            exact: FxHashMap::default(),
+            folded: FxHashMap::default(),
+            templates: TemplateStore::new(paths.template_roots()),
+            hbs: crate::hbs::registry(false),
+            hbs_strict: OnceLock::new(),
+            hbs_with_users: FxHashMap::default(),
+            diagnostics: Vec::new(),
+            watch: Vec::new(),
+        }
+    }
+
+    fn build_routes(&mut self, world: &World<'_>) {
+        let dir = self.paths.phoneprov_dir();
+        let mut diags = Vec::new();
+        let mut routes: Vec<Route> = Vec::new();
+        for (p, profile) in self.profiles.iter().enumerate() {
+            for file in &profile.static_files {
+                let path = match resolve_inside(&dir, &file.path) {
+                    Ok(path) => path,
+                    Err(FileProblem::Outside) => {
+                        diags.push(diag_at(
+                            &file.location,
+                            Error::OutsideDataDir {
+                                profile: profile.name.clone(),
+                                path: file.path.clone(),
+                                dir: dir.display().to_string(),
+                            },
+                        ));
+                        continue;
+                    }
+                    Err(FileProblem::Missing(_)) => {
+                        diags.push(diag_at(
+                            &file.location,
+                            Error::StaticFileMissing {
+                                profile: profile.name.clone(),
+                                path: dir.join(&file.path).display().to_string(),
+                                uri: file.uri.clone(),
+                            },
+                        ));
+                        dir.join(&file.path)
+                    }
+                };
+                routes.push(Route::new(
+                    file.uri.clone(),
+                    file.mime.clone(),
+                    p,
+                    Target::Static {
+                        relative: file.path.clone(),
+                        path,
+                    },
+                ));
+            }
+        }
+        // Each profile's URI patterns, parsed once; each template checked once.
+        let patterns: Vec<Vec<Template>> = self
+            .profiles
+            .iter()
+            .map(|p| {
+                p.dynamic_files
+                    .iter()
+                    .map(|f| Template::parse("phoneprov.conf", f.pattern.as_bytes()))
+                    .collect()
+            })
+            .collect();
+        let mut checked = vec![Vec::new(); self.profiles.len()];
+        for (index, phone) in self.phones.phones.iter().enumerate() {
+            let profile = &self.profiles[phone.profile];
+            let vars = &phone.lines[phone.founding_line].vars;
+            for (f, file) in profile.dynamic_files.iter().enumerate() {
+                if !checked[phone.profile].contains(&f) {
+                    checked[phone.profile].push(f);
+                    check_template(&self.templates, profile, file, &mut diags);
+                }
+                let uri = phones::substitute(world, &patterns[phone.profile][f], vars);
+                routes.push(Route::new(
+                    uri,
+                    file.mime.clone(),
+                    phone.profile,
+                    Target::Dynamic {
+                        phone: index,
+                        file: f,
+                    },
+                ));
+            }
+        }
+        let mut kept: Vec<Route> = Vec::with_capacity(routes.len());
+        for route in routes {
+            if let Some(&first) = self.exact.get(&route.uri) {
+                // A pattern without variables is one file shared by the whole profile (a common config,
+                // a boot file): every phone names it, the first one answers, and that is no mistake.
+                let shared = matches!(
+                    (&route.target, &kept[first].target),
+                    (Target::Dynamic { file: a, .. }, Target::Dynamic { file: b, .. })
+                        if a == b && route.profile == kept[first].profile
+                            && !self.profiles[route.profile].dynamic_files[*a].pattern.contains('$')
+                );
+                if shared {
+                    continue;
+                }
+                let at = self.route_location(&route);
+                diags.push(diag_at(
+                    &at,
+                    Error::DuplicateRoute {
+                        uri: route.uri.clone(),
+                        first: self.describe(&kept[first]),
+                    },
+                ));
+                continue;
+            }
+            let index = kept.len();
+            self.exact.insert(route.uri.clone(), index);
+            self.folded.entry(route.uri.to_lowercase()).or_insert(index);
+            kept.push(route);
+        }
+        self.routes = kept;
+        self.diagnostics.extend(diags);
+    }
+
+    /// Compiles every `.hbs` template the profiles name.
+    fn compile_handlebars(&mut self) {
+        for profile in &self.profiles {
+            for file in &profile.dynamic_files {
+                let name = &file.template;
+                if !name.ends_with(".hbs") || self.hbs_with_users.contains_key(name) {
+                    continue;
+                }
+                let Ok(path) = self.templates.locate(name) else {
+                    continue; // reported as missing or outside by `check_template`
+                };
+                let Ok(source) = std::fs::read_to_string(&path) else {
+                    continue;
+                };
+                self.hbs_with_users
+                    .insert(name.clone(), crate::hbs::mentions_users(&source));
+                if let Err(error) = self.hbs.register_template_string(name, &source) {
+                    let line = error.pos().map_or(0, |(line, _)| line as u32);
+                    self.diagnostics.push(Diagnostic::new(
+                        path,
+                        line,
+                        Error::TemplateSyntax {
+                            template: name.clone(),
+                            line,
+                            message: error.reason().to_string(),
+                        },
+                    ));
+                }
+            }
+        }
+    }
+
+    fn route_location(&self, route: &Route) -> Location {
+        let profile = &self.profiles[route.profile];
+        match &route.target {
+            Target::Static { .. } => profile
+                .static_files
+                .iter()
+                .find(|f| f.uri == route.uri)
+                .map_or_else(|| profile.location.clone(), |f| f.location.clone()),
+            Target::Dynamic { phone, .. } => {
+                let phone = &self.phones.phones[*phone];
+                phone.lines[phone.founding_line].location.clone()
+            }
+        }
+    }
+
+    fn describe(&self, route: &Route) -> String {
+        match &route.target {
+            Target::Static { path, .. } => format!("static file {}", path.display()),
+            Target::Dynamic { phone, .. } => format!("phone {}", self.phones.phones[*phone].mac),
+        }
+    }
+
+    /// The paths this snapshot was built from.
+    pub fn paths(&self) -> &Paths {
+        &self.paths
+    }
+
+    /// "Now" as used for the time zone variables.
+    pub fn now(&self) -> jiff::Timestamp {
+        self.now
+    }
+
+    /// Every problem found while building, in the order found.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    /// True when a diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity() == Severity::Error)
+    }
+
+    /// Every path a reload watcher must watch: config files and includes (missing ones included), glob
+    /// directories and the phoneprov data directory.
+    pub fn watch(&self) -> &[PathBuf] {
+        &self.watch
+    }
+
+    /// The phones, in the order they were created.
+    pub fn phones(&self) -> &[Phone] {
+        &self.phones.phones
+    }
+
+    /// The phones in the order of Asterisk's user table (`PP_EACH_USER`'s order).
+    pub fn user_order(&self) -> impl Iterator<Item = &Phone> {
+        self.phones
+            .user_order
+            .iter()
+            .map(|&i| &self.phones.phones[i])
+    }
+
+    /// The profiles of phoneprov.conf.
+    pub fn profiles(&self) -> &[Profile] {
+        &self.profiles
+    }
+
+    /// Every route, static ones first.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// The route for `uri` (below `/phoneprov/`): exact first, then ignoring case (pjprov differs: Asterisk
+    /// matches exactly).
+    pub fn route(&self, uri: &str) -> Option<&Route> {
+        let index = self
+            .exact
+            .get(uri)
+            .or_else(|| self.folded.get(&uri.to_lowercase()))?;
+        Some(&self.routes[*index])
+    }
+
+    /// The routes of phone `index` (by [`Snapshot::phones`] position).
+    pub fn routes_of(&self, index: usize) -> impl Iterator<Item = &Route> {
+        self.routes
+            .iter()
+            .filter(move |r| matches!(r.target, Target::Dynamic { phone, .. } if phone == index))
+    }
+
+    /// The template of a dynamic route.
+    pub fn template_name(&self, route: &Route) -> Option<&str> {
+        match route.target {
+            Target::Dynamic { phone, file } => {
+                let profile = self.phones.phones[phone].profile;
+                Some(&self.profiles[profile].dynamic_files[file].template)
+            }
+            Target::Static { .. } => None,
+        }
+    }
+
+    /// The body of a dynamic route as served to a phone that connected to `server`, rendered on first use
+    /// and cached per server address.
+    pub fn render(&self, route: &Route, server: IpAddr) -> Result<Rendered, RenderFailure> {
+        if let Some((_, hit)) = route
+            .cache
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(addr, _)| *addr == server)
+        {
+            return Ok(hit.clone());
+        }
+        let (body, _) = self.render_fresh(route, server);
+        let rendered = Rendered::new(body?);
+        let mut cache = route.cache.write().unwrap_or_else(|e| e.into_inner());
+        if !cache.iter().any(|(addr, _)| *addr == server) {
+            // Usually a single server address: do not reserve room for four.
+            cache.reserve_exact(1);
+            cache.push((server, rendered.clone()));
+        }
+        Ok(rendered)
+    }
+
+    /// Renders without the cache and returns what the templates did that deserves a warning.
+    pub fn render_fresh(
+        &self,
+        route: &Route,
+        server: IpAddr,
+    ) -> (Result<Vec<u8>, RenderFailure>, Vec<RenderIssue>) {
+        match &route.target {
+            Target::Static { path, .. } => {
+                let body = std::fs::read(path)
+                    .map_err(|e| RenderFailure::Missing(format!("{}: {e}", path.display())));
+                (body, Vec::new())
+            }
+            Target::Dynamic { phone, file } => {
+                let (body, mut issues) = self.render_dynamic(*phone, *file, server);
+                issues.extend(self.strict_issues(route, server));
+                (body, issues)
+            }
+        }
+    }
+
+    fn render_dynamic(
+        &self,
+        phone: usize,
+        file: usize,
+        server: IpAddr,
+    ) -> (Result<Vec<u8>, RenderFailure>, Vec<RenderIssue>) {
+        let profile = &self.profiles[self.phones.phones[phone].profile];
+        let name = &profile.dynamic_files[file].template;
+        if name.ends_with(".hbs") {
+            return self.render_handlebars(phone, name, server);
+        }
+        let template = match self.templates.get(name) {
+            Ok(t) => t,
+            Err(reason) => {
+                return (
+                    Err(RenderFailure::Missing(format!(
+                        "template '{name}': {reason}"
+                    ))),
+                    Vec::new(),
+                );
+            }
+        };
+        let world = self.world();
+        let first = &self.phones.phones[phone].lines[0];
+        let address = server_string(server);
+        let injected = (!first.vars.contains("SERVER")).then_some(address.as_str());
+        let renderer = Renderer::new(&world, Some(phone), injected);
+        let scope = renderer.line_scope(phone, 0);
+        let mut out = Vec::new();
+        let result = template
+            .render_into(&renderer, &scope, &mut out)
+            .map(|()| out)
+            .map_err(RenderFailure::from);
+        let mut issues = renderer.take_issues();
+        if template.truncated_at_nul {
+            issues.push(RenderIssue {
+                template: name.clone(),
+                line: 0,
+                message: "NUL byte: Asterisk ignores the rest of the template".into(),
+            });
+        }
+        (result, issues)
+    }
+
+    fn render_handlebars(
+        &self,
+        phone: usize,
+        name: &str,
+        server: IpAddr,
+    ) -> (Result<Vec<u8>, RenderFailure>, Vec<RenderIssue>) {
+        if !self.hbs.has_template(name) {
+            let reason = format!("template '{name}' is missing or does not compile");
+            return (Err(RenderFailure::Handlebars(reason)), Vec::new());
+        }
+        let context = self.handlebars_context(phone, name, server);
+        let body = self
+            .hbs
+            .render_with_context(name, &context)
+            .map(String::into_bytes)
+            .map_err(|e| RenderFailure::Handlebars(e.to_string()));
+        (body, Vec::new())
+    }
+
+    fn handlebars_context(&self, phone: usize, name: &str, server: IpAddr) -> handlebars::Context {
+        let with_users = self.hbs_with_users.get(name).copied().unwrap_or(false);
+        let all = self
+            .phones
+            .phones
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i == phone, p));
+        let value = crate::hbs::context(
+            &self.phones.phones[phone],
+            all,
+            &server_string(server),
+            with_users,
+        );
+        handlebars::Context::wraps(value).unwrap_or_else(|_| handlebars::Context::null())
+    }
+
+    /// What strict mode says about a `.hbs` route (a missing variable is an error there).
+    fn strict_issues(&self, route: &Route, server: IpAddr) -> Vec<RenderIssue> {
+        let Target::Dynamic { phone, .. } = route.target else {
+            return Vec::new();
+        };
+        let Some(name) = self.template_name(route).filter(|n| n.ends_with(".hbs")) else {
+            return Vec::new();
+        };
+        if !self.hbs.has_template(name) {
+            return Vec::new();
+        }
+        let strict = self.hbs_strict.get_or_init(|| {
+            let mut strict = self.hbs.clone();
+            strict.set_strict_mode(true);
+            strict
+        });
+        match strict.render_with_context(name, &self.handlebars_context(phone, name, server)) {
+            Ok(_) => Vec::new(),
+            Err(error) => vec![RenderIssue {
+                template: name.to_owned(),
+                line: error.line_no.map_or(0, |l| l as u32),
+                message: format!("{} (strict mode)", error.reason()),
+            }],
+        }
+    }
+
+    fn world(&self) -> World<'_> {
+        World {
+            phones: &self.phones.phones,
+            user_order: &self.phones.user_order,
+            by_mac: &self.phones.by_mac,
+            templates: &self.templates,
+            config_dir: &self.paths.config_dir,
+            data_dir: &self.paths.data_dir,
+            epoch: jiff::Timestamp::now().as_second(),
+        }
+    }
+
+    /// The phone with exactly this MAC.
+    pub fn phone_by_mac(&self, mac: &str) -> Option<&Phone> {
+        self.phones.by_mac.get(mac).map(|&i| &self.phones.phones[i])
+    }
+
+    /// The MACs of all phones, for quick membership tests.
+    pub fn macs(&self) -> impl Iterator<Item = &CompactString> {
+        self.phones.phones.iter().map(|p| &p.mac)
+    }
+}
+
+impl Route {
+    fn new(uri: String, mime: String, profile: usize, target: Target) -> Route {
+        Route {
+            uri,
+            mime_bytes: Bytes::from(mime.trim().to_owned()),
+            mime,
+            profile,
+            target,
+            cache: RwLock::new(Vec::new()),
+        }
+    }
+}
+
+/// `SERVER` for a connection's local address (IPv4-mapped IPv6 addresses are shown as IPv4).
+pub fn server_string(addr: IpAddr) -> String {
+    match addr {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => v6.to_string(),
+        },
+        IpAddr::V4(v4) => v4.to_string(),
+    }
+}
+
+fn push_unique(list: &mut Vec<PathBuf>, path: PathBuf) {
+    if !list.contains(&path) {
+        list.push(path);
+    }
+}
+
+fn diag_at(location: &Location, error: Error) -> Diagnostic {
+    Diagnostic::new(&location.file, location.line, error)
+}
+
+fn check_template(
+    templates: &TemplateStore,
+    profile: &Profile,
+    file: &profile::DynamicFile,
+    diags: &mut Vec<Diagnostic>,
+) {
+    match templates.locate(&file.template) {
+        Ok(_) => {}
+        Err(FileProblem::Outside) => diags.push(diag_at(
+            &file.location,
+            Error::OutsideDataDir {
+                profile: profile.name.clone(),
+                path: file.template.clone(),
+                dir: templates.roots_text(),
+            },
+        )),
+        Err(FileProblem::Missing(_)) => diags.push(diag_at(
+            &file.location,
+            Error::TemplateMissing {
+                profile: profile.name.clone(),
+                path: templates.roots()[0]
+                    .join(&file.template)
+                    .display()
+                    .to_string(),
+                uri: file.pattern.clone(),
+            },
+        )),
+    }
+}
+
+/// A world without phones or templates, owned.
+struct EmptyWorld {
+    map: FxHashMap<CompactString, usize>,
+    paths: Paths,
+    epoch: i64,
+}
+
+impl EmptyWorld {
+    fn world(&self) -> World<'_> {
+        World {
+            phones: &[],
+            user_order: &[],
+            by_mac: &self.map,
+            templates: &NoTemplates,
+            config_dir: &self.paths.config_dir,
+            data_dir: &self.paths.data_dir,
+            epoch: self.epoch,
+        }
+    }
+}
+
+fn empty_world_for(paths: &Paths, now: jiff::Timestamp) -> EmptyWorld {
+    EmptyWorld {
+        map: FxHashMap::default(),
+        paths: paths.clone(),
+        epoch: now.as_second(),
+    }
+}

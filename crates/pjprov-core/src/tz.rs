@@ -1,0 +1,258 @@
+//! `TZOFFSET` and `DST_*`: the time zone variables res_phoneprov gives each line, computed the way
+//! Asterisk's `ast_get_dst_info` does from the system's zone files.
+//!
+//! Asterisk looks at the two transitions of the zone that bracket "now". When one enters daylight saving
+//! time and the other leaves it, DST is on: `TZOFFSET` is the standard (non-DST) offset in seconds and the
+//! start and end are the local month, day and hour of those two instants (in the offset that begins at each
+//! instant). Otherwise `TZOFFSET` is the zone's offset and there are no `DST_*` variables.
+//!
+//! The zone is the line's `TIMEZONE` (an Olson name under `/usr/share/zoneinfo`, else a POSIX TZ string such
+//! as `EST5EDT,M3.2.0,M11.1.0`), or the host's `/etc/localtime` (Asterisk on Linux does not read `$TZ`). A
+//! zone Asterisk cannot load falls back to GMT. Zone data comes from jiff, which reads the same TZif files;
+//! for present-day dates it agrees with Asterisk's own tzcode on every zone of the system database.
+
+use std::fmt;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+/// Where DST starts and ends, in local time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DstInfo {
+    /// `DST_START_MONTH` (1–12).
+    pub start_month: u8,
+    /// `DST_START_MDAY`.
+    pub start_mday: u8,
+    /// `DST_START_HOUR`.
+    pub start_hour: u8,
+    /// `DST_END_MONTH`.
+    pub end_month: u8,
+    /// `DST_END_MDAY`.
+    pub end_mday: u8,
+    /// `DST_END_HOUR`.
+    pub end_hour: u8,
+}
+
+/// The time zone variables of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TzVars {
+    /// `TZOFFSET`: seconds east of UTC (standard time when DST is on).
+    pub offset: i32,
+    /// `DST_ENABLE=1` and the `DST_*` variables, when DST brackets now.
+    pub dst: Option<DstInfo>,
+}
+
+/// A zone that cannot be loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownZone(pub String);
+
+impl fmt::Display for UnknownZone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown time zone '{}': GMT is used", self.0)
+    }
+}
+
+impl std::error::Error for UnknownZone {}
+
+/// The variables for `zone` (`None` or empty: the host zone) at `now`. An unknown zone gives GMT's
+/// variables and the error, as Asterisk silently uses GMT.
+pub fn timezone_vars(zone: Option<&str>, now: Timestamp) -> (TzVars, Option<UnknownZone>) {
+    match load(zone) {
+        Ok(tz) => (vars_for(&tz, now), None),
+        Err(error) => (vars_for(&TimeZone::UTC, now), Some(error)),
+    }
+}
+
+fn load(zone: Option<&str>) -> Result<TimeZone, UnknownZone> {
+    let name = zone.unwrap_or("").split('\0').next().unwrap_or("");
+    if name.is_empty() {
+        return Ok(host_zone());
+    }
+    let unknown = || UnknownZone(name.to_owned());
+    if let Some(file) = name.strip_prefix(':') {
+        // A leading ':' names a file only.
+        return TimeZone::get(file).map_err(|_| unknown());
+    }
+    TimeZone::get(name)
+        .or_else(|_| TimeZone::posix(name))
+        .map_err(|_| unknown())
+}
+
+/// `/etc/localtime`, else UTC.
+fn host_zone() -> TimeZone {
+    std::fs::read("/etc/localtime")
+        .ok()
+        .and_then(|data| TimeZone::tzif("localtime", &data).ok())
+        .unwrap_or(TimeZone::UTC)
+}
+
+/// `ast_get_dst_info` over `tz` at `now`.
+fn vars_for(tz: &TimeZone, now: Timestamp) -> TzVars {
+    // Transitions at or before now, and strictly after now.
+    let just_after_now = now
+        .checked_add(jiff::SignedDuration::from_nanos(1))
+        .unwrap_or(now);
+    let previous = tz.preceding(just_after_now).next();
+    let next = tz.following(now).next();
+    let current = tz.to_offset_info(now);
+    if let (Some(previous), Some(next)) = (previous, next) {
+        let (previous_dst, next_dst) = (previous.dst().is_dst(), next.dst().is_dst());
+        if previous_dst != next_dst {
+            let (offset, start, end) = if next_dst {
+                (previous.offset(), next.timestamp(), previous.timestamp())
+            } else {
+                (next.offset(), previous.timestamp(), next.timestamp())
+            };
+            let (start_month, start_mday, start_hour) = local(tz, start);
+            let (end_month, end_mday, end_hour) = local(tz, end);
+            return TzVars {
+                offset: offset.seconds(),
+                dst: Some(DstInfo {
+                    start_month,
+                    start_mday,
+                    start_hour,
+                    end_month,
+                    end_mday,
+                    end_hour,
+                }),
+            };
+        }
+    }
+    TzVars {
+        offset: current.offset().seconds(),
+        dst: None,
+    }
+}
+
+/// Month, day and hour of `at` in `tz`.
+fn local(tz: &TimeZone, at: Timestamp) -> (u8, u8, u8) {
+    let dt = tz.to_datetime(at);
+    (
+        u8::try_from(dt.month()).unwrap_or(0),
+        u8::try_from(dt.day()).unwrap_or(0),
+        u8::try_from(dt.hour()).unwrap_or(0),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    fn dst(s: (u8, u8, u8), e: (u8, u8, u8)) -> Option<DstInfo> {
+        Some(DstInfo {
+            start_month: s.0,
+            start_mday: s.1,
+            start_hour: s.2,
+            end_month: e.0,
+            end_mday: e.1,
+            end_hour: e.2,
+        })
+    }
+
+    fn vars(zone: &str, now: &str) -> TzVars {
+        let (v, problem) = timezone_vars(Some(zone), at(now));
+        assert!(problem.is_none(), "{zone}");
+        v
+    }
+
+    #[test]
+    fn new_york_late_november_like_a_real_asterisk() {
+        // The known-good answer of Asterisk 22.10.1 on 2026-11-23 (golden case h13).
+        assert_eq!(
+            vars("America/New_York", "2026-11-23T12:00:00Z"),
+            TzVars {
+                offset: -18000,
+                dst: dst((3, 14, 3), (11, 1, 1))
+            }
+        );
+    }
+
+    #[test]
+    fn new_york_in_summer_brackets_the_current_season() {
+        assert_eq!(
+            vars("America/New_York", "2026-07-01T00:00:00Z"),
+            TzVars {
+                offset: -18000,
+                dst: dst((3, 8, 3), (11, 1, 1))
+            }
+        );
+    }
+
+    #[test]
+    fn the_instant_of_a_transition_counts_as_past() {
+        // 2026-11-01 06:00 UTC: New York leaves DST.
+        let v = vars("America/New_York", "2026-11-01T06:00:00Z");
+        assert_eq!(v.dst, dst((3, 14, 3), (11, 1, 1)));
+        let v = vars("America/New_York", "2026-11-01T05:59:59Z");
+        assert_eq!(v.dst, dst((3, 8, 3), (11, 1, 1)));
+    }
+
+    #[test]
+    fn southern_hemisphere() {
+        assert_eq!(
+            vars("Australia/Sydney", "2026-11-23T00:00:00Z"),
+            TzVars {
+                offset: 36000,
+                dst: dst((10, 4, 3), (4, 4, 2))
+            }
+        );
+    }
+
+    #[test]
+    fn zones_without_dst() {
+        for (zone, offset) in [
+            ("UTC", 0),
+            ("Asia/Tokyo", 32400),
+            ("Asia/Kolkata", 19800),
+            ("America/Sao_Paulo", -10800),
+        ] {
+            assert_eq!(
+                vars(zone, "2026-11-23T00:00:00Z"),
+                TzVars { offset, dst: None },
+                "{zone}"
+            );
+        }
+    }
+
+    #[test]
+    fn sao_paulo_before_it_dropped_dst() {
+        let v = vars("America/Sao_Paulo", "2018-12-01T00:00:00Z");
+        assert_eq!(v.offset, -10800);
+        assert_eq!(v.dst, dst((11, 4, 1), (2, 16, 23)));
+    }
+
+    #[test]
+    fn posix_strings() {
+        assert_eq!(
+            vars("EST5EDT,M3.2.0,M11.1.0", "2026-11-23T12:00:00Z"),
+            TzVars {
+                offset: -18000,
+                dst: dst((3, 14, 3), (11, 1, 1))
+            }
+        );
+        assert_eq!(
+            vars("<+0530>-5:30", "2026-11-23T12:00:00Z"),
+            TzVars {
+                offset: 19800,
+                dst: None
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_zones_fall_back_to_gmt() {
+        let (v, problem) = timezone_vars(Some("Mars/Olympus_Mons"), at("2026-11-23T12:00:00Z"));
+        assert_eq!(
+            v,
+            TzVars {
+                offset: 0,
+                dst: None
+            }
+        );
+        assert_eq!(problem, Some(UnknownZone("Mars/Olympus_Mons".into())));
+    }
+}

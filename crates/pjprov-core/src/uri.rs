@@ -1,0 +1,122 @@
+//! From a request path to a route URI, as Asterisk's HTTP server does it: the query string is dropped, the
+//! `/phoneprov` prefix matches without case, and the rest is decoded (`%XX`, and `+` as a space).
+
+/// The part of `path` below `prefix` + `/phoneprov/`, decoded; `None` when the path is not under it.
+///
+/// `prefix` is Asterisk's http.conf `prefix` (empty, or e.g. `asterisk`); it matches without case too.
+pub fn route_uri<'a>(path: &'a str, prefix: &str) -> Option<std::borrow::Cow<'a, str>> {
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    let mut rest = path.strip_prefix('/').unwrap_or(path);
+    let prefix = prefix.trim_matches('/');
+    if !prefix.is_empty() {
+        rest = strip_segment(rest, prefix)?;
+    }
+    let below = strip_segment(rest, "phoneprov")?;
+    if below.bytes().any(|b| b == b'%' || b == b'+') {
+        Some(std::borrow::Cow::Owned(decode(below)))
+    } else {
+        Some(std::borrow::Cow::Borrowed(below))
+    }
+}
+
+/// Strips `segment` (without case) followed by `/` or the end.
+fn strip_segment<'a>(path: &'a str, segment: &str) -> Option<&'a str> {
+    let head = path.get(..segment.len())?;
+    if !head.eq_ignore_ascii_case(segment) {
+        return None;
+    }
+    let tail = &path[segment.len()..];
+    if tail.is_empty() {
+        Some(tail)
+    } else {
+        tail.strip_prefix('/')
+    }
+}
+
+/// `ast_uri_decode` in legacy mode: `+` is a space, `%` and two more characters are read with
+/// `sscanf("%2x")` (so a single hex digit counts, and both characters are consumed anyway).
+pub fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match scan_hex2(&bytes[i + 1..]) {
+                Some(value) => {
+                    out.push(value);
+                    i += 2;
+                }
+                None => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `sscanf(s, "%2x")`: blanks skipped, an optional sign and hex digits, two characters at most.
+fn scan_hex2(text: &[u8]) -> Option<u8> {
+    let blanks = text.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    let text = &text[blanks..];
+    let (negative, digits) = match text.first() {
+        Some(b'-') => (true, &text[1..text.len().min(2)]),
+        Some(b'+') => (false, &text[1..text.len().min(2)]),
+        _ => (false, &text[..text.len().min(2)]),
+    };
+    let digits: Vec<u32> = digits
+        .iter()
+        .map_while(|&b| (b as char).to_digit(16))
+        .collect();
+    if digits.is_empty() {
+        return None;
+    }
+    let value = digits.iter().fold(0u32, |acc, d| acc * 16 + d);
+    Some(if negative {
+        (value as u8).wrapping_neg()
+    } else {
+        value as u8
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_and_query() {
+        assert_eq!(
+            route_uri("/phoneprov/0004f2aabb01.cfg", "").as_deref(),
+            Some("0004f2aabb01.cfg")
+        );
+        assert_eq!(
+            route_uri("/PhoneProv/a.cfg?x=1", "").as_deref(),
+            Some("a.cfg")
+        );
+        assert_eq!(route_uri("/phoneprov", "").as_deref(), Some(""));
+        assert_eq!(route_uri("/phoneprov/", "").as_deref(), Some(""));
+        assert_eq!(route_uri("/phoneprovx/a", ""), None);
+        assert_eq!(route_uri("/other/a", ""), None);
+        assert_eq!(
+            route_uri("/asterisk/phoneprov/a", "asterisk").as_deref(),
+            Some("a")
+        );
+        assert_eq!(route_uri("/phoneprov/a", "asterisk"), None);
+        assert_eq!(
+            route_uri("/phoneprov/config/x", "").as_deref(),
+            Some("config/x")
+        );
+    }
+
+    #[test]
+    fn decoding_like_asterisk() {
+        assert_eq!(decode("a%2Fb"), "a/b");
+        assert_eq!(decode("%2e%2e/x"), "../x");
+        assert_eq!(decode("a+b"), "a b");
+        assert_eq!(decode("100%"), "100%");
+        assert_eq!(decode("%4"), "%4");
+        assert_eq!(decode("%4g"), "\u{4}");
+        assert_eq!(decode("%zz"), "%zz");
+    }
+}

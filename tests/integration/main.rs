@@ -2,5 +2,8 @@
 //!
 //! One test binary, one module per area, as ripgrep does; `util` holds the shared helpers.
 
+mod check;
 mod dump;
+mod golden;
+mod list;
 mod util;

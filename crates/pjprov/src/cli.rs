@@ -15,8 +15,87 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Validate the configuration: print every problem as FILE:LINE: error|warning: MESSAGE.
+    Check(CheckArgs),
+    /// List every phone with its lines, variables and routes (secrets masked).
+    List(ListArgs),
+    /// Print exactly what GET /phoneprov/URI returns.
+    Render(RenderArgs),
     /// Print a config file as Asterisk reads it (after includes, templates and appends), as JSON.
     Dump(DumpArgs),
+}
+
+/// Where Asterisk's configuration and data live.
+#[derive(Debug, Clone, Args)]
+pub struct Dirs {
+    /// The Asterisk config directory (pjsip.conf, pjsip_wizard.conf, phoneprov.conf, pjprov.conf).
+    #[arg(long, value_name = "DIR", default_value = "/etc/asterisk")]
+    pub config_dir: PathBuf,
+    /// The Asterisk data directory: templates and static files are under DIR/phoneprov/.
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/asterisk")]
+    pub data_dir: PathBuf,
+    /// Another directory of templates (such as pjprov's bundled ones), searched after DATA_DIR/phoneprov/;
+    /// repeat for several.
+    #[arg(long, value_name = "DIR")]
+    pub templates_dir: Vec<PathBuf>,
+    /// Compute time zone variables as of this instant (RFC 3339) instead of now; for tests.
+    #[arg(long, value_name = "TIME", hide = true)]
+    pub now: Option<jiff::Timestamp>,
+}
+
+impl Dirs {
+    pub fn paths(&self) -> pjprov_core::Paths {
+        pjprov_core::Paths {
+            config_dir: self.config_dir.clone(),
+            data_dir: self.data_dir.clone(),
+            template_dirs: self.templates_dir.clone(),
+        }
+    }
+
+    pub fn build_options(&self) -> pjprov_core::BuildOptions {
+        pjprov_core::BuildOptions {
+            now: self.now,
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub dirs: Dirs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    /// One block per phone, for people.
+    Table,
+    /// Everything, for programs.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub dirs: Dirs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+    /// Show passwords instead of masking them.
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub dirs: Dirs,
+    /// The address the phone is taken to have connected to (the SERVER variable).
+    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
+    pub server_addr: std::net::IpAddr,
+    /// The URI below /phoneprov/, e.g. 0004f2aabbcc.cfg.
+    #[arg(value_name = "URI")]
+    pub uri: String,
 }
 
 /// Where Asterisk's configuration lives.

@@ -12,6 +12,9 @@ use cli::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Check(args) => commands::check::run(args),
+        Command::List(args) => commands::list::run(args),
+        Command::Render(args) => commands::render::run(args),
         Command::Dump(args) => commands::dump::run(args),
     };
     match result {

@@ -1,3 +1,28 @@
-//! One module per subcommand.
+//! One module per subcommand, and the few helpers they share.
 
+pub mod check;
 pub mod dump;
+pub mod list;
+pub mod render;
+
+use std::io::Write;
+
+use pjprov_core::{Diagnostic, Severity};
+
+/// Prints diagnostics of at least `min` severity to stderr.
+pub fn print_diagnostics(diagnostics: &[Diagnostic], min: Severity) -> std::io::Result<()> {
+    let mut err = std::io::stderr().lock();
+    for d in diagnostics.iter().filter(|d| d.severity() >= min) {
+        writeln!(err, "{d}")?;
+    }
+    Ok(())
+}
+
+/// Prints every diagnostic to stdout (what `check` reports).
+pub fn print_diagnostics_to_stdout(diagnostics: &[Diagnostic]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for d in diagnostics {
+        writeln!(out, "{d}")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! `pjprov list`: every phone with its lines, their variables and its routes (DESIGN.md §2). Secrets are
+//! masked unless `--show-secrets`.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use pjprov_core::{Snapshot, Target, is_secret_variable};
+use serde_json::{Map, Value, json};
+
+use crate::cli::{ListArgs, ListFormat};
+
+/// What a masked secret looks like.
+const MASK: &str = "********";
+
+pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
+    let snapshot = match Snapshot::build(&args.dirs.paths(), &args.dirs.build_options()) {
+        Ok(snapshot) => snapshot,
+        Err(rejected) => {
+            super::print_diagnostics(&rejected.diagnostics, pjprov_core::Severity::Error)?;
+            eprintln!("pjprov: the configuration cannot be used (run `pjprov check`)");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match args.format {
+        ListFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &to_json(&snapshot, args.show_secrets))?;
+            writeln!(out)?;
+        }
+        ListFormat::Table => write_table(&mut out, &snapshot, args.show_secrets)?,
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn shown<'a>(name: &str, value: &'a str, show_secrets: bool) -> &'a str {
+    if !show_secrets && is_secret_variable(name) {
+        MASK
+    } else {
+        value
+    }
+}
+
+fn relative(path: &Path, base: &Path) -> String {
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// The whole listing as JSON: `{"phones": [...], "static_files": [...]}`.
+pub fn to_json(snapshot: &Snapshot, show_secrets: bool) -> Value {
+    let paths = snapshot.paths();
+    let phones: Vec<Value> = snapshot
+        .phones()
+        .iter()
+        .enumerate()
+        .map(|(index, phone)| {
+            let lines: Vec<Value> = phone
+                .lines
+                .iter()
+                .map(|line| {
+                    let variables: Map<String, Value> = line
+                        .vars
+                        .iter()
+                        .map(|(n, v)| (n.to_owned(), Value::from(shown(n, v, show_secrets))))
+                        .collect();
+                    json!({
+                        "line": line.index,
+                        "id": line.id.as_str(),
+                        "defined_at": format!("{}:{}", relative(&line.location.file, &paths.config_dir), line.location.line),
+                        "variables": variables,
+                    })
+                })
+                .collect();
+            let routes: Vec<Value> = snapshot
+                .routes_of(index)
+                .map(|route| {
+                    json!({
+                        "uri": route.uri,
+                        "template": snapshot.template_name(route),
+                        "content_type": route.mime,
+                    })
+                })
+                .collect();
+            json!({
+                "mac": phone.mac.as_str(),
+                "profile": snapshot.profiles()[phone.profile].name,
+                "lines": lines,
+                "routes": routes,
+            })
+        })
+        .collect();
+    let statics: Vec<Value> = snapshot
+        .routes()
+        .iter()
+        .filter_map(|route| match &route.target {
+            Target::Static { path, .. } => Some(json!({
+                "uri": route.uri,
+                "profile": snapshot.profiles()[route.profile].name,
+                "path": relative(path, &paths.data_dir),
+                "content_type": route.mime,
+            })),
+            Target::Dynamic { .. } => None,
+        })
+        .collect();
+    json!({ "phones": phones, "static_files": statics })
+}
+
+fn write_table(
+    out: &mut impl Write,
+    snapshot: &Snapshot,
+    show_secrets: bool,
+) -> std::io::Result<()> {
+    let header = [
+        "MAC",
+        "LINE",
+        "PHONEPROV",
+        "PROFILE",
+        "USERNAME",
+        "SECRET",
+        "DISPLAY_NAME",
+        "ROUTES",
+    ];
+    let mut rows: Vec<[String; 8]> = vec![header.map(str::to_owned)];
+    for (index, phone) in snapshot.phones().iter().enumerate() {
+        let routes: Vec<&str> = snapshot.routes_of(index).map(|r| r.uri.as_str()).collect();
+        for (n, line) in phone.lines.iter().enumerate() {
+            let var = |name: &str| {
+                line.vars
+                    .get(name)
+                    .map(|v| shown(name, v, show_secrets).to_owned())
+                    .unwrap_or_default()
+            };
+            rows.push([
+                if n == 0 {
+                    phone.mac.to_string()
+                } else {
+                    String::new()
+                },
+                line.index.to_string(),
+                line.id.to_string(),
+                if n == 0 {
+                    snapshot.profiles()[phone.profile].name.clone()
+                } else {
+                    String::new()
+                },
+                var("USERNAME"),
+                var("SECRET"),
+                var("DISPLAY_NAME"),
+                if n == 0 {
+                    routes.join(" ")
+                } else {
+                    String::new()
+                },
+            ]);
+        }
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in &rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<width$}  ", width = widths[c]));
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    let statics = snapshot
+        .routes()
+        .iter()
+        .filter(|r| matches!(r.target, Target::Static { .. }))
+        .count();
+    writeln!(
+        out,
+        "\n{} phones, {} routes ({statics} static files)",
+        snapshot.phones().len(),
+        snapshot.routes().len()
+    )
+}

@@ -1,0 +1,44 @@
+//! `pjprov render URI`: exactly the body `GET /phoneprov/URI` returns (DESIGN.md §2).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use pjprov_core::Snapshot;
+
+use crate::cli::RenderArgs;
+
+pub fn run(args: &RenderArgs) -> anyhow::Result<ExitCode> {
+    let snapshot = match Snapshot::build(&args.dirs.paths(), &args.dirs.build_options()) {
+        Ok(snapshot) => snapshot,
+        Err(rejected) => {
+            super::print_diagnostics(&rejected.diagnostics, pjprov_core::Severity::Error)?;
+            eprintln!("pjprov: the configuration cannot be used; nothing to render");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let uri = args.uri.strip_prefix("/phoneprov/").unwrap_or(&args.uri);
+    let uri = pjprov_core::uri::decode(uri.split_once('?').map_or(uri, |(u, _)| u));
+    let Some(route) = snapshot.route(&uri) else {
+        eprintln!("pjprov: no route '{uri}' (GET /phoneprov/{uri} answers 404)");
+        return Ok(ExitCode::from(1));
+    };
+    let (body, issues) = snapshot.render_fresh(route, args.server_addr);
+    for issue in issues {
+        eprintln!(
+            "{}:{}: warning: {}",
+            issue.template, issue.line, issue.message
+        );
+    }
+    match body {
+        Ok(body) => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&body)?;
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(failure) => {
+            eprintln!("pjprov: '{uri}' cannot be served: {failure}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}

@@ -29,6 +29,7 @@ pub fn cases() -> Vec<PathBuf> {
 pub struct Row {
     pub uri: String,
     pub status: u16,
+    pub content_type: String,
     pub body: Option<Vec<u8>>,
 }
 
@@ -43,6 +44,7 @@ pub fn rows(case: &Path) -> Vec<Row> {
             Row {
                 uri: cols[0].to_owned(),
                 status: cols[1].parse().unwrap(),
+                content_type: cols.get(2).copied().unwrap_or_default().to_owned(),
                 body: body.map(|b| std::fs::read(case.join("bodies").join(b)).unwrap()),
             }
         })

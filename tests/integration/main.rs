@@ -6,4 +6,6 @@ mod check;
 mod dump;
 mod golden;
 mod list;
+mod reload;
+mod serve;
 mod util;

@@ -79,3 +79,184 @@ pub fn stdout(output: &Output) -> String {
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// A running `pjprov serve`, stopped (SIGTERM) when dropped.
+pub struct Server {
+    pub child: std::process::Child,
+    pub addr: std::net::SocketAddr,
+    pub admin: Option<std::net::SocketAddr>,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Server {
+    /// Starts `pjprov serve` on an ephemeral loopback port with `extra` arguments.
+    pub fn start(etc: &Path, data: &Path, extra: &[&str]) -> Server {
+        use std::io::BufRead;
+        let mut child = pjprov()
+            .arg("serve")
+            .arg("--config-dir")
+            .arg(etc)
+            .arg("--data-dir")
+            .arg(data)
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--admin-listen",
+                "127.0.0.1:0",
+                "--debounce-ms",
+                "50",
+            ])
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start pjprov serve");
+        let stderr = child.stderr.take().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (found, addresses) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.split("serving phones on http://").nth(1) {
+                    let addr = rest.split('/').next().unwrap().to_owned();
+                    let _ = found.send(("http", addr));
+                }
+                if let Some(rest) = line.split("metrics on http://").nth(1) {
+                    let addr = rest.split('/').next().unwrap().to_owned();
+                    let _ = found.send(("admin", addr));
+                }
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let mut addr = None;
+        let mut admin = None;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while addr.is_none() || admin.is_none() {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match addresses.recv_timeout(left) {
+                Ok(("http", a)) => addr = Some(a.parse().unwrap()),
+                Ok((_, a)) => admin = Some(a.parse().unwrap()),
+                Err(_) => panic!("pjprov serve did not start:\n{}", log.lock().unwrap()),
+            }
+        }
+        Server {
+            child,
+            addr: addr.unwrap(),
+            admin,
+            log,
+        }
+    }
+
+    /// Everything the server logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until the log contains `text` (or panics after `secs`).
+    pub fn wait_for_log(&self, text: &str, secs: u64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        while std::time::Instant::now() < deadline {
+            if self.log().contains(text) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("'{text}' not logged within {secs}s:\n{}", self.log());
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        request(self.addr, "GET", path, &[])
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// A parsed HTTP response.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends one request with `Connection: close` and reads the whole answer (a minimal HTTP/1.1 client).
+pub fn request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Response {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut text = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        text.push_str(&format!("{name}: {value}\r\n"));
+    }
+    text.push_str("\r\n");
+    stream.write_all(text.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    parse_response(&raw, method == "HEAD")
+}
+
+pub fn parse_response(raw: &[u8], head: bool) -> Response {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete response head");
+    let head_text = String::from_utf8_lossy(&raw[..split]);
+    let mut lines = head_text.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let body = if head {
+        Vec::new()
+    } else {
+        raw[split + 4..].to_vec()
+    };
+    Response {
+        status,
+        headers,
+        body,
+    }
+}

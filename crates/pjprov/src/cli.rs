@@ -15,6 +15,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve phones their files over HTTP, reloading whenever a config or template file changes.
+    Serve(ServeArgs),
     /// Validate the configuration: print every problem as FILE:LINE: error|warning: MESSAGE.
     Check(CheckArgs),
     /// List every phone with its lines, variables and routes (secrets masked).
@@ -23,6 +25,9 @@ pub enum Command {
     Render(RenderArgs),
     /// Print a config file as Asterisk reads it (after includes, templates and appends), as JSON.
     Dump(DumpArgs),
+    /// Print the manual page (roff) on standard output.
+    #[command(hide = true)]
+    Man,
 }
 
 /// Where Asterisk's configuration and data live.
@@ -113,4 +118,46 @@ pub struct DumpArgs {
     /// The file: a name relative to the config directory, or an absolute path.
     #[arg(value_name = "FILE")]
     pub file: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub dirs: Dirs,
+    /// Address to serve phones on (repeat for several: IPv4 and IPv6). Asterisk's HTTP server uses 8088.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:8088")]
+    pub listen: Vec<std::net::SocketAddr>,
+    /// Address for /metrics and /healthz.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8089")]
+    pub admin_listen: Option<std::net::SocketAddr>,
+    /// Asterisk's http.conf `prefix`: serve under /PREFIX/phoneprov/ instead of /phoneprov/.
+    #[arg(long, value_name = "PREFIX", default_value = "")]
+    pub prefix: String,
+    /// Seconds a client may take to send a request's headers; also how long a kept-alive connection may
+    /// stay idle waiting for its next request.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub header_timeout: u64,
+    /// Connections open at once.
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Milliseconds of quiet after a file change before reloading.
+    #[arg(long, value_name = "MS", default_value_t = 100)]
+    pub debounce_ms: u64,
+    /// Seconds open connections may take to finish on SIGTERM.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub shutdown_grace: u64,
+    /// Log line format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log filter (tracing's env-filter syntax); RUST_LOG wins when set.
+    #[arg(long, value_name = "FILTER", default_value = "info")]
+    pub log_level: String,
 }

@@ -2,6 +2,9 @@
 
 mod cli;
 mod commands;
+mod logging;
+mod memory;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -12,10 +15,12 @@ use cli::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Serve(args) => serve::run(args),
         Command::Check(args) => commands::check::run(args),
         Command::List(args) => commands::list::run(args),
         Command::Render(args) => commands::render::run(args),
         Command::Dump(args) => commands::dump::run(args),
+        Command::Man => commands::man::run(),
     };
     match result {
         Ok(code) => code,

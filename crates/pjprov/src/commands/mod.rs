@@ -3,6 +3,7 @@
 pub mod check;
 pub mod dump;
 pub mod list;
+pub mod man;
 pub mod render;
 
 use std::io::Write;

@@ -1,0 +1,345 @@
+//! Answering one HTTP request from the current snapshot (DESIGN.md §3).
+//!
+//! `handle` is a plain async function over plain types, so tests can call it without a socket. It loads the
+//! snapshot once, so a request sees one configuration from start to end even when a reload swaps it.
+
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use pjprov_core::{Route, Snapshot, Target};
+use tokio::io::AsyncSeekExt;
+
+use super::body::Body;
+use super::conditional::{self, Range};
+use super::metrics::Metrics;
+
+/// What every request needs: the snapshot being served and the counters.
+#[derive(Debug)]
+pub struct State {
+    pub snapshot: ArcSwap<Snapshot>,
+    pub metrics: Metrics,
+    /// Asterisk's http.conf `prefix`: routes live under `/<prefix>/phoneprov/`.
+    pub prefix: String,
+    /// Whether a usable configuration has been loaded (for `/healthz`).
+    pub ready: std::sync::atomic::AtomicBool,
+}
+
+/// The two ends of a connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Conn {
+    /// The address the phone connected to: `SERVER`.
+    pub local: SocketAddr,
+    /// The phone.
+    pub peer: SocketAddr,
+}
+
+const SERVER_HEADER: &str = concat!("pjprov/", env!("CARGO_PKG_VERSION"));
+
+/// Answers one request and logs it.
+pub async fn handle<B>(
+    state: Arc<State>,
+    conn: Conn,
+    req: Request<B>,
+) -> Result<Response<Body>, Infallible> {
+    let started = Instant::now();
+    let snapshot = state.snapshot.load_full();
+    let mut response = respond(&state, &snapshot, conn, &req).await;
+    response
+        .headers_mut()
+        .insert(header::SERVER, HeaderValue::from_static(SERVER_HEADER));
+    let status = response.status().as_u16();
+    let bytes = response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0u64);
+    let sent = if req.method() == Method::HEAD {
+        0
+    } else {
+        bytes
+    };
+    state.metrics.request(status, sent);
+    if tracing::enabled!(target: "pjprov::access", tracing::Level::INFO) {
+        let user_agent = req
+            .headers()
+            .get(header::USER_AGENT)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default();
+        tracing::info!(
+            target: "pjprov::access",
+            client = %conn.peer.ip(),
+            method = %req.method(),
+            uri = %req.uri().path(),
+            status,
+            bytes = sent,
+            ms = format_args!("{:.3}", started.elapsed().as_secs_f64() * 1000.0),
+            user_agent = %user_agent,
+            "request"
+        );
+    }
+    Ok(response)
+}
+
+async fn respond<B>(
+    state: &State,
+    snapshot: &Snapshot,
+    conn: Conn,
+    req: &Request<B>,
+) -> Response<Body> {
+    let path = req.uri().path();
+    if path == "/healthz" {
+        return health(state);
+    }
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        // Asterisk answers 501 to every other method; phones that upload (Polycom PUTs logs) just move on.
+        let mut response = plain(
+            StatusCode::NOT_IMPLEMENTED,
+            "501 Not Implemented: only GET and HEAD\n",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return response;
+    }
+    let Some(uri) = pjprov_core::uri::route_uri(path, &state.prefix) else {
+        return not_found();
+    };
+    let Some(route) = snapshot.route(&uri) else {
+        return not_found();
+    };
+    let head = req.method() == Method::HEAD;
+    match &route.target {
+        Target::Static { relative, .. } => {
+            static_file(snapshot, route, relative, req.headers(), head).await
+        }
+        Target::Dynamic { .. } => {
+            let server = normalize(conn.local.ip());
+            match snapshot.render(route, server) {
+                Ok(rendered) => in_memory(route, &rendered, req.headers(), head),
+                Err(pjprov_core::RenderFailure::Missing(reason)) => {
+                    tracing::warn!(uri = %route.uri, %reason, "template missing");
+                    not_found()
+                }
+                Err(failure) => {
+                    tracing::error!(uri = %route.uri, error = %failure, "cannot render");
+                    plain(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "500 Internal Server Error\n",
+                    )
+                }
+            }
+        }
+    }
+}
+
+/// IPv4-mapped IPv6 addresses (a dual-stack socket) count as the IPv4 address they carry.
+pub fn normalize(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// `/healthz`: 200 once a usable configuration is served, 503 before.
+pub fn health(state: &State) -> Response<Body> {
+    let generation = state.metrics.generation();
+    if state.ready.load(std::sync::atomic::Ordering::Relaxed) {
+        plain(StatusCode::OK, &format!("ok generation {generation}\n"))
+    } else {
+        plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no usable configuration loaded yet\n",
+        )
+    }
+}
+
+pub fn plain(status: StatusCode, text: &str) -> Response<Body> {
+    let mut response = Response::new(Body::full(Bytes::copy_from_slice(text.as_bytes())));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(text.len()));
+    response
+}
+
+fn not_found() -> Response<Body> {
+    plain(StatusCode::NOT_FOUND, "404 Not Found\n")
+}
+
+fn content_type(route: &Route) -> HeaderValue {
+    HeaderValue::from_maybe_shared(route.mime_bytes.clone())
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"))
+}
+
+/// A rendered file: conditional requests, ranges, HEAD. It holds a password: nothing may store it.
+fn in_memory(
+    route: &Route,
+    rendered: &pjprov_core::Rendered,
+    headers: &HeaderMap,
+    head: bool,
+) -> Response<Body> {
+    let etag = rendered.etag_str();
+    let body = rendered.body.clone();
+    let mut response = Response::new(Body::Empty);
+    let out = response.headers_mut();
+    out.insert(header::CONTENT_TYPE, content_type(route));
+    if let Ok(tag) = HeaderValue::from_maybe_shared(rendered.etag.clone()) {
+        out.insert(header::ETAG, tag);
+    }
+    out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    out.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store"),
+    );
+    if let Some(inm) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        && conditional::none_match(inm, etag)
+    {
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        return response;
+    }
+    let len = body.len() as u64;
+    let (status, slice) = match requested_range(headers, etag, len) {
+        Range::Full => (StatusCode::OK, body),
+        Range::Part { start, end } => {
+            out_range(response.headers_mut(), start, end, len);
+            (
+                StatusCode::PARTIAL_CONTENT,
+                body.slice(start as usize..=end as usize),
+            )
+        }
+        Range::Unsatisfiable => return unsatisfiable(len),
+    };
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(slice.len()));
+    if !head {
+        *response.body_mut() = Body::full(slice);
+    }
+    response
+}
+
+/// The range to serve, honouring `If-Range` (a range only applies to the representation it names).
+fn requested_range(headers: &HeaderMap, etag: &str, len: u64) -> Range {
+    if let Some(if_range) = headers.get(header::IF_RANGE).and_then(|v| v.to_str().ok())
+        && if_range.trim() != etag
+    {
+        return Range::Full;
+    }
+    conditional::range(
+        headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
+        len,
+    )
+}
+
+fn out_range(headers: &mut HeaderMap, start: u64, end: u64, len: u64) {
+    if let Ok(value) = HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")) {
+        headers.insert(header::CONTENT_RANGE, value);
+    }
+}
+
+fn unsatisfiable(len: u64) -> Response<Body> {
+    let mut response = plain(
+        StatusCode::RANGE_NOT_SATISFIABLE,
+        "416 Range Not Satisfiable\n",
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!("bytes */{len}")) {
+        response.headers_mut().insert(header::CONTENT_RANGE, value);
+    }
+    response
+}
+
+/// A static file, streamed from disk. The path was resolved inside the phoneprov directory when the
+/// snapshot was built; it is checked again here, since the disk may have changed since.
+async fn static_file(
+    snapshot: &Snapshot,
+    route: &Route,
+    relative: &str,
+    headers: &HeaderMap,
+    head: bool,
+) -> Response<Body> {
+    let dir = snapshot.paths().phoneprov_dir();
+    let Ok(checked) = pjprov_core::resolve_inside(&dir, relative) else {
+        tracing::warn!(uri = %route.uri, file = %relative, "static file missing or outside the phoneprov directory");
+        return not_found();
+    };
+    let Ok(mut file) = tokio::fs::File::open(&checked).await else {
+        return not_found();
+    };
+    let Ok(meta) = file.metadata().await else {
+        return not_found();
+    };
+    if !meta.is_file() {
+        return not_found();
+    }
+    let len = meta.len();
+    let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+    let mtime = modified
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let etag = format!("\"{len:x}-{mtime:x}\"");
+    let mut response = Response::new(Body::Empty);
+    let out = response.headers_mut();
+    out.insert(header::CONTENT_TYPE, content_type(route));
+    if let Ok(tag) = HeaderValue::from_str(&etag) {
+        out.insert(header::ETAG, tag);
+    }
+    if let Ok(date) = HeaderValue::from_str(&httpdate::fmt_http_date(modified)) {
+        out.insert(header::LAST_MODIFIED, date);
+    }
+    out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    let not_modified = match headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(inm) => conditional::none_match(inm, &etag),
+        None => headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+            .is_some_and(|since| {
+                modified
+                    .duration_since(since)
+                    .map_or(true, |d| d.as_secs() == 0)
+            }),
+    };
+    if not_modified {
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        return response;
+    }
+    let (status, start, count) = match requested_range(headers, &etag, len) {
+        Range::Full => (StatusCode::OK, 0, len),
+        Range::Part { start, end } => {
+            out_range(response.headers_mut(), start, end, len);
+            (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
+        }
+        Range::Unsatisfiable => return unsatisfiable(len),
+    };
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(count));
+    if !head {
+        if start > 0 && file.seek(std::io::SeekFrom::Start(start)).await.is_err() {
+            return plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "500 Internal Server Error\n",
+            );
+        }
+        *response.body_mut() = Body::file(file, count);
+    }
+    response
+}

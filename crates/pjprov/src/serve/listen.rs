@@ -1,0 +1,158 @@
+//! Accepting connections: one loop per listening address, a cap on open connections, hyper's header-read
+//! timeout (which needs a timer to work at all), and graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+
+use super::body::Body;
+use super::http::{Conn, State};
+
+/// Connection limits and timeouts.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Time to read a request's headers; also how long a kept-alive connection may wait for its next
+    /// request (hyper starts this timer whenever it waits for a request head).
+    pub header_timeout: Duration,
+    /// Connections open at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// Largest request head (request line and headers), in bytes.
+    pub max_header_bytes: usize,
+}
+
+/// Binds `addr` (IPv6 sockets accept IPv6 only, so `0.0.0.0` and `[::]` can both be listened on).
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let domain = socket2::Domain::for_address(addr);
+    let socket = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    TcpListener::from_std(socket.into())
+}
+
+/// Serves `listener` with `handler` until `shutdown` turns true, then lets open connections finish (up to
+/// `grace`). One accept loop per core shares the listener, so accepting keeps up with a boot storm of short
+/// connections.
+pub async fn serve<H, F>(
+    listener: TcpListener,
+    state: Arc<State>,
+    handler: H,
+    limits: Limits,
+    shutdown: watch::Receiver<bool>,
+    grace: Duration,
+) where
+    H: Fn(Arc<State>, Conn, hyper::Request<hyper::body::Incoming>) -> F
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    F: Future<Output = Result<hyper::Response<Body>, std::convert::Infallible>> + Send + 'static,
+{
+    let listener = Arc::new(listener);
+    let graceful = Arc::new(GracefulShutdown::new());
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let loops = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut acceptors = Vec::with_capacity(loops);
+    for _ in 0..loops {
+        acceptors.push(tokio::spawn(accept_loop(
+            listener.clone(),
+            state.clone(),
+            handler.clone(),
+            limits,
+            shutdown.clone(),
+            graceful.clone(),
+            permits.clone(),
+        )));
+    }
+    for acceptor in acceptors {
+        let _ = acceptor.await;
+    }
+    drop(listener);
+    if let Ok(graceful) = Arc::try_unwrap(graceful) {
+        drain(graceful.shutdown(), grace).await;
+    }
+}
+
+async fn accept_loop<H, F>(
+    listener: Arc<TcpListener>,
+    state: Arc<State>,
+    handler: H,
+    limits: Limits,
+    mut shutdown: watch::Receiver<bool>,
+    graceful: Arc<GracefulShutdown>,
+    permits: Arc<Semaphore>,
+) where
+    H: Fn(Arc<State>, Conn, hyper::Request<hyper::body::Incoming>) -> F
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    F: Future<Output = Result<hyper::Response<Body>, std::convert::Infallible>> + Send + 'static,
+{
+    let local = listener.local_addr().ok();
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .keep_alive(true)
+        .max_buf_size(limits.max_header_bytes.max(8192));
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            _ = shutdown.changed() => break,
+        };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.changed() => break,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                // EMFILE and friends: wait a little instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let conn = Conn {
+            local: tcp.local_addr().unwrap_or_else(|_| local.unwrap_or(peer)),
+            peer,
+        };
+        let service = {
+            let state = state.clone();
+            let handler = handler.clone();
+            service_fn(move |req| handler(state.clone(), conn, req))
+        };
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(tcp), service));
+        state.metrics.connection_opened();
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(client = %peer, error = %e, "connection closed with an error");
+            }
+            state.metrics.connection_closed();
+            drop(permit);
+        });
+    }
+}
+
+async fn drain(all_closed: impl Future<Output = ()>, grace: Duration) {
+    if tokio::time::timeout(grace, all_closed).await.is_err() {
+        tracing::warn!("connections still open after {grace:?}; closing them");
+    }
+}

@@ -1,0 +1,224 @@
+//! Counters for `/metrics` (Prometheus text format) and `/healthz`.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+/// Every counter the server keeps. All atomics: the serving path never locks.
+#[derive(Debug)]
+pub struct Metrics {
+    by_status: Vec<AtomicU64>,
+    not_modified: AtomicU64,
+    reloads_ok: AtomicU64,
+    reloads_failed: AtomicU64,
+    generation: AtomicU64,
+    phones: AtomicU64,
+    routes: AtomicU64,
+    config_errors: AtomicU64,
+    config_warnings: AtomicU64,
+    last_reload: AtomicI64,
+    open_connections: AtomicI64,
+    bytes_sent: AtomicU64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            by_status: (0..600).map(|_| AtomicU64::new(0)).collect(),
+            not_modified: AtomicU64::new(0),
+            reloads_ok: AtomicU64::new(0),
+            reloads_failed: AtomicU64::new(0),
+            generation: AtomicU64::new(0),
+            phones: AtomicU64::new(0),
+            routes: AtomicU64::new(0),
+            config_errors: AtomicU64::new(0),
+            config_warnings: AtomicU64::new(0),
+            last_reload: AtomicI64::new(0),
+            open_connections: AtomicI64::new(0),
+            bytes_sent: AtomicU64::new(0),
+        }
+    }
+}
+
+/// What a loaded snapshot contains.
+#[derive(Debug, Clone, Copy)]
+pub struct SnapshotFacts {
+    pub generation: u64,
+    pub phones: usize,
+    pub routes: usize,
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+impl Metrics {
+    pub fn request(&self, status: u16, bytes: u64) {
+        if let Some(counter) = self.by_status.get(usize::from(status)) {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+        if status == 304 {
+            self.not_modified.fetch_add(1, Ordering::Relaxed);
+        }
+        self.bytes_sent.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub fn connection_opened(&self) {
+        self.open_connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn connection_closed(&self) {
+        self.open_connections.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub fn reloaded(&self, facts: SnapshotFacts) {
+        self.reloads_ok.fetch_add(1, Ordering::Relaxed);
+        self.generation.store(facts.generation, Ordering::Relaxed);
+        self.phones.store(facts.phones as u64, Ordering::Relaxed);
+        self.routes.store(facts.routes as u64, Ordering::Relaxed);
+        self.config_errors
+            .store(facts.errors as u64, Ordering::Relaxed);
+        self.config_warnings
+            .store(facts.warnings as u64, Ordering::Relaxed);
+        self.last_reload
+            .store(jiff::Timestamp::now().as_second(), Ordering::Relaxed);
+    }
+
+    pub fn reload_failed(&self) {
+        self.reloads_failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(2048);
+        let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, u64)]| {
+            let _ = writeln!(
+                out,
+                "# HELP pjprov_{name} {help}\n# TYPE pjprov_{name} {kind}"
+            );
+            for (labels, value) in samples {
+                let _ = writeln!(out, "pjprov_{name}{labels} {value}");
+            }
+        };
+        let statuses: Vec<(String, u64)> = self
+            .by_status
+            .iter()
+            .enumerate()
+            .filter_map(|(status, count)| {
+                let count = count.load(Ordering::Relaxed);
+                (count > 0).then(|| (format!("{{status=\"{status}\"}}"), count))
+            })
+            .collect();
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        metric(
+            "http_requests_total",
+            "counter",
+            "HTTP requests answered, by status code.",
+            &statuses,
+        );
+        metric(
+            "http_not_modified_total",
+            "counter",
+            "Requests answered 304 Not Modified.",
+            &[(String::new(), load(&self.not_modified))],
+        );
+        metric(
+            "http_sent_bytes_total",
+            "counter",
+            "Body bytes sent.",
+            &[(String::new(), load(&self.bytes_sent))],
+        );
+        metric(
+            "http_open_connections",
+            "gauge",
+            "Connections currently open.",
+            &[(
+                String::new(),
+                self.open_connections.load(Ordering::Relaxed).max(0) as u64,
+            )],
+        );
+        metric(
+            "reloads_total",
+            "counter",
+            "Configuration reloads, by result.",
+            &[
+                ("{result=\"ok\"}".into(), load(&self.reloads_ok)),
+                ("{result=\"failed\"}".into(), load(&self.reloads_failed)),
+            ],
+        );
+        metric(
+            "snapshot_generation",
+            "gauge",
+            "Generation of the configuration being served.",
+            &[(String::new(), load(&self.generation))],
+        );
+        metric(
+            "phones",
+            "gauge",
+            "Phones in the configuration being served.",
+            &[(String::new(), load(&self.phones))],
+        );
+        metric(
+            "routes",
+            "gauge",
+            "Routes (URIs) in the configuration being served.",
+            &[(String::new(), load(&self.routes))],
+        );
+        metric(
+            "config_diagnostics",
+            "gauge",
+            "Problems found in the configuration being served, by severity.",
+            &[
+                ("{severity=\"error\"}".into(), load(&self.config_errors)),
+                ("{severity=\"warning\"}".into(), load(&self.config_warnings)),
+            ],
+        );
+        metric(
+            "last_reload_timestamp_seconds",
+            "gauge",
+            "When the configuration being served was loaded (Unix time).",
+            &[(
+                String::new(),
+                self.last_reload.load(Ordering::Relaxed).max(0) as u64,
+            )],
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposition() {
+        let m = Metrics::default();
+        m.request(200, 10);
+        m.request(200, 5);
+        m.request(304, 0);
+        m.reload_failed();
+        m.reloaded(SnapshotFacts {
+            generation: 3,
+            phones: 2,
+            routes: 4,
+            errors: 0,
+            warnings: 1,
+        });
+        let text = m.render();
+        for line in [
+            "pjprov_http_requests_total{status=\"200\"} 2",
+            "pjprov_http_requests_total{status=\"304\"} 1",
+            "pjprov_http_not_modified_total 1",
+            "pjprov_http_sent_bytes_total 15",
+            "pjprov_reloads_total{result=\"ok\"} 1",
+            "pjprov_reloads_total{result=\"failed\"} 1",
+            "pjprov_snapshot_generation 3",
+            "pjprov_phones 2",
+            "pjprov_routes 4",
+            "pjprov_config_diagnostics{severity=\"warning\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} missing from\n{text}");
+        }
+    }
+}

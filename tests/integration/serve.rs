@@ -1,0 +1,270 @@
+//! `pjprov serve` over real sockets: golden cases, HTTP semantics, safety, timeouts, signals.
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use crate::golden::{CAPTURED, cases, rows};
+use crate::util::{Fixture, Server, request};
+
+fn serve_fixture() -> (Fixture, Server) {
+    let fx = Fixture::new();
+    fx.config(
+        "pjsip.conf",
+        "[udp]\ntype = transport\nbind = 0.0.0.0:5062\n\
+         [100]\ntype = endpoint\ntransport = udp\nauth = 100\ncallerid = \"Desk\" <100>\n\
+         [100]\ntype = auth\nusername = 100\npassword = pw100\n\
+         [100-pp]\ntype = phoneprov\nendpoint = 100\nMAC = 0004f2000100\nPROFILE = p\n",
+    )
+    .config(
+        "phoneprov.conf",
+        "[p]\nstaticdir = static/\nstatic_file => firmware.bin\n${MAC}.cfg => p.cfg\n",
+    )
+    .template(
+        "p.cfg",
+        "user=${USERNAME} server=${SERVER}:${SERVER_PORT}\n",
+    )
+    .template("static/firmware.bin", &"0123456789".repeat(1000));
+    std::fs::write(fx.dir.path().join("secret.txt"), "outside").unwrap();
+    let server = Server::start(&fx.etc(), &fx.data(), &["--header-timeout", "1"]);
+    (fx, server)
+}
+
+#[test]
+fn every_golden_case_over_http() {
+    let mut failures = Vec::new();
+    for case in cases() {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let server = Server::start(&case.join("etc"), &case.join("data"), &["--now", CAPTURED]);
+        for row in rows(&case) {
+            let response = server.get(&format!("/phoneprov/{}", row.uri));
+            if response.status != row.status {
+                failures.push(format!(
+                    "{name} {}: status {} want {}",
+                    row.uri, response.status, row.status
+                ));
+                continue;
+            }
+            if row.status != 200 {
+                continue;
+            }
+            let mime = response.header("content-type").unwrap_or_default();
+            if mime.split(';').next().unwrap_or_default().trim() != row.content_type {
+                failures.push(format!(
+                    "{name} {}: content type {mime} want {}",
+                    row.uri, row.content_type
+                ));
+            }
+            if Some(&response.body) != row.body.as_ref() {
+                failures.push(format!("{name} {}: body differs", row.uri));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn dynamic_files_with_etag_304_and_head() {
+    let (_fx, server) = serve_fixture();
+    let response = server.get("/phoneprov/0004f2000100.cfg");
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body, b"user=100 server=127.0.0.1:5062\n");
+    assert_eq!(response.header("content-type"), Some("text/plain"));
+    assert_eq!(response.header("content-length"), Some("31"));
+    assert_eq!(response.header("cache-control"), Some("no-cache, no-store"));
+    let etag = response.header("etag").unwrap().to_owned();
+
+    let again = request(
+        server.addr,
+        "GET",
+        "/phoneprov/0004f2000100.cfg",
+        &[("If-None-Match", &etag)],
+    );
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+
+    let head = request(server.addr, "HEAD", "/phoneprov/0004f2000100.cfg", &[]);
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-length"), Some("31"));
+    assert_eq!(head.header("etag"), Some(etag.as_str()));
+
+    // A phone asking with the MAC in upper case gets its file (pjprov differs from Asterisk).
+    assert_eq!(server.get("/phoneprov/0004F2000100.cfg").status, 200);
+    // The prefix matches in any case; a query string is ignored.
+    assert_eq!(server.get("/PHONEPROV/0004f2000100.cfg?x=1").status, 200);
+}
+
+#[test]
+fn static_files_with_ranges() {
+    let (_fx, server) = serve_fixture();
+    let full = server.get("/phoneprov/firmware.bin");
+    assert_eq!(full.status, 200);
+    assert_eq!(full.body.len(), 10_000);
+    assert_eq!(
+        full.header("content-type"),
+        Some("application/octet-stream")
+    );
+    assert!(full.header("last-modified").is_some());
+    let part = request(
+        server.addr,
+        "GET",
+        "/phoneprov/firmware.bin",
+        &[("Range", "bytes=10-14")],
+    );
+    assert_eq!(part.status, 206);
+    assert_eq!(part.body, b"01234");
+    assert_eq!(part.header("content-range"), Some("bytes 10-14/10000"));
+    let tail = request(
+        server.addr,
+        "GET",
+        "/phoneprov/firmware.bin",
+        &[("Range", "bytes=-3")],
+    );
+    assert_eq!(tail.body, b"789");
+    let bad = request(
+        server.addr,
+        "GET",
+        "/phoneprov/firmware.bin",
+        &[("Range", "bytes=20000-")],
+    );
+    assert_eq!(bad.status, 416);
+    assert_eq!(bad.header("content-range"), Some("bytes */10000"));
+    let etag = full.header("etag").unwrap();
+    let cached = request(
+        server.addr,
+        "GET",
+        "/phoneprov/firmware.bin",
+        &[("If-None-Match", etag)],
+    );
+    assert_eq!(cached.status, 304);
+    // The static path itself is no route.
+    assert_eq!(server.get("/phoneprov/static/firmware.bin").status, 404);
+}
+
+#[test]
+fn other_methods_get_501_with_allow() {
+    let (_fx, server) = serve_fixture();
+    for method in ["PUT", "POST", "DELETE", "OPTIONS"] {
+        let response = request(
+            server.addr,
+            method,
+            "/phoneprov/0004f2000100-app.log",
+            &[("Content-Length", "0")],
+        );
+        assert_eq!(response.status, 501, "{method}");
+        assert_eq!(response.header("allow"), Some("GET, HEAD"));
+    }
+    assert!(!server.log().contains("ERROR"), "{}", server.log());
+}
+
+#[test]
+fn no_path_escapes_the_route_table() {
+    let (fx, server) = serve_fixture();
+    std::os::unix::fs::symlink(
+        fx.dir.path().join("secret.txt"),
+        fx.data().join("phoneprov/link.cfg"),
+    )
+    .unwrap();
+    for path in [
+        "/phoneprov/../secret.txt",
+        "/phoneprov/%2e%2e/secret.txt",
+        "/phoneprov/%2E%2E%2Fsecret.txt",
+        "/phoneprov/..%2f..%2fsecret.txt",
+        "/phoneprov//etc/passwd",
+        "/phoneprov/%2Fetc%2Fpasswd",
+        "/phoneprov/p.cfg",
+        "/phoneprov/link.cfg",
+        "/phoneprov/static/../p.cfg",
+        "/etc/passwd",
+        "/phoneprov",
+        "/",
+    ] {
+        let response = server.get(path);
+        assert_eq!(response.status, 404, "{path}");
+        assert!(
+            !String::from_utf8_lossy(&response.body).contains("outside"),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn a_connection_that_never_finishes_its_headers_is_closed() {
+    let (_fx, server) = serve_fixture();
+    let mut stream = std::net::TcpStream::connect(server.addr).unwrap();
+    stream
+        .write_all(b"GET /phoneprov/0004f2000100.cfg HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let _ = stream.read_to_end(&mut buf);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+}
+
+#[test]
+fn health_and_metrics_on_the_admin_address() {
+    let (_fx, server) = serve_fixture();
+    server.get("/phoneprov/0004f2000100.cfg");
+    server.get("/phoneprov/nope.cfg");
+    let admin = server.admin.unwrap();
+    let health = request(admin, "GET", "/healthz", &[]);
+    assert_eq!(health.status, 200);
+    assert!(String::from_utf8_lossy(&health.body).starts_with("ok generation 1"));
+    let metrics = String::from_utf8(request(admin, "GET", "/metrics", &[]).body).unwrap();
+    for line in [
+        "pjprov_http_requests_total{status=\"200\"} 1",
+        "pjprov_http_requests_total{status=\"404\"} 1",
+        "pjprov_reloads_total{result=\"ok\"} 1",
+        "pjprov_snapshot_generation 1",
+        "pjprov_phones 1",
+        "pjprov_routes 2",
+    ] {
+        assert!(metrics.contains(line), "{line}\n{metrics}");
+    }
+    assert_eq!(
+        request(admin, "GET", "/phoneprov/0004f2000100.cfg", &[]).status,
+        404
+    );
+}
+
+#[test]
+fn one_access_line_per_request_and_no_secret_in_the_log() {
+    let (_fx, server) = serve_fixture();
+    let response = request(
+        server.addr,
+        "GET",
+        "/phoneprov/0004f2000100.cfg",
+        &[(
+            "User-Agent",
+            "Yealink SIP-T46U 108.86.0.20 00:04:f2:00:01:00",
+        )],
+    );
+    assert_eq!(response.status, 200);
+    server.wait_for_log("Yealink SIP-T46U", 5);
+    let log = server.log();
+    let line = log.lines().find(|l| l.contains("pjprov::access")).unwrap();
+    for part in [
+        "client=127.0.0.1",
+        "uri=/phoneprov/0004f2000100.cfg",
+        "status=200",
+        "bytes=31",
+        "ms=",
+    ] {
+        assert!(line.contains(part), "{part} missing in {line}");
+    }
+    assert!(!log.contains("pw100"), "{log}");
+}
+
+#[test]
+fn sigterm_stops_cleanly() {
+    let (_fx, mut server) = serve_fixture();
+    server.signal("TERM");
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}

@@ -3,6 +3,7 @@
 //! One test binary, one module per area, as ripgrep does; `util` holds the shared helpers.
 
 mod check;
+mod contrib;
 mod dump;
 mod golden;
 mod list;

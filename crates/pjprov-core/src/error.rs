@@ -311,6 +311,48 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A section pjprov.conf does not have.
+    #[error(
+        "pjprov.conf: unknown section [{name}]{}; pjprov.conf refuses what it does not understand",
+        suggestion_note(suggestion)
+    )]
+    UnknownSettingsSection {
+        /// The section name.
+        name: String,
+        /// The closest known section.
+        suggestion: Option<String>,
+    },
+    /// A key a pjprov.conf section does not have.
+    #[error(
+        "pjprov.conf [{section}]: unknown option '{key}'{}",
+        suggestion_note(suggestion)
+    )]
+    UnknownSetting {
+        /// The section.
+        section: String,
+        /// The key as written.
+        key: String,
+        /// The closest known key.
+        suggestion: Option<String>,
+    },
+    /// A pjprov.conf value that cannot be used (the message never holds a password).
+    #[error("pjprov.conf {section} {key}: {message}")]
+    InvalidSetting {
+        /// The section, in brackets.
+        section: String,
+        /// The key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A pjprov.conf setting that works, but probably not as meant.
+    #[error("pjprov.conf {section}: {message}")]
+    SettingNote {
+        /// Where (a section or a key).
+        section: String,
+        /// What to know.
+        message: String,
+    },
     /// A render that failed.
     #[error("'{uri}' cannot be rendered: {message}")]
     RenderFailed {
@@ -344,7 +386,8 @@ impl Error {
             | Error::DuplicateRoute { .. }
             | Error::UnknownTimezone { .. }
             | Error::DuplicateLine { .. }
-            | Error::Template { .. } => Severity::Warning,
+            | Error::Template { .. }
+            | Error::SettingNote { .. } => Severity::Warning,
             _ => Severity::Error,
         }
     }

@@ -39,11 +39,13 @@ pub mod asterisk;
 pub mod callerid;
 mod error;
 pub mod hbs;
+pub mod mac;
 pub mod mime;
 mod model;
 mod phones;
 mod pjsip;
 pub mod profile;
+pub mod settings;
 mod snapshot;
 mod templates;
 pub mod tz;
@@ -51,8 +53,10 @@ pub mod uri;
 mod vars;
 
 pub use error::{Diagnostic, Error, Severity};
+pub use mac::Mac;
 pub use model::{Line, Location, Phone};
 pub use profile::Profile;
+pub use settings::Settings;
 pub use snapshot::{
     BuildOptions, Paths, Rejected, RenderFailure, Rendered, Route, Snapshot, Target, server_string,
 };

@@ -27,6 +27,8 @@ const USER_BUCKETS: u32 = 563;
 pub(crate) struct Phones {
     pub phones: Vec<Phone>,
     pub by_mac: FxHashMap<CompactString, usize>,
+    /// The first phone of each 48-bit MAC (`0004F2AABBCC` and `0004f2aabbcc` are two phones to Asterisk).
+    pub by_mac48: FxHashMap<crate::mac::Mac, usize>,
     /// Indices into `phones` in the order of Asterisk's user table.
     pub user_order: Vec<usize>,
 }
@@ -308,6 +310,9 @@ fn add_line(
         None => {
             let index = phones.phones.len();
             phones.by_mac.insert(mac.as_str().into(), index);
+            if let Some(mac48) = crate::mac::Mac::parse(mac.as_str()) {
+                phones.by_mac48.entry(mac48).or_insert(index);
+            }
             phones.phones.push(Phone {
                 mac: mac.as_str().into(),
                 profile,

@@ -17,10 +17,12 @@ use sha2::{Digest, Sha256};
 use crate::asterisk::render::{Renderer, World};
 use crate::asterisk::{RenderIssue, Template};
 use crate::error::{Diagnostic, Error};
+use crate::mac::Mac;
 use crate::model::{Location, Phone};
 use crate::phones::{self, Phones};
 use crate::pjsip::{self, Objects};
 use crate::profile::{self, Profile};
+use crate::settings::{self, Settings};
 use crate::templates::{FileProblem, TemplateStore, resolve_inside};
 
 /// Where Asterisk's files are.
@@ -170,6 +172,28 @@ pub struct Snapshot {
     hbs_with_users: FxHashMap<String, bool>,
     diagnostics: Vec<Diagnostic>,
     watch: Vec<PathBuf>,
+    settings: Settings,
+    /// Where a MAC sits in the names of per-phone routes, to recognise a name that would be some phone's file.
+    shapes: Vec<Shape>,
+}
+
+/// A per-phone route name with its MAC taken out: `prefix` + 12 hex digits + `suffix` (lower case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Shape {
+    prefix: String,
+    suffix: String,
+    profile: usize,
+}
+
+/// A name shaped like some phone's file, and the MAC in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhoneName {
+    /// The MAC in the name.
+    pub mac: Mac,
+    /// The profile whose routes have this shape.
+    pub profile: usize,
+    /// The phone with that MAC, if there is one.
+    pub phone: Option<usize>,
 }
 
 /// A template source that has nothing (used before phones exist).
@@ -227,6 +251,7 @@ impl Snapshot {
         let pjsip = load("pjsip.conf", true, &mut diagnostics);
         let wizard = load("pjsip_wizard.conf", false, &mut diagnostics);
         let phoneprov = load("phoneprov.conf", true, &mut diagnostics);
+        let own = load(settings::FILE_NAME, false, &mut diagnostics);
         for root in paths.template_roots() {
             push_unique(&mut watch, root);
         }
@@ -257,6 +282,31 @@ impl Snapshot {
             },
             &mut diagnostics,
         );
+        let settings = match Settings::read(
+            own.as_ref().map(|l| &l.config),
+            &paths.config_dir,
+            &profiles,
+            &phones.phones,
+            &mut diagnostics,
+        ) {
+            Some(settings) => settings,
+            None => {
+                diagnostics.push(pjsip::file_diag(
+                    &loader.resolve(settings::FILE_NAME),
+                    Error::FileRejected {
+                        file: settings::FILE_NAME.to_owned(),
+                        reason:
+                            "it guards access to SIP passwords, so it is used whole or not at all \
+                                 (see the errors above)"
+                                .to_owned(),
+                    },
+                ));
+                return Err(Rejected { diagnostics, watch });
+            }
+        };
+        for file in settings.files() {
+            push_unique(&mut watch, file.to_owned());
+        }
         let templates = TemplateStore::new(paths.template_roots());
         let mut snapshot = Snapshot {
             paths: paths.clone(),
@@ -272,6 +322,8 @@ impl Snapshot {
             hbs_with_users: FxHashMap::default(),
             diagnostics,
             watch,
+            settings,
+            shapes: Vec::new(),
         };
         snapshot.compile_handlebars();
         snapshot.build_routes(&empty_world);
@@ -294,6 +346,8 @@ impl Snapshot {
             hbs_with_users: FxHashMap::default(),
             diagnostics: Vec::new(),
             watch: Vec::new(),
+            settings: Settings::default(),
+            shapes: Vec::new(),
         }
     }
 
@@ -402,6 +456,36 @@ impl Snapshot {
         }
         self.routes = kept;
         self.diagnostics.extend(diags);
+        self.collect_shapes();
+    }
+
+    fn collect_shapes(&mut self) {
+        let mut shapes: Vec<Shape> = Vec::new();
+        for route in &self.routes {
+            let Target::Dynamic { phone, .. } = route.target else {
+                continue;
+            };
+            let Some(mac) = Mac::parse(&self.phones.phones[phone].mac) else {
+                continue;
+            };
+            let Some(at) = find_mac(&route.uri, mac) else {
+                continue;
+            };
+            let (prefix, suffix) = (&route.uri[..at], &route.uri[at + 12..]);
+            let known = shapes.iter().any(|s| {
+                s.profile == route.profile
+                    && s.prefix.eq_ignore_ascii_case(prefix)
+                    && s.suffix.eq_ignore_ascii_case(suffix)
+            });
+            if !known {
+                shapes.push(Shape {
+                    prefix: prefix.to_ascii_lowercase(),
+                    suffix: suffix.to_ascii_lowercase(),
+                    profile: route.profile,
+                });
+            }
+        }
+        self.shapes = shapes;
     }
 
     /// Compiles every `.hbs` template the profiles name.
@@ -703,6 +787,49 @@ impl Snapshot {
         self.phones.by_mac.get(mac).map(|&i| &self.phones.phones[i])
     }
 
+    /// pjprov.conf's settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The index of the phone whose MAC is `mac`, whatever case or separators it was written with.
+    pub fn phone_index(&self, mac: Mac) -> Option<usize> {
+        self.phones.by_mac48.get(&mac).copied()
+    }
+
+    /// The MAC of a per-phone route's phone.
+    pub fn route_mac(&self, route: &Route) -> Option<Mac> {
+        match route.target {
+            Target::Dynamic { phone, .. } => Mac::parse(&self.phones.phones[phone].mac),
+            Target::Static { .. } => None,
+        }
+    }
+
+    /// Whether `name` (a URI below `/phoneprov/`) is shaped like a per-phone route of some profile (the
+    /// name of a phone's file with another MAC in it), and the MAC it names. Names no route has the
+    /// shape of (vendor probes such as `y000000000025.cfg`, `<mac>.boot` when nothing serves `.boot`)
+    /// are not: they answer 404 for every MAC, so they reveal nothing.
+    pub fn phone_name(&self, name: &str) -> Option<PhoneName> {
+        self.shapes.iter().find_map(|shape| {
+            if name.len() != shape.prefix.len() + 12 + shape.suffix.len() {
+                return None;
+            }
+            let (head, rest) = name.split_at_checked(shape.prefix.len())?;
+            let (middle, tail) = rest.split_at_checked(12)?;
+            if !head.eq_ignore_ascii_case(&shape.prefix)
+                || !tail.eq_ignore_ascii_case(&shape.suffix)
+            {
+                return None;
+            }
+            let mac = Mac::from_hex12(middle.as_bytes()).filter(|m| !m.is_placeholder())?;
+            Some(PhoneName {
+                mac,
+                profile: shape.profile,
+                phone: self.phone_index(mac),
+            })
+        })
+    }
+
     /// The MACs of all phones, for quick membership tests.
     pub fn macs(&self) -> impl Iterator<Item = &CompactString> {
         self.phones.phones.iter().map(|p| &p.mac)
@@ -720,6 +847,14 @@ impl Route {
             cache: RwLock::new(Vec::new()),
         }
     }
+}
+
+/// Where the 12 hex digits of `mac` are in `uri` (any case).
+fn find_mac(uri: &str, mac: Mac) -> Option<usize> {
+    let text = mac.to_string();
+    let bytes = uri.as_bytes();
+    (0..bytes.len().checked_sub(11)?)
+        .find(|&i| bytes[i..i + 12].eq_ignore_ascii_case(text.as_bytes()))
 }
 
 /// `SERVER` for a connection's local address (IPv4-mapped IPv6 addresses are shown as IPv4).

@@ -1,0 +1,241 @@
+//! pjprov.conf, section by section.
+
+use asterisk_config::{Loader, MemorySource};
+
+use super::*;
+use crate::model::{Line, Location};
+use crate::vars::Vars;
+
+fn config(name: &str, text: &str) -> Config {
+    let src = MemorySource::new().with_file(format!("/etc/asterisk/{name}"), text);
+    let loaded = Loader::with_source("/etc/asterisk", src).load(name);
+    assert!(loaded.valid, "{:?}", loaded.diagnostics);
+    loaded.config
+}
+
+fn profiles() -> Vec<Profile> {
+    let phoneprov = config(
+        "phoneprov.conf",
+        "[polycom]\n${MAC}.cfg => polycom.cfg\n[yealink]\n${MAC}.cfg => y.cfg\n",
+    );
+    crate::profile::read(&phoneprov, &mut Vec::new())
+}
+
+fn phone(mac: &str, profile: usize, secret: Option<&str>) -> Phone {
+    let mut vars = Vars::new();
+    vars.set("MAC", mac);
+    if let Some(secret) = secret {
+        vars.set("SECRET", secret);
+    }
+    Phone {
+        mac: mac.into(),
+        profile,
+        lines: vec![Line {
+            id: format!("{mac}-line").into(),
+            index: 1,
+            vars,
+            transport_protocol: None,
+            location: Location {
+                file: "/etc/asterisk/pjsip.conf".into(),
+                line: 1,
+            },
+        }],
+        founding_line: 0,
+    }
+}
+
+fn read(text: &str) -> (Option<Settings>, Vec<Diagnostic>) {
+    let config = config("pjprov.conf", text);
+    let phones = vec![
+        phone("0004f2aabbcc", 0, Some("pw1")),
+        phone("001565aabbcc", 1, None),
+    ];
+    let mut diags = Vec::new();
+    let settings = Settings::read(
+        Some(&config),
+        Path::new("/etc/asterisk"),
+        &profiles(),
+        &phones,
+        &mut diags,
+    );
+    (settings, diags)
+}
+
+fn ok(text: &str) -> (Settings, Vec<String>) {
+    let (settings, diags) = read(text);
+    let messages = diags.iter().map(ToString::to_string).collect();
+    (settings.unwrap_or_else(|| panic!("{diags:?}")), messages)
+}
+
+fn errors(text: &str) -> Vec<String> {
+    let (settings, diags) = read(text);
+    assert!(settings.is_none(), "expected errors for {text:?}");
+    diags.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn no_file_means_defaults() {
+    let mut diags = Vec::new();
+    let settings = Settings::read(None, Path::new("/etc"), &profiles(), &[], &mut diags).unwrap();
+    assert!(diags.is_empty());
+    assert!(settings.acl.is_empty());
+    assert!(!settings.any_credentials());
+    assert!(settings.limits.throttle);
+    assert!(!settings.tftp.allows(0));
+    let policy = settings.policy(0, None);
+    assert_eq!(policy.user_agent, Binding::Enforce);
+    assert_eq!(policy.client_cert, ClientCert::Optional);
+}
+
+#[test]
+fn general_listeners() {
+    let (settings, diags) = ok("[general]\n\
+         listen = 0.0.0.0:8088, [::]:8088\n\
+         admin_listen = none\n\
+         prefix = asterisk\n\
+         plain_http = no\n");
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(settings.general.listen.len(), 2);
+    assert_eq!(settings.general.admin_listen, Some(None));
+    assert_eq!(settings.general.prefix.as_deref(), Some("asterisk"));
+    assert_eq!(settings.general.plain_http, Some(false));
+}
+
+#[test]
+fn tls_files_must_exist_and_pair() {
+    let errs = errors("[general]\ntls_cert = /nonexistent/cert.pem\n");
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("tls_cert is set but tls_key is not")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("cannot read /nonexistent/cert.pem")),
+        "{errs:?}"
+    );
+    let errs = errors("[general]\ntls_listen = 0.0.0.0:8443\n");
+    assert!(errs.iter().any(|e| e.contains("HTTPS needs tls_cert")));
+}
+
+#[test]
+fn acl_rules_and_the_permit_only_warning() {
+    let (settings, diags) = ok("[acl]\ndeny = 0.0.0.0/0\npermit = 10.0.0.0/8\n");
+    assert!(diags.is_empty());
+    assert!(settings.acl.allows("10.1.1.1".parse().unwrap()));
+    assert!(!settings.acl.allows("192.0.2.1".parse().unwrap()));
+
+    let (_, diags) = ok("[acl]\npermit = 10.0.0.0/8\n");
+    assert!(diags[0].contains("allows everyone"), "{diags:?}");
+
+    let errs = errors("[acl]\npermit = 10.0.0.300/8\n");
+    assert!(
+        errs[0].starts_with("/etc/asterisk/pjprov.conf:2: error: pjprov.conf [acl] permit:"),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn unknown_things_are_errors_with_suggestions() {
+    let errs = errors("[acl]\npermt = 10.0.0.0/8\n");
+    assert!(errs[0].contains("unknown option 'permt' (did you mean 'permit'?)"));
+    let errs = errors("[limit]\nthrottle = no\n");
+    assert!(errs[0].contains("unknown section [limit] (did you mean 'limits'?)"));
+    let errs = errors("[phone:nonsense]\nauth = sip\n");
+    assert!(errs[0].contains("not a MAC address"));
+}
+
+#[test]
+fn policies_merge_from_auth_to_profile_to_phone() {
+    let (settings, diags) = ok("[auth]\n\
+         auth = static\nusername = prov\npassword = Prov-Pass-1\nuser_agent = log\n\
+         [profile:polycom]\nauth = sip\nclient_cert = require\n\
+         [phone:00:04:F2:AA:BB:CC]\nuser_agent = off\n\
+         [tls](!)\nclient_cert = off\n");
+    // client_cert = require without a CA is worth a warning.
+    assert!(
+        diags.iter().any(|d| d.contains("without tls_client_ca")),
+        "{diags:?}"
+    );
+    let mac = Mac::parse("0004f2aabbcc");
+    let phone = settings.policy(0, mac);
+    assert_eq!(phone.auth, AuthSource::Sip);
+    assert_eq!(phone.client_cert, ClientCert::Require);
+    assert_eq!(phone.user_agent, Binding::Off);
+    let polycom = settings.policy(0, Mac::parse("0004f2000001"));
+    assert_eq!(polycom.user_agent, Binding::Log);
+    let yealink = settings.policy(1, None);
+    assert!(matches!(yealink.auth, AuthSource::Static { ref username, .. } if username == "prov"));
+    assert!(settings.any_credentials());
+}
+
+#[test]
+fn static_auth_without_credentials_is_an_error() {
+    let errs = errors("[profile:yealink]\nauth = static\nusername = x\n");
+    assert!(
+        errs[0].contains("needs both username and password"),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn sip_auth_for_a_phone_without_a_password_is_noticed() {
+    let (_, diags) = ok("[profile:yealink]\nauth = sip\n");
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.contains("phone 001565aabbcc") && d.contains("no SIP password")),
+        "{diags:?}"
+    );
+}
+
+#[test]
+fn errors_never_show_a_password() {
+    let (_, diags) = read("[auth]\nauth = static\npassword = Hunter2-Secret\nusername =\n");
+    assert!(!diags.is_empty());
+    for d in &diags {
+        assert!(!d.to_string().contains("Hunter2-Secret"), "{d}");
+    }
+}
+
+#[test]
+fn limits_and_their_ranges() {
+    let (settings, _) = ok(
+        "[limits]\nscan_refuse_after = 5\nscan_slow_after = 2\nscan_status = 403\n\
+         exempt = 10.0.0.0/8\nipv6_prefix = 56\nthrottle = yes\n",
+    );
+    assert_eq!(settings.limits.refuse_after, 5);
+    assert_eq!(settings.limits.refusal_status, 403);
+    assert_eq!(settings.limits.ipv6_prefix, 56);
+    assert!(settings.limits.exempt.matches("10.2.3.4".parse().unwrap()));
+    let errs = errors("[limits]\nscan_refuse_after = 5\nscan_slow_after = 9\n");
+    assert!(errs[0].contains("refused before being slowed"));
+    let errs = errors("[limits]\nscan_status = 404\n");
+    assert!(errs[0].contains("is not one of 429, 403"));
+}
+
+#[test]
+fn tftp_profiles() {
+    let (settings, diags) = ok("[tftp]\nlisten = 0.0.0.0:69\nprofiles = Polycom, nosuch\n");
+    assert!(settings.tftp.allows(0));
+    assert!(!settings.tftp.allows(1));
+    assert!(diags[0].contains("no profile 'nosuch'"), "{diags:?}");
+    let (settings, _) = ok("[tftp]\nprofiles = *\n");
+    assert!(settings.tftp.allows(0) && settings.tftp.allows(1));
+}
+
+#[test]
+fn auth_settings() {
+    let (settings, _) = ok(
+        "[auth]\nrealm = Provisioning\ndigest_algorithms = SHA-256\n\
+         basic_without_tls = yes\nprotect = all\nnonce_lifetime = 60\nscheme = digest, basic\n",
+    );
+    assert_eq!(settings.auth.realm, "Provisioning");
+    assert_eq!(settings.auth.digest_algorithms, [DigestAlgorithm::Sha256]);
+    assert!(settings.auth.basic_without_tls);
+    assert_eq!(settings.auth.protect, Protect::All);
+    assert_eq!(settings.auth.nonce_lifetime, Duration::from_secs(60));
+    assert!(settings.default_policy().schemes.basic);
+    let errs = errors("[auth]\nrealm = a\"b\n");
+    assert!(errs[0].contains("without quotes"));
+}

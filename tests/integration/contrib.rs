@@ -101,3 +101,62 @@ fn the_man_page_is_generated_from_the_cli() {
         assert!(page.contains(&format!("pjprov\\-{command}")), "{command}");
     }
 }
+
+/// Every key the commented pjprov.conf sample documents is real: uncommented (with certificate files
+/// that exist), it checks without errors.
+#[test]
+fn the_pjprov_conf_sample_is_valid_when_uncommented() {
+    let etc = tempfile::tempdir().unwrap();
+    let example = repo().join("contrib/example/etc");
+    for name in ["pjsip.conf", "pjsip_wizard.conf", "phoneprov.conf"] {
+        let text = std::fs::read_to_string(example.join(name)).unwrap();
+        // The example includes the templates' samples relative to itself.
+        let text = text.replace(
+            "../../../templates",
+            repo().join("templates").to_str().unwrap(),
+        );
+        std::fs::write(etc.path().join(name), text).unwrap();
+    }
+    let ca = crate::pki::Ca::new("sample CA");
+    crate::pki::write_pair(etc.path(), "cert", &ca.server());
+    std::fs::write(etc.path().join("phone-cas.pem"), ca.pem()).unwrap();
+    let sample = std::fs::read_to_string(example.join("pjprov.conf")).unwrap();
+    let mut uncommented = String::new();
+    for line in sample.lines() {
+        let line = match line.strip_prefix(';') {
+            Some(rest)
+                if rest.starts_with('[') || rest.starts_with(|c: char| c.is_ascii_lowercase()) =>
+            {
+                rest
+            }
+            _ => line,
+        };
+        uncommented.push_str(line);
+        uncommented.push('\n');
+    }
+    let uncommented = uncommented
+        .replace("/etc/pjprov/cert.pem", "cert.pem")
+        .replace("/etc/pjprov/key.pem", "cert.key")
+        .replace("/etc/pjprov/phone-cas.pem", "phone-cas.pem");
+    assert!(uncommented.contains("\n[limits]"), "{uncommented}");
+    std::fs::write(etc.path().join("pjprov.conf"), &uncommented).unwrap();
+    let data = repo().join("contrib/example/data");
+    let out = run(&[
+        "check",
+        "--config-dir",
+        etc.path().to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(!text.contains(": error:"), "{text}");
+    assert!(
+        !text.contains("pjprov.conf:0:"),
+        "the warnings point at their line: {text}"
+    );
+    assert!(
+        !text.contains("change-me"),
+        "check shows no password: {text}"
+    );
+}

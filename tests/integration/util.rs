@@ -83,7 +83,12 @@ pub fn stderr(output: &Output) -> String {
 /// A running `pjprov serve`, stopped (SIGTERM) when dropped.
 pub struct Server {
     pub child: std::process::Child,
+    /// The plain HTTP address (the HTTPS one when plain HTTP is off).
     pub addr: std::net::SocketAddr,
+    /// The HTTPS address, when `--tls-listen` was given.
+    pub tls_addr: Option<std::net::SocketAddr>,
+    /// The TFTP address, when `--tftp-listen` was given.
+    pub tftp_addr: Option<std::net::SocketAddr>,
     pub admin: Option<std::net::SocketAddr>,
     log: std::sync::Arc<std::sync::Mutex<String>>,
 }
@@ -91,23 +96,30 @@ pub struct Server {
 impl Server {
     /// Starts `pjprov serve` on an ephemeral loopback port with `extra` arguments.
     pub fn start(etc: &Path, data: &Path, extra: &[&str]) -> Server {
+        Server::start_logging(etc, data, extra, "info")
+    }
+
+    /// Starts `pjprov serve` with `extra` arguments and the log filter `log`. Plain HTTP listens on an
+    /// ephemeral loopback port unless `extra` has `--no-plain-http`; HTTPS when it has `--tls-listen`.
+    pub fn start_logging(etc: &Path, data: &Path, extra: &[&str], log_filter: &str) -> Server {
         use std::io::BufRead;
-        let mut child = pjprov()
+        let plain = !extra.contains(&"--no-plain-http");
+        let tls = extra.contains(&"--tls-listen");
+        let tftp = extra.contains(&"--tftp-listen");
+        let mut command = pjprov();
+        command
             .arg("serve")
             .arg("--config-dir")
             .arg(etc)
             .arg("--data-dir")
             .arg(data)
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--admin-listen",
-                "127.0.0.1:0",
-                "--debounce-ms",
-                "50",
-            ])
+            .args(["--admin-listen", "127.0.0.1:0", "--debounce-ms", "50"]);
+        if plain {
+            command.args(["--listen", "127.0.0.1:0"]);
+        }
+        let mut child = command
             .args(extra)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", log_filter)
             .stderr(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null())
             .spawn()
@@ -123,6 +135,14 @@ impl Server {
                     let addr = rest.split('/').next().unwrap().to_owned();
                     let _ = found.send(("http", addr));
                 }
+                if let Some(rest) = line.split("serving phones over TFTP on ").nth(1) {
+                    let addr = rest.split_whitespace().next().unwrap().to_owned();
+                    let _ = found.send(("tftp", addr));
+                }
+                if let Some(rest) = line.split("serving phones on https://").nth(1) {
+                    let addr = rest.split('/').next().unwrap().to_owned();
+                    let _ = found.send(("https", addr));
+                }
                 if let Some(rest) = line.split("metrics on http://").nth(1) {
                     let addr = rest.split('/').next().unwrap().to_owned();
                     let _ = found.send(("admin", addr));
@@ -133,19 +153,29 @@ impl Server {
             }
         });
         let mut addr = None;
+        let mut tls_addr = None;
+        let mut tftp_addr = None;
         let mut admin = None;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while addr.is_none() || admin.is_none() {
+        while (plain && addr.is_none())
+            || (tls && tls_addr.is_none())
+            || (tftp && tftp_addr.is_none())
+            || admin.is_none()
+        {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match addresses.recv_timeout(left) {
                 Ok(("http", a)) => addr = Some(a.parse().unwrap()),
+                Ok(("https", a)) => tls_addr = Some(a.parse().unwrap()),
+                Ok(("tftp", a)) => tftp_addr = Some(a.parse().unwrap()),
                 Ok((_, a)) => admin = Some(a.parse().unwrap()),
                 Err(_) => panic!("pjprov serve did not start:\n{}", log.lock().unwrap()),
             }
         }
         Server {
             child,
-            addr: addr.unwrap(),
+            addr: addr.or(tls_addr).unwrap(),
+            tls_addr,
+            tftp_addr,
             admin,
             log,
         }
@@ -258,5 +288,88 @@ pub fn parse_response(raw: &[u8], head: bool) -> Response {
         status,
         headers,
         body,
+    }
+}
+
+/// Like [`request`], from the local address `from` (any 127.x.y.z works on Linux): another client.
+pub fn request_from(
+    from: std::net::IpAddr,
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Response {
+    use std::io::{Read, Write};
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(&std::net::SocketAddr::new(from, 0).into())
+        .unwrap();
+    socket.connect(&addr.into()).unwrap();
+    let mut stream: std::net::TcpStream = socket.into();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut text = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        text.push_str(&format!("{name}: {value}\r\n"));
+    }
+    text.push_str("\r\n");
+    stream.write_all(text.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    parse_response(&raw, method == "HEAD")
+}
+
+/// What curl did.
+#[derive(Debug)]
+pub struct Curl {
+    /// The HTTP status (0 when there was no response, e.g. a failed TLS handshake).
+    pub status: u16,
+    pub body: Vec<u8>,
+    /// curl's exit code.
+    pub code: i32,
+    pub stderr: String,
+}
+
+/// Runs `curl` (an independent HTTP, TLS and Digest implementation) with `args`.
+pub fn curl(args: &[&str]) -> Curl {
+    let output = Command::new("curl")
+        .args([
+            "--silent",
+            "--show-error",
+            "--max-time",
+            "20",
+            "--write-out",
+            "\n%{http_code}",
+        ])
+        .args(args)
+        .output()
+        .expect("curl is needed by these tests: install it (apt-get install curl)");
+    let mut out = output.stdout;
+    let split = out.iter().rposition(|&b| b == b'\n').unwrap_or(0);
+    let status = String::from_utf8_lossy(&out[split..])
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    out.truncate(split);
+    Curl {
+        status,
+        body: out,
+        code: output.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Copies the directory `from` (recursively, symlinks as the files they point to) to `to`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
     }
 }

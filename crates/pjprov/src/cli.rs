@@ -16,7 +16,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve phones their files over HTTP, reloading whenever a config or template file changes.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Validate the configuration: print every problem as FILE:LINE: error|warning: MESSAGE.
     Check(CheckArgs),
     /// List every phone with its lines, variables and routes (secrets masked).
@@ -128,21 +128,61 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Args)]
+/// `--admin-listen`: an address, or `none`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminListen {
+    /// No admin listener.
+    Off,
+    /// Listen here.
+    On(std::net::SocketAddr),
+}
+
+fn admin_listen(text: &str) -> Result<AdminListen, String> {
+    if matches!(text.to_ascii_lowercase().as_str(), "none" | "off") {
+        return Ok(AdminListen::Off);
+    }
+    text.parse()
+        .map(AdminListen::On)
+        .map_err(|_| format!("'{text}' is not ADDR:PORT or none"))
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub dirs: Dirs,
-    /// Address to serve phones on (repeat for several: IPv4 and IPv6). Asterisk's HTTP server uses 8088.
-    #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:8088")]
+    /// Address to serve phones plain HTTP on (repeat for several: IPv4 and IPv6). Default: pjprov.conf's
+    /// [general] listen, else 0.0.0.0:8088 (Asterisk's HTTP port).
+    #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Vec<std::net::SocketAddr>,
-    /// Address for /metrics and /healthz.
-    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8089")]
-    pub admin_listen: Option<std::net::SocketAddr>,
-    /// Asterisk's http.conf `prefix`: serve under /PREFIX/phoneprov/ instead of /phoneprov/.
-    #[arg(long, value_name = "PREFIX", default_value = "")]
-    pub prefix: String,
-    /// Seconds a client may take to send a request's headers; also how long a kept-alive connection may
-    /// stay idle waiting for its next request.
+    /// Serve no plain HTTP (only HTTPS and TFTP), whatever pjprov.conf says.
+    #[arg(long)]
+    pub no_plain_http: bool,
+    /// Address to serve HTTPS on (repeatable); needs a certificate and key.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub tls_listen: Vec<std::net::SocketAddr>,
+    /// The server's certificate chain (PEM); overrides pjprov.conf's tls_cert.
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// The server's private key (PEM); overrides pjprov.conf's tls_key.
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// CA certificates for phones' client certificates (PEM); overrides pjprov.conf's tls_client_ca.
+    #[arg(long, value_name = "FILE")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Address to serve TFTP on (repeatable, e.g. 0.0.0.0:69). TFTP is off unless this or pjprov.conf's
+    /// [tftp] listen is given.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub tftp_listen: Vec<std::net::SocketAddr>,
+    /// Address for /metrics and /healthz, or `none`. Default: pjprov.conf's [general] admin_listen, else
+    /// 127.0.0.1:8089.
+    #[arg(long, value_name = "ADDR:PORT|none", value_parser = admin_listen)]
+    pub admin_listen: Option<AdminListen>,
+    /// Asterisk's http.conf `prefix`: serve under /PREFIX/phoneprov/ instead of /phoneprov/. Default:
+    /// pjprov.conf's [general] prefix, else none.
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+    /// Seconds a client may take to send a request's headers (or finish a TLS handshake); also how long a
+    /// kept-alive connection may stay idle waiting for its next request.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub header_timeout: u64,
     /// Connections open at once.

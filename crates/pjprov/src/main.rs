@@ -1,5 +1,6 @@
 //! The `pjprov` binary: glue between the command line and the library crates.
 
+mod access;
 mod cli;
 mod commands;
 mod logging;

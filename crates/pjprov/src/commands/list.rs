@@ -87,6 +87,7 @@ pub fn to_json(snapshot: &Snapshot, show_secrets: bool) -> Value {
             json!({
                 "mac": phone.mac.as_str(),
                 "profile": snapshot.profiles()[phone.profile].name,
+                "access": access(snapshot, phone),
                 "lines": lines,
                 "routes": routes,
             })
@@ -106,6 +107,40 @@ pub fn to_json(snapshot: &Snapshot, show_secrets: bool) -> Value {
         })
         .collect();
     json!({ "phones": phones, "static_files": statics })
+}
+
+/// What a phone must prove to get its files (pjprov.conf's policy for it), without credentials.
+fn access(snapshot: &Snapshot, phone: &pjprov_core::Phone) -> Value {
+    use pjprov_core::settings::{AuthSource, Binding, ClientCert};
+    let settings = snapshot.settings();
+    let policy = settings.policy(phone.profile, pjprov_core::Mac::parse(&phone.mac));
+    let auth = match &policy.auth {
+        AuthSource::None => "none",
+        AuthSource::Static { .. } => "static",
+        AuthSource::Sip => "sip",
+    };
+    let mut schemes = Vec::new();
+    if policy.schemes.digest {
+        schemes.push("digest");
+    }
+    if policy.schemes.basic {
+        schemes.push("basic");
+    }
+    json!({
+        "auth": auth,
+        "schemes": if policy.needs_credentials() { schemes } else { Vec::new() },
+        "user_agent": match policy.user_agent {
+            Binding::Off => "off",
+            Binding::Log => "log",
+            Binding::Enforce => "enforce",
+        },
+        "client_cert": match policy.client_cert {
+            ClientCert::Off => "off",
+            ClientCert::Optional => "optional",
+            ClientCert::Require => "require",
+        },
+        "tftp": settings.tftp.allows(phone.profile),
+    })
 }
 
 fn write_table(

@@ -8,38 +8,77 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use bytes::Bytes;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use pjprov_core::{Route, Snapshot, Target};
+use pjprov_core::{Mac, Route, Snapshot, Target};
 use tokio::io::AsyncSeekExt;
 
 use super::body::Body;
 use super::conditional::{self, Range};
 use super::metrics::Metrics;
+use crate::access::{self, Access, Asked, CertIdentity, Decision, Http, Proof, Refusal, Transport};
 
-/// What every request needs: the snapshot being served and the counters.
+/// What every request needs: the snapshot being served, the access state and the counters.
 #[derive(Debug)]
 pub struct State {
     pub snapshot: ArcSwap<Snapshot>,
     pub metrics: Metrics,
-    /// Asterisk's http.conf `prefix`: routes live under `/<prefix>/phoneprov/`.
-    pub prefix: String,
+    /// `--prefix`: wins over pjprov.conf's `prefix` (Asterisk's http.conf `prefix`: routes live under
+    /// `/<prefix>/phoneprov/`).
+    pub prefix: Option<String>,
     /// Whether a usable configuration has been loaded (for `/healthz`).
     pub ready: std::sync::atomic::AtomicBool,
+    /// Throttle counters and the Digest nonce key: they outlive reloads.
+    pub access: Access,
+    /// The HTTPS configuration, replaced at each reload; `None` until a certificate loads.
+    pub tls: ArcSwapOption<rustls::ServerConfig>,
 }
 
-/// The two ends of a connection.
-#[derive(Debug, Clone, Copy)]
+impl State {
+    pub fn new(snapshot: Snapshot, prefix: Option<String>) -> State {
+        let max_clients = snapshot.settings().limits.max_clients;
+        State {
+            snapshot: ArcSwap::from_pointee(snapshot),
+            metrics: Metrics::default(),
+            prefix,
+            ready: std::sync::atomic::AtomicBool::new(false),
+            access: Access::new(max_clients),
+            tls: ArcSwapOption::empty(),
+        }
+    }
+}
+
+/// The two ends of a connection, and what TLS learnt about the client.
+#[derive(Debug, Clone)]
 pub struct Conn {
     /// The address the phone connected to: `SERVER`.
     pub local: SocketAddr,
     /// The phone.
     pub peer: SocketAddr,
+    /// Over TLS.
+    pub tls: bool,
+    /// The client certificate, verified against `tls_client_ca`.
+    pub cert: Option<Arc<CertIdentity>>,
 }
 
 const SERVER_HEADER: &str = concat!("pjprov/", env!("CARGO_PKG_VERSION"));
+
+/// A response, and the phone it concerns (for the audit line).
+struct Answer {
+    response: Response<Body>,
+    phone: Option<(Mac, Proof)>,
+}
+
+impl From<Response<Body>> for Answer {
+    fn from(response: Response<Body>) -> Answer {
+        Answer {
+            response,
+            phone: None,
+        }
+    }
+}
 
 /// Answers one request and logs it.
 pub async fn handle<B>(
@@ -49,7 +88,10 @@ pub async fn handle<B>(
 ) -> Result<Response<Body>, Infallible> {
     let started = Instant::now();
     let snapshot = state.snapshot.load_full();
-    let mut response = respond(&state, &snapshot, conn, &req).await;
+    let Answer {
+        mut response,
+        phone,
+    } = respond(&state, &snapshot, &conn, &req).await;
     response
         .headers_mut()
         .insert(header::SERVER, HeaderValue::from_static(SERVER_HEADER));
@@ -66,12 +108,26 @@ pub async fn handle<B>(
         bytes
     };
     state.metrics.request(status, sent);
-    if tracing::enabled!(target: "pjprov::access", tracing::Level::INFO) {
-        let user_agent = req
-            .headers()
+    let user_agent = || {
+        req.headers()
             .get(header::USER_AGENT)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .unwrap_or_default();
+            .unwrap_or_default()
+    };
+    if let Some((mac, proof)) = &phone {
+        state.access.served(&snapshot, conn.peer.ip(), *mac, status);
+        let protocol = if conn.tls { "https" } else { "http" };
+        access::audit(
+            protocol,
+            conn.peer.ip(),
+            *mac,
+            &user_agent(),
+            req.uri().path(),
+            status,
+            proof,
+        );
+    }
+    if tracing::enabled!(target: "pjprov::access", tracing::Level::INFO) {
         tracing::info!(
             target: "pjprov::access",
             client = %conn.peer.ip(),
@@ -80,22 +136,24 @@ pub async fn handle<B>(
             status,
             bytes = sent,
             ms = format_args!("{:.3}", started.elapsed().as_secs_f64() * 1000.0),
-            user_agent = %user_agent,
+            user_agent = %user_agent(),
             "request"
         );
     }
     Ok(response)
 }
 
-async fn respond<B>(
-    state: &State,
-    snapshot: &Snapshot,
-    conn: Conn,
-    req: &Request<B>,
-) -> Response<Body> {
+async fn respond<B>(state: &State, snapshot: &Snapshot, conn: &Conn, req: &Request<B>) -> Answer {
+    let client = normalize(conn.peer.ip());
+    // The network ACL before anything else.
+    if !snapshot.settings().acl.allows(client) {
+        tracing::warn!(target: access::SECURITY, client = %client, uri = %req.uri().path(), "refused by [acl]");
+        state.metrics.refused(Refusal::Acl);
+        return plain(StatusCode::FORBIDDEN, "403 Forbidden\n").into();
+    }
     let path = req.uri().path();
     if path == "/healthz" {
-        return health(state);
+        return health(state).into();
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         // Asterisk answers 501 to every other method; phones that upload (Polycom PUTs logs) just move on.
@@ -106,14 +164,57 @@ async fn respond<B>(
         response
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-        return response;
+        return response.into();
     }
-    let Some(uri) = pjprov_core::uri::route_uri(path, &state.prefix) else {
-        return not_found();
+    let prefix = super::options::prefix(state.prefix.as_deref(), snapshot.settings());
+    let Some(uri) = pjprov_core::uri::route_uri(path, prefix) else {
+        return not_found().into();
     };
-    let Some(route) = snapshot.route(&uri) else {
-        return not_found();
+    let route = snapshot.route(&uri);
+    let header_text =
+        |name: header::HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let asked = Asked {
+        client,
+        name: &uri,
+        route,
+        transport: Transport::Http(Http {
+            tls: conn.tls,
+            cert: conn.cert.as_deref(),
+            method: req.method().as_str(),
+            target: req.uri().path_and_query().map_or(path, |pq| pq.as_str()),
+            user_agent: header_text(header::USER_AGENT),
+            authorization: header_text(header::AUTHORIZATION),
+        }),
     };
+    let verdict = state.access.decide(snapshot, &asked);
+    if let Some(delay) = verdict.delay {
+        tokio::time::sleep(delay).await;
+    }
+    let phone = verdict.mac.map(|mac| (mac, verdict.proof.clone()));
+    let response = match verdict.decision {
+        Decision::Refuse {
+            status,
+            retry_after,
+            why,
+        } => {
+            state.metrics.refused(why);
+            refusal(status, retry_after)
+        }
+        Decision::Challenge(challenges) => unauthorized(&challenges),
+        Decision::Proceed => match route {
+            Some(route) => serve_route(snapshot, route, conn, req).await,
+            None => not_found(),
+        },
+    };
+    Answer { response, phone }
+}
+
+async fn serve_route<B>(
+    snapshot: &Snapshot,
+    route: &Route,
+    conn: &Conn,
+    req: &Request<B>,
+) -> Response<Body> {
     let head = req.method() == Method::HEAD;
     match &route.target {
         Target::Static { relative, .. } => {
@@ -137,6 +238,31 @@ async fn respond<B>(
             }
         }
     }
+}
+
+fn unauthorized(challenges: &[String]) -> Response<Body> {
+    let mut response = plain(StatusCode::UNAUTHORIZED, "401 Unauthorized\n");
+    for challenge in challenges {
+        if let Ok(value) = HeaderValue::from_str(challenge) {
+            response
+                .headers_mut()
+                .append(header::WWW_AUTHENTICATE, value);
+        }
+    }
+    response
+}
+
+fn refusal(status: u16, retry_after: Option<u64>) -> Response<Body> {
+    let mut response = match status {
+        429 => plain(StatusCode::TOO_MANY_REQUESTS, "429 Too Many Requests\n"),
+        _ => plain(StatusCode::FORBIDDEN, "403 Forbidden\n"),
+    };
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
 
 /// IPv4-mapped IPv6 addresses (a dual-stack socket) count as the IPv4 address they carry.

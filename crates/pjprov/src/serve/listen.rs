@@ -1,5 +1,5 @@
 //! Accepting connections: one loop per listening address, a cap on open connections, hyper's header-read
-//! timeout (which needs a timer to work at all), and graceful shutdown.
+//! timeout (which needs a timer to work at all), TLS handshakes for HTTPS listeners, and graceful shutdown.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -10,11 +10,12 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
 use super::body::Body;
 use super::http::{Conn, State};
+use crate::access::CertIdentity;
 
 /// Connection limits and timeouts.
 #[derive(Debug, Clone, Copy)]
@@ -52,6 +53,7 @@ pub async fn serve<H, F>(
     limits: Limits,
     shutdown: watch::Receiver<bool>,
     grace: Duration,
+    tls: bool,
 ) where
     H: Fn(Arc<State>, Conn, hyper::Request<hyper::body::Incoming>) -> F
         + Clone
@@ -60,39 +62,46 @@ pub async fn serve<H, F>(
         + 'static,
     F: Future<Output = Result<hyper::Response<Body>, std::convert::Infallible>> + Send + 'static,
 {
-    let listener = Arc::new(listener);
-    let graceful = Arc::new(GracefulShutdown::new());
-    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let shared = Arc::new(Shared {
+        listener,
+        graceful: GracefulShutdown::new(),
+        permits: Arc::new(Semaphore::new(limits.max_connections)),
+        tls,
+    });
     let loops = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut acceptors = Vec::with_capacity(loops);
     for _ in 0..loops {
         acceptors.push(tokio::spawn(accept_loop(
-            listener.clone(),
+            shared.clone(),
             state.clone(),
             handler.clone(),
             limits,
             shutdown.clone(),
-            graceful.clone(),
-            permits.clone(),
         )));
     }
     for acceptor in acceptors {
         let _ = acceptor.await;
     }
-    drop(listener);
-    if let Ok(graceful) = Arc::try_unwrap(graceful) {
-        drain(graceful.shutdown(), grace).await;
+    if let Ok(shared) = Arc::try_unwrap(shared) {
+        drop(shared.listener);
+        drain(shared.graceful.shutdown(), grace).await;
     }
 }
 
+/// What the accept loops of one listener share.
+struct Shared {
+    listener: TcpListener,
+    graceful: GracefulShutdown,
+    permits: Arc<Semaphore>,
+    tls: bool,
+}
+
 async fn accept_loop<H, F>(
-    listener: Arc<TcpListener>,
+    shared: Arc<Shared>,
     state: Arc<State>,
     handler: H,
     limits: Limits,
     mut shutdown: watch::Receiver<bool>,
-    graceful: Arc<GracefulShutdown>,
-    permits: Arc<Semaphore>,
 ) where
     H: Fn(Arc<State>, Conn, hyper::Request<hyper::body::Incoming>) -> F
         + Clone
@@ -101,7 +110,8 @@ async fn accept_loop<H, F>(
         + 'static,
     F: Future<Output = Result<hyper::Response<Body>, std::convert::Infallible>> + Send + 'static,
 {
-    let local = listener.local_addr().ok();
+    let local = shared.listener.local_addr().ok();
+    let tls = shared.tls;
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
@@ -109,14 +119,14 @@ async fn accept_loop<H, F>(
         .max_buf_size(limits.max_header_bytes.max(8192));
     loop {
         let permit = tokio::select! {
-            permit = permits.clone().acquire_owned() => match permit {
+            permit = shared.permits.clone().acquire_owned() => match permit {
                 Ok(permit) => permit,
                 Err(_) => break,
             },
             _ = shutdown.changed() => break,
         };
         let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
+            accepted = shared.listener.accept() => accepted,
             _ = shutdown.changed() => break,
         };
         let (tcp, peer) = match accepted {
@@ -132,22 +142,79 @@ async fn accept_loop<H, F>(
         let conn = Conn {
             local: tcp.local_addr().unwrap_or_else(|_| local.unwrap_or(peer)),
             peer,
+            tls,
+            cert: None,
         };
-        let service = {
-            let state = state.clone();
-            let handler = handler.clone();
-            service_fn(move |req| handler(state.clone(), conn, req))
-        };
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(tcp), service));
         state.metrics.connection_opened();
         let state = state.clone();
+        let handler = handler.clone();
+        let shared = shared.clone();
+        let http = http.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            let service = |conn: Conn| {
+                let state = state.clone();
+                let handler = handler.clone();
+                service_fn(move |req| handler(state.clone(), conn.clone(), req))
+            };
+            let result = if tls {
+                match handshake(&state, tcp, limits.header_timeout).await {
+                    Some((stream, cert)) => {
+                        let conn = Conn { cert, ..conn };
+                        shared
+                            .graceful
+                            .watch(http.serve_connection(TokioIo::new(stream), service(conn)))
+                            .await
+                    }
+                    None => Ok(()),
+                }
+            } else {
+                shared
+                    .graceful
+                    .watch(http.serve_connection(TokioIo::new(tcp), service(conn)))
+                    .await
+            };
+            if let Err(e) = result {
                 tracing::debug!(client = %peer, error = %e, "connection closed with an error");
             }
             state.metrics.connection_closed();
             drop(permit);
         });
+    }
+}
+
+/// The TLS handshake, within `timeout`; the verified client certificate's identity, if one was presented.
+async fn handshake(
+    state: &State,
+    tcp: TcpStream,
+    timeout: Duration,
+) -> Option<(
+    tokio_rustls::server::TlsStream<TcpStream>,
+    Option<Arc<CertIdentity>>,
+)> {
+    let peer = tcp.peer_addr().ok();
+    let Some(config) = state.tls.load_full() else {
+        tracing::warn!(client = ?peer, "HTTPS connection closed: no usable certificate is loaded");
+        return None;
+    };
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
+        Ok(Ok(stream)) => {
+            let cert = stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .map(|der| Arc::new(CertIdentity::from_der(der)));
+            Some((stream, cert))
+        }
+        Ok(Err(e)) => {
+            tracing::info!(client = ?peer, error = %e, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!(client = ?peer, "TLS handshake timed out");
+            None
+        }
     }
 }
 

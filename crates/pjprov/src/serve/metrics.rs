@@ -3,6 +3,8 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
+use crate::access::Refusal;
+
 /// Every counter the server keeps. All atomics: the serving path never locks.
 #[derive(Debug)]
 pub struct Metrics {
@@ -18,6 +20,34 @@ pub struct Metrics {
     last_reload: AtomicI64,
     open_connections: AtomicI64,
     bytes_sent: AtomicU64,
+    refusals: [AtomicU64; REFUSALS.len()],
+    tftp: [AtomicU64; TFTP_RESULTS.len()],
+}
+
+/// TFTP request results: (pseudo-status, label).
+const TFTP_RESULTS: [(u16, &str); 4] = [
+    (200, "sent"),
+    (404, "not_found"),
+    (403, "refused"),
+    (405, "write_refused"),
+];
+
+/// Every refusal reason, in the order of `Metrics::refusals`.
+const REFUSALS: [Refusal; 5] = [
+    Refusal::Acl,
+    Refusal::Throttled,
+    Refusal::UserAgent,
+    Refusal::Certificate,
+    Refusal::NotOverTftp,
+];
+
+/// Gauges that live outside the counters (the throttle's table).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Gauges {
+    /// Clients the scan throttle tracks.
+    pub throttle_clients: usize,
+    /// Clients refused right now.
+    pub throttle_refused: usize,
 }
 
 impl Default for Metrics {
@@ -35,6 +65,8 @@ impl Default for Metrics {
             last_reload: AtomicI64::new(0),
             open_connections: AtomicI64::new(0),
             bytes_sent: AtomicU64::new(0),
+            refusals: Default::default(),
+            tftp: Default::default(),
         }
     }
 }
@@ -58,6 +90,19 @@ impl Metrics {
             self.not_modified.fetch_add(1, Ordering::Relaxed);
         }
         self.bytes_sent.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub fn refused(&self, why: Refusal) {
+        if let Some(i) = REFUSALS.iter().position(|r| *r == why) {
+            self.refusals[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A TFTP request answered with this pseudo-status (200 sent, 404, 403, 405 for a write).
+    pub fn tftp(&self, status: u16) {
+        if let Some(i) = TFTP_RESULTS.iter().position(|(s, _)| *s == status) {
+            self.tftp[i].fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     pub fn connection_opened(&self) {
@@ -90,7 +135,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
+    pub fn render(&self, gauges: Gauges) -> String {
         let mut out = String::with_capacity(2048);
         let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, u64)]| {
             let _ = writeln!(
@@ -183,6 +228,40 @@ impl Metrics {
                 self.last_reload.load(Ordering::Relaxed).max(0) as u64,
             )],
         );
+        let refusals: Vec<(String, u64)> = REFUSALS
+            .iter()
+            .zip(&self.refusals)
+            .map(|(why, count)| (format!("{{reason=\"{}\"}}", why.label()), load(count)))
+            .collect();
+        metric(
+            "refused_total",
+            "counter",
+            "Requests refused by access control, by reason.",
+            &refusals,
+        );
+        let tftp: Vec<(String, u64)> = TFTP_RESULTS
+            .iter()
+            .zip(&self.tftp)
+            .map(|((_, label), count)| (format!("{{result=\"{label}\"}}"), load(count)))
+            .collect();
+        metric(
+            "tftp_requests_total",
+            "counter",
+            "TFTP requests, by result.",
+            &tftp,
+        );
+        metric(
+            "throttle_clients",
+            "gauge",
+            "Clients the scan throttle keeps counts for.",
+            &[(String::new(), gauges.throttle_clients as u64)],
+        );
+        metric(
+            "throttle_refused_clients",
+            "gauge",
+            "Clients refused by the scan throttle right now.",
+            &[(String::new(), gauges.throttle_refused as u64)],
+        );
         out
     }
 }
@@ -205,7 +284,11 @@ mod tests {
             errors: 0,
             warnings: 1,
         });
-        let text = m.render();
+        m.refused(Refusal::Throttled);
+        let text = m.render(Gauges {
+            throttle_clients: 7,
+            throttle_refused: 1,
+        });
         for line in [
             "pjprov_http_requests_total{status=\"200\"} 2",
             "pjprov_http_requests_total{status=\"304\"} 1",
@@ -217,6 +300,10 @@ mod tests {
             "pjprov_phones 2",
             "pjprov_routes 4",
             "pjprov_config_diagnostics{severity=\"warning\"} 1",
+            "pjprov_refused_total{reason=\"throttle\"} 1",
+            "pjprov_refused_total{reason=\"acl\"} 0",
+            "pjprov_throttle_clients 7",
+            "pjprov_throttle_refused_clients 1",
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");
         }

@@ -5,25 +5,27 @@ mod conditional;
 pub mod http;
 mod listen;
 mod metrics;
+mod options;
 mod reload;
 mod systemd;
+mod tftp;
+mod tls;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use hyper::{Request, Response, StatusCode};
-use pjprov_core::Snapshot;
+use pjprov_core::{Settings, Snapshot};
 use tokio::sync::{mpsc, watch};
 
 use crate::cli::ServeArgs;
 use body::Body;
 use http::{Conn, State};
 use listen::Limits;
+use options::Listeners;
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     crate::logging::init(args.log_format, &args.log_level)?;
@@ -38,26 +40,73 @@ async fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     // Before anything else: SIGHUP's default action would kill a server that is still starting.
     let signals = Signals::install()?;
     let paths = args.dirs.paths();
-    let state = Arc::new(State {
-        snapshot: ArcSwap::from_pointee(Snapshot::empty(&paths)),
-        metrics: metrics::Metrics::default(),
-        prefix: args.prefix.clone(),
-        ready: AtomicBool::new(false),
-    });
+    let state = Arc::new(State::new(Snapshot::empty(&paths), args.prefix.clone()));
 
-    // Listen first: a port that cannot be bound is a start-up error worth failing for.
+    // The configuration first: pjprov.conf may say where to listen.
+    let (trigger, triggers) = mpsc::channel(1);
+    let watcher = reload::start_watcher(trigger.clone());
+    let mut reloader = reload::Reloader::new(
+        paths.clone(),
+        args.dirs.build_options(),
+        state.clone(),
+        watcher,
+    );
+    let usable = reloader.reload().await;
+    if !usable {
+        tracing::error!(
+            "no usable configuration yet: every request answers 404 until one is saved"
+        );
+    }
+    let settings = if usable {
+        state.snapshot.load().settings().clone()
+    } else {
+        Settings::read_alone(&paths.config_dir).unwrap_or_default()
+    };
+    let resolve_args = args.clone();
+    let resolve = move |settings: &Settings| {
+        (
+            Listeners::resolve(&resolve_args, settings),
+            options::tls_files(&resolve_args, settings),
+        )
+    };
+    let (wanted, _) = resolve(&settings);
+    if wanted.is_empty() {
+        eprintln!(
+            "pjprov: nothing to listen on: plain HTTP is off and there is no --tls-listen or --tftp-listen"
+        );
+        return Ok(ExitCode::from(2));
+    }
+
+    // Listen: a port that cannot be bound is a start-up error worth failing for.
     let mut listeners = Vec::new();
-    for addr in &args.listen {
-        match listen::bind(*addr) {
-            Ok(listener) => listeners.push(listener),
+    for (addrs, tls) in [(&wanted.http, false), (&wanted.https, true)] {
+        for addr in addrs {
+            match listen::bind(*addr) {
+                Ok(listener) => listeners.push((listener, tls)),
+                Err(e) => {
+                    tracing::error!(%addr, error = %e, "cannot listen");
+                    eprintln!("pjprov: cannot listen on {addr}: {e}");
+                    return Ok(ExitCode::from(1));
+                }
+            }
+        }
+    }
+    let mut tftp_sockets = Vec::new();
+    for addr in &wanted.tftp {
+        match tftp::bind(*addr) {
+            Ok(socket) => tftp_sockets.push(socket),
             Err(e) => {
-                tracing::error!(%addr, error = %e, "cannot listen");
-                eprintln!("pjprov: cannot listen on {addr}: {e}");
+                eprintln!("pjprov: cannot serve TFTP on {addr}: {e}");
+                if e.kind() == std::io::ErrorKind::PermissionDenied && addr.port() < 1024 {
+                    eprintln!(
+                        "pjprov: ports below 1024 need CAP_NET_BIND_SERVICE (the systemd unit grants it)"
+                    );
+                }
                 return Ok(ExitCode::from(1));
             }
         }
     }
-    let admin = match args.admin_listen {
+    let admin = match wanted.admin {
         Some(addr) => match listen::bind(addr) {
             Ok(listener) => Some(listener),
             Err(e) => {
@@ -67,20 +116,12 @@ async fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         },
         None => None,
     };
-
-    let (trigger, triggers) = mpsc::channel(1);
-    let watcher = reload::start_watcher(trigger.clone());
-    let mut reloader = reload::Reloader::new(
-        paths.clone(),
-        args.dirs.build_options(),
-        state.clone(),
-        watcher,
-    );
-    if !reloader.reload().await {
-        tracing::error!(
-            "no usable configuration yet: every request answers 404 until one is saved"
-        );
-    }
+    reloader
+        .start(reload::Startup {
+            resolve: Box::new(resolve),
+            listeners: wanted.clone(),
+        })
+        .await;
     let reloads = tokio::spawn(reloader.run(triggers, Duration::from_millis(args.debounce_ms)));
 
     let limits = Limits {
@@ -91,12 +132,14 @@ async fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let grace = Duration::from_secs(args.shutdown_grace);
     let (stop, stopped) = watch::channel(false);
     let mut servers = Vec::new();
-    for listener in listeners {
+    for (listener, tls) in listeners {
         if let Ok(addr) = listener.local_addr() {
+            let prefix = options::prefix(args.prefix.as_deref(), &settings);
             tracing::info!(
-                "serving phones on http://{}/{}phoneprov/",
+                "serving phones on {}://{}/{}phoneprov/",
+                if tls { "https" } else { "http" },
                 show(addr),
-                prefix_path(&args.prefix)
+                prefix_path(prefix)
             );
         }
         servers.push(tokio::spawn(listen::serve(
@@ -106,6 +149,18 @@ async fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             limits,
             stopped.clone(),
             grace,
+            tls,
+        )));
+    }
+    for socket in tftp_sockets {
+        if let Ok(addr) = socket.local_addr() {
+            tracing::info!("serving phones over TFTP on {}", show(addr));
+        }
+        servers.push(tokio::spawn(tftp::serve(
+            socket,
+            state.clone(),
+            args.max_connections,
+            stopped.clone(),
         )));
     }
     if let Some(listener) = admin {
@@ -122,6 +177,7 @@ async fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             limits,
             stopped.clone(),
             grace,
+            false,
         )));
     }
     systemd::ready("serving");
@@ -193,7 +249,12 @@ async fn admin_handle<B>(
 ) -> Result<Response<Body>, Infallible> {
     Ok(match req.uri().path() {
         "/metrics" => {
-            let mut response = http::plain(StatusCode::OK, &state.metrics.render());
+            let (throttle_clients, throttle_refused) = state.access.throttle_gauges();
+            let gauges = metrics::Gauges {
+                throttle_clients,
+                throttle_refused,
+            };
+            let mut response = http::plain(StatusCode::OK, &state.metrics.render(gauges));
             response.headers_mut().insert(
                 hyper::header::CONTENT_TYPE,
                 hyper::header::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

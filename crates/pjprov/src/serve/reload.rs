@@ -18,7 +18,9 @@ use tokio::sync::mpsc;
 
 use super::http::State;
 use super::metrics::SnapshotFacts;
+use super::options::Listeners;
 use super::systemd;
+use super::tls::{TlsFiles, server_config};
 
 /// What the watcher must watch: paths, and which of them are directories whose whole content matters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -168,12 +170,25 @@ fn watch_thread(
     }
 }
 
+/// Turns a snapshot's settings into sockets and certificate files (the command line winning).
+pub type Resolve = Box<dyn Fn(&pjprov_core::Settings) -> (Listeners, TlsFiles) + Send + Sync>;
+
+/// What the server was started with that a reload must not silently change: the sockets open, and how
+/// pjprov.conf's settings combine with the command line.
+pub struct Startup {
+    /// Turns a snapshot's settings into sockets and certificate files.
+    pub resolve: Resolve,
+    /// The sockets actually open.
+    pub listeners: Listeners,
+}
+
 /// Rebuilds and swaps snapshots.
 pub struct Reloader {
     pub paths: Paths,
     pub options: BuildOptions,
     pub state: Arc<State>,
     pub watch: WatchControl,
+    pub startup: Option<Startup>,
     generation: u64,
     /// What the last attempt (good or not) read, so a fix anywhere is noticed.
     watching: WatchSet,
@@ -192,6 +207,7 @@ impl Reloader {
             options,
             state,
             watch,
+            startup: None,
             generation: 0,
             watching: WatchSet::default(),
             last_good: WatchSet::default(),
@@ -216,8 +232,12 @@ impl Reloader {
                     errors: count(snapshot.diagnostics(), Severity::Error),
                     warnings: count(snapshot.diagnostics(), Severity::Warning),
                 };
-                self.last_good = WatchSet::from_paths(snapshot.watch(), &phoneprov_dir);
+                let extra = self.apply_startup(&snapshot);
+                let mut watch = snapshot.watch().to_vec();
+                watch.extend(extra);
+                self.last_good = WatchSet::from_paths(&watch, &phoneprov_dir);
                 self.watching = self.last_good.clone();
+                self.state.access.configure(&snapshot);
                 self.state.snapshot.store(Arc::new(snapshot));
                 self.state
                     .ready
@@ -255,6 +275,54 @@ impl Reloader {
         self.watch.set(self.watching.clone()).await;
         crate::memory::release_free_memory();
         ok
+    }
+
+    /// Takes the start-up facts and applies them to the snapshot being served (its certificate).
+    pub async fn start(&mut self, startup: Startup) {
+        self.startup = Some(startup);
+        if !self.state.ready.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        let snapshot = self.state.snapshot.load_full();
+        let extra = self.apply_startup(&snapshot);
+        let phoneprov_dir = self.paths.phoneprov_dir();
+        let extra = WatchSet::from_paths(&extra, &phoneprov_dir);
+        self.last_good.merge(&extra);
+        self.watching.merge(&extra);
+        self.watch.set(self.watching.clone()).await;
+    }
+
+    /// Loads the certificate this snapshot names and warns about listen addresses that changed (they take
+    /// a restart). Returns the certificate files, to watch.
+    fn apply_startup(&self, snapshot: &Snapshot) -> Vec<PathBuf> {
+        let Some(startup) = &self.startup else {
+            return Vec::new();
+        };
+        let (listeners, tls) = (startup.resolve)(snapshot.settings());
+        if listeners != startup.listeners {
+            tracing::warn!(
+                "the listen addresses in pjprov.conf changed: restart pjprov to listen on them (still serving on the old ones)"
+            );
+        }
+        match server_config(&tls) {
+            Ok(Some(config)) => self.state.tls.store(Some(config)),
+            Ok(None) => {
+                if !startup.listeners.https.is_empty() {
+                    tracing::error!(
+                        "HTTPS is on but no tls_cert/tls_key is set: HTTPS connections are closed"
+                    );
+                }
+                self.state.tls.store(None);
+            }
+            Err(e) => {
+                if self.state.tls.load().is_some() {
+                    tracing::error!(error = %e, "cannot load the TLS certificate; the previous one keeps serving");
+                } else {
+                    tracing::error!(error = %e, "cannot load the TLS certificate: HTTPS connections are closed until it loads");
+                }
+            }
+        }
+        tls.paths().map(Path::to_owned).collect()
     }
 
     /// Reloads on every trigger, after `debounce` without further triggers.

@@ -1,0 +1,355 @@
+//! TFTP (RFC 1350, with blksize, tsize, timeout and windowsize options): the same routes as HTTP, from the
+//! same snapshot, for phones that only speak TFTP.
+//!
+//! The protocol is async-tftp's; this module is its [`Handler`]: a read request's file name becomes a
+//! route name (`0004f2aabbcc.cfg`, `/0004f2aabbcc.cfg` and `phoneprov/0004f2aabbcc.cfg` are one file), the
+//! request goes through the same access checks as HTTP (ACL, scan throttle, `[tftp] profiles`), and the
+//! answer is a rendered body from memory or a static file streamed from disk. Write requests are refused
+//! (Polycom phones upload logs this way; they carry on), logged once per client.
+//!
+//! async-tftp runs its transfers on its own executor inside the task [`serve`] spawns on tokio, and its
+//! `log` records reach tracing through tracing-subscriber's log bridge.
+
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::num::NonZeroUsize;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_tftp::packet;
+use async_tftp::server::{Handler, TftpServerBuilder};
+use futures_lite::AsyncRead;
+use lru::LruCache;
+use pjprov_core::{Route, Snapshot, Target};
+use tokio::sync::watch;
+
+use super::http::{State, normalize};
+use crate::access::{self, Asked, Decision, Transport};
+
+/// A transfer's data: a rendered body, or a static file read on the blocking pool.
+type Reader = Box<dyn AsyncRead + Unpin + Send>;
+
+/// An opened transfer (the reader and the size for `tsize`), or the error packet to send.
+type Opened = Result<(Reader, Option<u64>), packet::Error>;
+
+/// Binds a TFTP socket (IPv6 sockets take IPv6 only, as for HTTP).
+pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    let domain = socket2::Domain::for_address(addr);
+    let socket = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_address(true)?;
+    // A boot storm sends requests in bursts: a larger receive buffer drops fewer of them (the kernel caps
+    // it at net.core.rmem_max).
+    let _ = socket.set_recv_buffer_size(4 << 20);
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
+}
+
+/// Serves TFTP on `socket` until `shutdown` turns true. At most `max_transfers` transfers run at once.
+pub async fn serve(
+    socket: UdpSocket,
+    state: Arc<State>,
+    max_transfers: usize,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let bound = match socket.local_addr() {
+        Ok(addr) => addr,
+        Err(e) => {
+            tracing::error!(error = %e, "TFTP socket has no address");
+            return;
+        }
+    };
+    let handler = Files {
+        state,
+        bound,
+        active: Arc::new(AtomicUsize::new(0)),
+        max_transfers,
+        uploads_logged: Mutex::new(LruCache::new(
+            NonZeroUsize::new(1024).unwrap_or(NonZeroUsize::MIN),
+        )),
+    };
+    let builder = match TftpServerBuilder::with_handler(handler).std_socket(socket) {
+        Ok(builder) => builder,
+        Err(e) => {
+            tracing::error!(%bound, error = %e, "cannot serve TFTP");
+            return;
+        }
+    };
+    // Phones and firmware updaters ask for large blocks; 1428 keeps a block inside an Ethernet frame
+    // (RFC 2348's advice), and windowsize lets fast clients send fewer ACKs.
+    let server = match builder
+        .block_size_limit(1428)
+        .window_size_limit(16)
+        .timeout(Duration::from_secs(3))
+        .build()
+        .await
+    {
+        Ok(server) => server,
+        Err(e) => {
+            tracing::error!(%bound, error = %e, "cannot serve TFTP");
+            return;
+        }
+    };
+    tokio::select! {
+        result = server.serve() => {
+            if let Err(e) = result {
+                tracing::error!(%bound, error = %e, "TFTP server stopped");
+            }
+        }
+        _ = shutdown.changed() => {}
+    }
+}
+
+/// The handler: routes from the current snapshot.
+struct Files {
+    state: Arc<State>,
+    bound: SocketAddr,
+    active: Arc<AtomicUsize>,
+    max_transfers: usize,
+    uploads_logged: Mutex<LruCache<IpAddr, ()>>,
+}
+
+impl Handler for Files {
+    type Reader = Reader;
+    type Writer = futures_lite::io::Sink;
+
+    async fn read_req_open(&mut self, client: &SocketAddr, path: &Path) -> Opened {
+        let snapshot = self.state.snapshot.load_full();
+        let (result, audit) = self.open(&snapshot, *client, path);
+        let status = match &result {
+            Ok(_) => 200,
+            Err(packet::Error::FileNotFound) => 404,
+            Err(_) => 403,
+        };
+        self.state.metrics.tftp(status);
+        if let Some(mac) = audit {
+            self.state
+                .access
+                .served(&snapshot, client.ip(), mac, status);
+            access::audit(
+                "tftp",
+                client.ip(),
+                mac,
+                "",
+                &path.to_string_lossy(),
+                status,
+                &access::Proof::None,
+            );
+        }
+        tracing::info!(
+            target: "pjprov::access",
+            client = %client.ip(),
+            method = "RRQ",
+            uri = %path.display(),
+            status,
+            protocol = "tftp",
+            "request"
+        );
+        result
+    }
+
+    async fn write_req_open(
+        &mut self,
+        client: &SocketAddr,
+        path: &Path,
+        _size: Option<u64>,
+    ) -> Result<Self::Writer, packet::Error> {
+        self.state.metrics.tftp(405);
+        let first = self
+            .uploads_logged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .put(client.ip(), ())
+            .is_none();
+        if first {
+            tracing::info!(client = %client.ip(), file = %path.display(),
+                "TFTP write refused: pjprov only serves files (phones that upload logs carry on); logged once per client");
+        }
+        Err(packet::Error::PermissionDenied)
+    }
+}
+
+impl Files {
+    /// Opens `path` for `client`; also returns the MAC to audit, when the name concerns a phone.
+    fn open(
+        &self,
+        snapshot: &Snapshot,
+        client: SocketAddr,
+        path: &Path,
+    ) -> (Opened, Option<pjprov_core::Mac>) {
+        let name = match route_name(path) {
+            Ok(name) => name,
+            Err(e) => {
+                tracing::warn!(target: access::SECURITY, client = %client.ip(), file = %path.display(),
+                    "TFTP name refused: it tries to leave the served files");
+                return (Err(e), None);
+            }
+        };
+        let route = snapshot.route(name);
+        let asked = Asked {
+            client: client.ip(),
+            name,
+            route,
+            transport: Transport::Tftp,
+        };
+        let verdict = self.state.access.decide(snapshot, &asked);
+        let mac = verdict.mac;
+        match verdict.decision {
+            Decision::Refuse { why, status, .. } => {
+                self.state.metrics.refused(why);
+                let error = if status == 429 {
+                    packet::Error::Msg("too many unknown files asked for: try again later".into())
+                } else {
+                    packet::Error::PermissionDenied
+                };
+                return (Err(error), mac);
+            }
+            // TFTP carries no credentials: only the profiles [tftp] lists get this far.
+            Decision::Challenge(_) | Decision::Proceed => {}
+        }
+        let Some(route) = route else {
+            return (Err(packet::Error::FileNotFound), mac);
+        };
+        if self.active.load(Ordering::Relaxed) >= self.max_transfers {
+            tracing::warn!(client = %client.ip(), "TFTP busy: too many transfers at once");
+            return (
+                Err(packet::Error::Msg("server busy, try again".into())),
+                mac,
+            );
+        }
+        let opened = self.read(snapshot, route, client);
+        (opened, mac)
+    }
+
+    fn read(&self, snapshot: &Snapshot, route: &Route, client: SocketAddr) -> Opened {
+        let guard = Active::new(self.active.clone());
+        match &route.target {
+            Target::Static { relative, .. } => {
+                let dir = snapshot.paths().phoneprov_dir();
+                let path = pjprov_core::resolve_inside(&dir, relative)
+                    .map_err(|_| packet::Error::FileNotFound)?;
+                let file = std::fs::File::open(&path).map_err(|_| packet::Error::FileNotFound)?;
+                let meta = file.metadata().map_err(|_| packet::Error::FileNotFound)?;
+                if !meta.is_file() {
+                    return Err(packet::Error::FileNotFound);
+                }
+                let reader = Guarded {
+                    inner: blocking::Unblock::new(file),
+                    _active: guard,
+                };
+                Ok((Box::new(reader), Some(meta.len())))
+            }
+            Target::Dynamic { .. } => {
+                let server = self.server_address(client);
+                match snapshot.render(route, server) {
+                    Ok(rendered) => {
+                        let len = rendered.body.len() as u64;
+                        let reader = Guarded {
+                            inner: futures_lite::io::Cursor::new(rendered.body),
+                            _active: guard,
+                        };
+                        Ok((Box::new(reader), Some(len)))
+                    }
+                    Err(failure) => {
+                        tracing::error!(uri = %route.uri, error = %failure, "cannot render for TFTP");
+                        Err(packet::Error::FileNotFound)
+                    }
+                }
+            }
+        }
+    }
+
+    /// `SERVER`: the address the phone sent its request to. A socket bound to one address knows it; on a
+    /// wildcard address it is the address this host uses to reach the phone (the same, unless routing is
+    /// asymmetric; listen on a specific address to pin it).
+    fn server_address(&self, client: SocketAddr) -> IpAddr {
+        if !self.bound.ip().is_unspecified() {
+            return normalize(self.bound.ip());
+        }
+        let probe = SocketAddr::new(self.bound.ip(), 0);
+        UdpSocket::bind(probe)
+            .and_then(|socket| {
+                socket.connect(client)?;
+                socket.local_addr()
+            })
+            .map_or(self.bound.ip(), |local| normalize(local.ip()))
+    }
+}
+
+/// The route name a TFTP file name means: a leading `/` and one `phoneprov/` are optional. Names that try
+/// to climb out (`..`), use backslashes or NUL are refused outright (they could never match a route, but a
+/// scanner should get no "not found" to learn from).
+fn route_name(path: &Path) -> Result<&str, packet::Error> {
+    let text = path.to_str().ok_or(packet::Error::FileNotFound)?;
+    if text.contains(['\\', '\0']) || text.split('/').any(|part| part == "..") {
+        return Err(packet::Error::PermissionDenied);
+    }
+    let text = text.trim_start_matches('/');
+    let stripped = text
+        .get(..10)
+        .filter(|head| head.eq_ignore_ascii_case("phoneprov/"))
+        .map_or(text, |_| &text[10..]);
+    Ok(stripped)
+}
+
+/// Counts a transfer while its reader lives.
+struct Active(Arc<AtomicUsize>);
+
+impl Active {
+    fn new(count: Arc<AtomicUsize>) -> Active {
+        count.fetch_add(1, Ordering::Relaxed);
+        Active(count)
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A reader that holds a transfer slot.
+struct Guarded<R> {
+    inner: R,
+    _active: Active,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Guarded<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        for (raw, want) in [
+            ("0004f2aabbcc.cfg", "0004f2aabbcc.cfg"),
+            ("/0004f2aabbcc.cfg", "0004f2aabbcc.cfg"),
+            ("phoneprov/0004f2aabbcc.cfg", "0004f2aabbcc.cfg"),
+            ("/PhoneProv/0004f2aabbcc.cfg", "0004f2aabbcc.cfg"),
+            ("firmware/sip.ld", "firmware/sip.ld"),
+        ] {
+            assert_eq!(route_name(Path::new(raw)).unwrap(), want, "{raw}");
+        }
+        for bad in ["../etc/passwd", "/phoneprov/../../x", "a\\..\\b", "x/../y"] {
+            assert!(
+                matches!(
+                    route_name(Path::new(bad)),
+                    Err(packet::Error::PermissionDenied)
+                ),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -298,6 +298,7 @@ fn add_line(
         let substituted = substitute(inputs.empty_world, template, &vars);
         vars.set(name, &substituted);
     }
+    vars.shrink_to_fit();
 
     let new_line = Line {
         id: pp.id.as_str().into(),

@@ -43,6 +43,11 @@ impl Vars {
         }
     }
 
+    /// Gives back spare capacity (a line's variables are complete once it is built).
+    pub fn shrink_to_fit(&mut self) {
+        self.items.shrink_to_fit();
+    }
+
     /// Every variable in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.items.iter().map(|(n, v)| (n.as_str(), v.as_str()))

@@ -81,5 +81,64 @@ fn build(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, build);
+/// Asterisk's shipped Polycom templates, read in place from the shared reference folder.
+fn asterisk_samples() -> Option<std::path::PathBuf> {
+    let shared = std::env::var_os("PJPROV_SHARED_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    let dir = shared.join("asterisk-samples/phoneprov");
+    dir.join("polycom.xml").is_file().then_some(dir)
+}
+
+/// Rendering Asterisk's own Polycom sample profile: the per-phone `config/<MAC>` (polycom.xml with
+/// polycom_line.xml per line) for a two-line phone, and the directory of 100 phones.
+fn polycom_sample(c: &mut Criterion) {
+    let Some(samples) = asterisk_samples() else {
+        eprintln!("skipping the Polycom sample benchmark: ../shared/asterisk-samples not found");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (etc, data) = (dir.path().join("etc"), dir.path().join("data"));
+    std::fs::create_dir_all(&etc).unwrap();
+    std::fs::create_dir_all(data.join("phoneprov")).unwrap();
+    let mut pjsip = String::from("[udp]\ntype = transport\nbind = 0.0.0.0\n");
+    for n in 0..100 {
+        pjsip.push_str(&format!(
+            "[{n}]\ntype = endpoint\ntransport = udp\nauth = {n}\ncallerid = \"Phone {n}\" <{}>\n\
+             [{n}]\ntype = auth\nusername = {}\npassword = pw-{n}\n\
+             [{n}-pp]\ntype = phoneprov\nendpoint = {n}\nMAC = 0004f2{n:06x}\nPROFILE = polycom\nLINE = 1\n",
+            1000 + n,
+            1000 + n
+        ));
+    }
+    pjsip.push_str("[second-pp]\ntype = phoneprov\nendpoint = 1\nMAC = 0004f2000000\nPROFILE = polycom\nLINE = 2\n");
+    std::fs::write(etc.join("pjsip.conf"), pjsip).unwrap();
+    std::fs::write(
+        etc.join("phoneprov.conf"),
+        "[polycom]\nmime_type => text/xml\n${MAC}.cfg => 000000000000.cfg\n\
+         ${MAC}-phone.cfg => 000000000000-phone.cfg\nconfig/${MAC} => polycom.xml\n\
+         ${MAC}-directory.xml => 000000000000-directory.xml\n\
+         setvar => CUSTOM_CONFIG=/var/lib/asterisk/phoneprov/configs/custom.cfg\n",
+    )
+    .unwrap();
+    let mut paths = Paths::new(etc, data);
+    paths.template_dirs.push(samples);
+    let snapshot = Snapshot::build(&paths, &BuildOptions::default()).unwrap();
+    let server = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+    let config = snapshot.route("config/0004f2000000").unwrap();
+    let body = snapshot.render_fresh(config, server).0.unwrap();
+    assert!(
+        body.windows(4).any(|w| w == b"1001"),
+        "the second line is there"
+    );
+    c.bench_function("polycom sample: config/MAC, 2 lines", |b| {
+        b.iter(|| snapshot.render_fresh(config, server))
+    });
+    let directory = snapshot.route("0004f2000000-directory.xml").unwrap();
+    c.bench_function("polycom sample: directory of 100 phones", |b| {
+        b.iter(|| snapshot.render_fresh(directory, server))
+    });
+}
+
+criterion_group!(benches, build, polycom_sample);
 criterion_main!(benches);

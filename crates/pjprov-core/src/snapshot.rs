@@ -196,18 +196,6 @@ pub struct PhoneName {
     pub phone: Option<usize>,
 }
 
-/// A template source that has nothing (used before phones exist).
-struct NoTemplates;
-
-impl crate::asterisk::render::TemplateSource for NoTemplates {
-    fn asterisk_template(
-        &self,
-        _: &str,
-    ) -> Result<std::sync::Arc<crate::asterisk::Template>, String> {
-        Err("templates cannot be used here".into())
-    }
-}
-
 impl Snapshot {
     /// Reads pjsip.conf, pjsip_wizard.conf and phoneprov.conf from `paths` and builds everything.
     pub fn build(paths: &Paths, options: &BuildOptions) -> Result<Snapshot, Rejected> {
@@ -921,7 +909,7 @@ impl EmptyWorld {
             phones: &[],
             user_order: &[],
             by_mac: &self.map,
-            templates: &NoTemplates,
+            templates: &crate::asterisk::render::NoTemplates,
             config_dir: &self.paths.config_dir,
             data_dir: &self.paths.data_dir,
             epoch: self.epoch,

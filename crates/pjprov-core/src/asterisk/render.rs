@@ -23,6 +23,42 @@ pub(crate) trait TemplateSource {
     fn asterisk_template(&self, name: &str) -> Result<Arc<Template>, String>;
 }
 
+/// A template source that has nothing (used before phones exist, and for templates rendered alone).
+pub(crate) struct NoTemplates;
+
+impl TemplateSource for NoTemplates {
+    fn asterisk_template(&self, _: &str) -> Result<Arc<Template>, String> {
+        Err("templates cannot be used here".into())
+    }
+}
+
+impl Template {
+    /// Renders the template by itself, with `vars` and `SERVER` = `server` (unless `vars` sets it), in a
+    /// world without phones: `PP_EACH_USER` yields nothing and `PP_EACH_EXTENSION` finds no template. This
+    /// is what setvars and route patterns get; it is also the way to try a template out.
+    pub fn render_alone(
+        &self,
+        vars: &Vars,
+        server: Option<&str>,
+    ) -> (Result<Vec<u8>, RenderError>, Vec<RenderIssue>) {
+        let by_mac = FxHashMap::default();
+        let world = World {
+            phones: &[],
+            user_order: &[],
+            by_mac: &by_mac,
+            templates: &NoTemplates,
+            config_dir: Path::new(""),
+            data_dir: Path::new(""),
+            epoch: jiff::Timestamp::now().as_second(),
+        };
+        let renderer = Renderer::new(&world, None, server);
+        let scope = Scope { vars, server };
+        let mut out = Vec::new();
+        let result = self.render_into(&renderer, &scope, &mut out).map(|()| out);
+        (result, renderer.take_issues())
+    }
+}
+
 /// Everything a template can reach besides its own variables.
 pub(crate) struct World<'a> {
     pub phones: &'a [Phone],

@@ -593,6 +593,22 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Whatever a client sends as `Authorization`, parsing neither panics nor accepts it by accident.
+        #[test]
+        fn any_header_is_parsed_safely(header in "(Digest |Basic )?[ -~]{0,200}") {
+            let key = NonceKey::generate();
+            if let Some(presented) = parse(&header) {
+                let both = Schemes { digest: true, basic: true };
+                let verdict = verify(&presented, [("u", "p")], &expected("/x"), &key, both, true);
+                // Only Basic `u:p` itself can pass: a random Digest response cannot.
+                let exact = Presented::Basic { username: "u".into(), password: "p".into() };
+                let allowed = verdict.is_err() || presented == exact;
+                proptest::prop_assert!(allowed);
+            }
+        }
+    }
+
     #[test]
     fn challenges_list_each_algorithm() {
         let key = NonceKey::generate();

@@ -108,6 +108,15 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_user_agent_is_safe(ua in "(Yealink |Fanvil |Grandstream Model HW |Cisco/)?[ -~]{0,120}") {
+            if let Some(mac) = mac_in(&ua) {
+                proptest::prop_assert!(!mac.is_placeholder());
+            }
+        }
+    }
+
     #[test]
     fn user_agents_without_a_mac() {
         for ua in [

@@ -50,6 +50,23 @@ fn write_in_place() {
     wait_for_body(&server, "note=in-place\n");
 }
 
+/// `--config-dir etc` as an admin types it: the watcher sees absolute paths in its events all the same.
+#[test]
+fn relative_directories_are_watched_too() {
+    let fx = fixture();
+    let server = Server::start_in(
+        Some(fx.dir.path()),
+        Path::new("etc"),
+        Path::new("data"),
+        &[],
+        "info",
+    );
+    std::fs::write(fx.etc().join("pjsip.conf"), note("relative")).unwrap();
+    wait_for_body(&server, "note=relative\n");
+    std::fs::write(fx.data().join("phoneprov/p.cfg"), "template=${NOTE}\n").unwrap();
+    wait_for_body(&server, "template=relative\n");
+}
+
 #[test]
 fn write_a_temporary_file_and_rename_it_over() {
     let fx = fixture();

@@ -102,11 +102,25 @@ impl Server {
     /// Starts `pjprov serve` with `extra` arguments and the log filter `log`. Plain HTTP listens on an
     /// ephemeral loopback port unless `extra` has `--no-plain-http`; HTTPS when it has `--tls-listen`.
     pub fn start_logging(etc: &Path, data: &Path, extra: &[&str], log_filter: &str) -> Server {
+        Server::start_in(None, etc, data, extra, log_filter)
+    }
+
+    /// Like [`Server::start_logging`], run from the directory `cwd` (so `etc` and `data` may be relative).
+    pub fn start_in(
+        cwd: Option<&Path>,
+        etc: &Path,
+        data: &Path,
+        extra: &[&str],
+        log_filter: &str,
+    ) -> Server {
         use std::io::BufRead;
         let plain = !extra.contains(&"--no-plain-http");
         let tls = extra.contains(&"--tls-listen");
         let tftp = extra.contains(&"--tftp-listen");
         let mut command = pjprov();
+        if let Some(cwd) = cwd {
+            command.current_dir(cwd);
+        }
         command
             .arg("serve")
             .arg("--config-dir")

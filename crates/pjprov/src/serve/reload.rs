@@ -34,11 +34,14 @@ pub struct WatchSet {
 impl WatchSet {
     pub fn from_paths(watch: &[PathBuf], phoneprov_dir: &Path) -> WatchSet {
         let mut set = WatchSet::default();
+        let phoneprov_dir = absolute(phoneprov_dir);
         for path in watch {
-            set.paths.insert(path.clone());
+            // Events carry absolute paths, whatever the command line said (`--config-dir etc`).
+            let path = absolute(path);
             if path.is_dir() || path == phoneprov_dir {
                 set.content_dirs.insert(path.clone());
             }
+            set.paths.insert(path);
         }
         set
     }
@@ -73,6 +76,12 @@ impl WatchSet {
         }
         targets
     }
+}
+
+/// `path` from the root (relative to the current directory otherwise), symlinks left as they are: a
+/// Kubernetes `..data` swap must still be seen as a change of the link.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
 }
 
 fn nearest_existing(path: &Path) -> Option<PathBuf> {

@@ -107,12 +107,6 @@ impl<S: Source> Loader<S> {
             }
             Outcome::Invalid => false,
         };
-        // Entries grow by doubling while a file is read; a configuration lives as long as a snapshot,
-        // so give the spare room back (a 10,000-phone pjsip.conf holds ~10 MB less).
-        for section in &mut run.config.sections {
-            section.entries.shrink_to_fit();
-        }
-        run.config.sections.shrink_to_fit();
         Loaded {
             config: run.config,
             diagnostics: run.diagnostics,

@@ -43,9 +43,15 @@ impl Vars {
         }
     }
 
-    /// Gives back spare capacity (a line's variables are complete once it is built).
+    /// Gives back spare capacity (a line's variables are complete once it is built). The variables move
+    /// to a new allocation of the exact size rather than shrinking in place, which would leave a hole
+    /// behind every line that no page-sized release can reclaim.
     pub fn shrink_to_fit(&mut self) {
-        self.items.shrink_to_fit();
+        if self.items.capacity() > self.items.len() {
+            let mut exact = Vec::with_capacity(self.items.len());
+            exact.append(&mut self.items);
+            self.items = exact;
+        }
     }
 
     /// Every variable in order.

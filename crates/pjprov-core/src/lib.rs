@@ -9,6 +9,9 @@
 //! * [`Snapshot::route`] finds what a URI serves; [`Snapshot::render`] renders a dynamic route for the
 //!   address the phone connected to, caching the [`Rendered`] body.
 //! * [`asterisk`] is Asterisk's own template language (`${VAR}`, functions, `$[...]`), byte for byte.
+//! * [`Settings`] is pjprov.conf (ACL, per-profile and per-phone [`settings::Policy`], scan limits, TFTP),
+//!   read with the rest and held by the snapshot; [`Snapshot::phone_name`] and [`Mac`] let access control
+//!   tell which phone a file name, a User-Agent or a certificate is about.
 //!
 //! # Example
 //!

@@ -258,8 +258,24 @@ pub fn request(
     path: &str,
     headers: &[(&str, &str)],
 ) -> Response {
+    exchange(
+        std::net::TcpStream::connect(addr).unwrap(),
+        addr,
+        method,
+        path,
+        headers,
+    )
+}
+
+/// Writes one request on `stream` and reads the whole answer.
+fn exchange(
+    mut stream: std::net::TcpStream,
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Response {
     use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(10)))
         .unwrap();
@@ -313,25 +329,12 @@ pub fn request_from(
     path: &str,
     headers: &[(&str, &str)],
 ) -> Response {
-    use std::io::{Read, Write};
     let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
     socket
         .bind(&std::net::SocketAddr::new(from, 0).into())
         .unwrap();
     socket.connect(&addr.into()).unwrap();
-    let mut stream: std::net::TcpStream = socket.into();
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .unwrap();
-    let mut text = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        text.push_str(&format!("{name}: {value}\r\n"));
-    }
-    text.push_str("\r\n");
-    stream.write_all(text.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    parse_response(&raw, method == "HEAD")
+    exchange(socket.into(), addr, method, path, headers)
 }
 
 /// What curl did.

@@ -15,8 +15,9 @@ pub(crate) fn is_blank(b: u8) -> bool {
     b < 33
 }
 
-/// `ast_strip`: trims blanks on both ends.
-pub(crate) fn strip(bytes: &[u8]) -> &[u8] {
+/// `ast_strip`: trims every byte below `!` (spaces, tabs, control characters) from both ends, as Asterisk
+/// trims names and values; also what its dialplan functions and caller id parser trim.
+pub fn strip(bytes: &[u8]) -> &[u8] {
     let start = bytes
         .iter()
         .position(|&b| !is_blank(b))

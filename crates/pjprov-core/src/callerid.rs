@@ -1,5 +1,7 @@
 //! Splitting an endpoint's `callerid` into name and number, as Asterisk's `ast_callerid_split` does.
 
+use asterisk_config::ast_strip as strip;
+
 /// Asterisk copies name and number into 80-byte buffers.
 const MAX_PART: usize = 79;
 
@@ -43,15 +45,6 @@ fn parse(input: &[u8]) -> (Option<&[u8]>, Option<&[u8]>) {
             (Some(strip_quoted(instr)), None)
         }
     }
-}
-
-fn strip(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|&b| b >= 33).unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|&b| b >= 33)
-        .map_or(start, |e| e + 1);
-    &bytes[start..end]
 }
 
 /// `ast_strip_quoted(s, "\"", "\"")`.

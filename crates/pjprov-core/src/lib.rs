@@ -50,6 +50,7 @@ mod pjsip;
 pub mod profile;
 pub mod settings;
 mod snapshot;
+mod suggest;
 mod templates;
 pub mod tz;
 pub mod uri;

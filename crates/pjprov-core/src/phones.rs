@@ -250,7 +250,7 @@ fn add_line(
         diags.push(pp.src.diag(Error::UnknownProfile {
             id: pp.id.clone(),
             profile: profile_name.clone(),
-            suggestion: closest(&profile_name, &names),
+            suggestion: crate::suggest::closest(&profile_name, &names).map(str::to_owned),
         }));
         return;
     };
@@ -375,20 +375,6 @@ fn check_mac(pp: &Phoneprov<'_>, mac: &str, diags: &mut Vec<Diagnostic>) {
             problem,
         }));
     }
-}
-
-fn closest(word: &str, names: &[&str]) -> Option<String> {
-    names
-        .iter()
-        .map(|n| {
-            (
-                strsim::damerau_levenshtein(&word.to_ascii_lowercase(), &n.to_ascii_lowercase()),
-                *n,
-            )
-        })
-        .filter(|(d, n)| *d <= 2.max(n.len() / 4))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, n)| n.to_owned())
 }
 
 #[cfg(test)]

@@ -292,7 +292,7 @@ impl Snapshot {
                 return Err(Rejected { diagnostics, watch });
             }
         };
-        for file in settings.files() {
+        for file in settings.general.tls.paths() {
             push_unique(&mut watch, file.to_owned());
         }
         let templates = TemplateStore::new(paths.template_roots());

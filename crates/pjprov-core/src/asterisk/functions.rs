@@ -7,6 +7,7 @@
 use super::args::separate_args;
 use super::render::{RenderError, Renderer, Scope};
 use super::template::{Template, scan_int};
+use asterisk_config::ast_strip as strip;
 
 /// The functions pjprov knows. An unknown function renders empty and is a `check` warning.
 pub const FUNCTIONS: &[&str] = &[
@@ -134,15 +135,6 @@ pub(crate) fn check_condition(condition: &[u8]) -> bool {
         Some((value, _)) => value != 0,
         None => true,
     }
-}
-
-fn strip(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|&b| b >= 33).unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|&b| b >= 33)
-        .map_or(start, |e| e + 1);
-    &bytes[start..end]
 }
 
 fn is_c_space(b: u8) -> bool {

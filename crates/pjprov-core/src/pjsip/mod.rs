@@ -4,7 +4,7 @@
 //! type Asterisk validates is validated the same way: an option its type does not know rejects the whole
 //! object, and so does a duplicate id (which makes Asterisk refuse every object of that type in the file).
 
-mod options;
+pub(crate) mod options;
 mod wizard;
 
 use std::borrow::Cow;
@@ -158,7 +158,7 @@ impl<'a> Objects<'a> {
                         Error::UnknownType {
                             id: section.name.to_string(),
                             value: kind.to_owned(),
-                            suggestion: options::suggest(kind, &known).map(str::to_owned),
+                            suggestion: crate::suggest::closest(kind, &known).map(str::to_owned),
                         },
                     ));
                 }
@@ -306,7 +306,7 @@ fn options_known(kind: &str, id: &str, entries: &[Opt<'_>], diags: &mut Vec<Diag
                 kind: kind.to_owned(),
                 id: id.to_owned(),
                 option: (*key).to_owned(),
-                suggestion: options::suggest(key, known).map(str::to_owned),
+                suggestion: crate::suggest::closest(key, known).map(str::to_owned),
             }));
         }
     }

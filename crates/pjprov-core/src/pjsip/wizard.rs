@@ -158,7 +158,7 @@ fn warn_unknown_options(id: &str, entries: &[Opt<'_>], diags: &mut Vec<Diagnosti
             diags.push(at.diag(Error::UnknownWizardOption {
                 id: id.to_owned(),
                 option: (*key).to_owned(),
-                suggestion: options::suggest(key, options::WIZARD).map(str::to_owned),
+                suggestion: crate::suggest::closest(key, options::WIZARD).map(str::to_owned),
             }));
         }
     }

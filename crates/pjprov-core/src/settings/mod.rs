@@ -33,6 +33,7 @@ use crate::error::{Diagnostic, Error};
 use crate::mac::Mac;
 use crate::model::Phone;
 use crate::profile::Profile;
+use crate::suggest::closest;
 
 /// The name of pjprov's settings file in the config directory.
 pub const FILE_NAME: &str = "pjprov.conf";
@@ -82,6 +83,15 @@ pub struct TlsFiles {
     /// CA certificates that sign phones' client certificates (PEM); client certificates are asked for only
     /// when this is set.
     pub client_ca: Option<PathBuf>,
+}
+
+impl TlsFiles {
+    /// Every file named (to watch).
+    pub fn paths(&self) -> impl Iterator<Item = &Path> {
+        [&self.cert, &self.key, &self.client_ca]
+            .into_iter()
+            .filter_map(|p| p.as_deref())
+    }
 }
 
 /// A Digest algorithm (RFC 7616).
@@ -240,14 +250,6 @@ impl Settings {
             || self.phone_policies.values().any(Policy::needs_credentials)
     }
 
-    /// Every file the settings name (to watch).
-    pub fn files(&self) -> impl Iterator<Item = &Path> {
-        let tls = &self.general.tls;
-        [&tls.cert, &tls.key, &tls.client_ca]
-            .into_iter()
-            .filter_map(|p| p.as_deref())
-    }
-
     /// Reads pjprov.conf by itself, before profiles and phones are known: what a server needs to start
     /// listening when the rest of the configuration is not usable yet. The defaults when there is no
     /// file; `None` when the file cannot be used.
@@ -349,7 +351,8 @@ impl Settings {
                                     "profile:NAME",
                                     "phone:MAC",
                                 ],
-                            ),
+                            )
+                            .map(str::to_owned),
                         },
                     ));
                 }
@@ -566,7 +569,7 @@ impl Reader<'_> {
             Error::UnknownSetting {
                 section: section.name.to_string(),
                 key: entry.key.to_string(),
-                suggestion: closest(&entry.key, known),
+                suggestion: closest(&entry.key, known).map(str::to_owned),
             },
         ));
     }
@@ -1026,21 +1029,6 @@ fn algorithms(text: &str) -> Result<Vec<DigestAlgorithm>, String> {
         return Err("name MD5, SHA-256 or both".into());
     }
     Ok(list)
-}
-
-fn closest(word: &str, names: &[&str]) -> Option<String> {
-    let word = word.to_ascii_lowercase();
-    names
-        .iter()
-        .map(|n| {
-            (
-                strsim::damerau_levenshtein(&word, &n.to_ascii_lowercase()),
-                *n,
-            )
-        })
-        .filter(|(d, n)| *d <= 2.max(n.len() / 4))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, n)| n.to_owned())
 }
 
 #[cfg(test)]

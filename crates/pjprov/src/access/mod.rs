@@ -1,10 +1,11 @@
 //! Who may fetch what: the checks every request passes before a file is served, over HTTP, HTTPS and TFTP
 //! alike (docs/security.md explains each one and why).
 //!
-//! In order: the network ACL; the scan throttle's verdict on the client; then, for a file that belongs to
-//! one phone (or a name shaped like one), the phone's policy: its TLS client certificate, its User-Agent,
-//! its credentials. Unknown MACs are counted as misses. The answer is a [`Verdict`]; the server turns it
-//! into a response and, once the status is known, calls [`Access::served`] and [`audit`].
+//! In order: the network ACL ([`Access::admit`], which a server calls first, before it even reads the
+//! request); then [`Access::decide`]: the scan throttle's verdict on the client and, for a file that
+//! belongs to one phone (or a name shaped like one), the phone's policy: its TLS client certificate, its
+//! User-Agent, its credentials. Unknown MACs are counted as misses. The answer is a [`Verdict`]; the server
+//! turns it into a response and, once the status is known, calls [`Access::served`] and [`audit`].
 //!
 //! A name shaped like a phone's file answers the same whether the phone exists or not, as far as these
 //! checks go: an unknown MAC is challenged for credentials like a known one (and no credentials can ever
@@ -213,14 +214,21 @@ impl Access {
         (self.throttle.tracked(), self.throttle.refused())
     }
 
-    /// Runs every check for `asked`.
+    /// The network ACL: whether `client` may be answered at all (a refusal is logged). Servers call it
+    /// before anything else, then [`Access::decide`] for what the request asks.
+    pub fn admit(&self, snapshot: &Snapshot, client: IpAddr, what: &str) -> bool {
+        let client = pjprov_core::settings::unmap(client);
+        let allowed = snapshot.settings().acl.allows(client);
+        if !allowed {
+            tracing::warn!(target: SECURITY, client = %client, uri = %what, "refused by [acl]");
+        }
+        allowed
+    }
+
+    /// Runs every check for `asked`, a client [`Access::admit`] let in.
     pub fn decide(&self, snapshot: &Snapshot, asked: &Asked<'_>) -> Verdict {
         let settings = snapshot.settings();
         let client = pjprov_core::settings::unmap(asked.client);
-        if !settings.acl.allows(client) {
-            tracing::warn!(target: SECURITY, client = %client, uri = %asked.name, "refused by [acl]");
-            return Verdict::new(refuse(403, None, Refusal::Acl), None);
-        }
         let limits = &settings.limits;
         let throttled = limits.throttle && !limits.exempt.matches(client);
         let key = ClientKey::new(client, limits);

@@ -108,12 +108,12 @@ pub async fn handle<B>(
         bytes
     };
     state.metrics.request(status, sent);
-    let user_agent = || {
-        req.headers()
-            .get(header::USER_AGENT)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .unwrap_or_default()
-    };
+    // Borrowed unless it is not UTF-8: read once for the audit and access lines.
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()))
+        .unwrap_or_default();
     if let Some((mac, proof)) = &phone {
         state.access.served(&snapshot, conn.peer.ip(), *mac, status);
         let protocol = if conn.tls { "https" } else { "http" };
@@ -121,7 +121,7 @@ pub async fn handle<B>(
             protocol,
             conn.peer.ip(),
             *mac,
-            &user_agent(),
+            &user_agent,
             req.uri().path(),
             status,
             proof,
@@ -136,7 +136,7 @@ pub async fn handle<B>(
             status,
             bytes = sent,
             ms = format_args!("{:.3}", started.elapsed().as_secs_f64() * 1000.0),
-            user_agent = %user_agent(),
+            user_agent = %user_agent,
             "request"
         );
     }
@@ -146,8 +146,7 @@ pub async fn handle<B>(
 async fn respond<B>(state: &State, snapshot: &Snapshot, conn: &Conn, req: &Request<B>) -> Answer {
     let client = normalize(conn.peer.ip());
     // The network ACL before anything else.
-    if !snapshot.settings().acl.allows(client) {
-        tracing::warn!(target: access::SECURITY, client = %client, uri = %req.uri().path(), "refused by [acl]");
+    if !state.access.admit(snapshot, client, req.uri().path()) {
         state.metrics.refused(Refusal::Acl);
         return plain(StatusCode::FORBIDDEN, "403 Forbidden\n").into();
     }

@@ -29,14 +29,20 @@ pub struct Limits {
     pub max_header_bytes: usize,
 }
 
-/// Binds `addr` (IPv6 sockets accept IPv6 only, so `0.0.0.0` and `[::]` can both be listened on).
-pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let domain = socket2::Domain::for_address(addr);
-    let socket = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+/// A socket for `addr` as every pjprov listener wants it (TCP here, UDP for TFTP): address reuse, and
+/// IPv6 sockets that take IPv6 only, so `0.0.0.0` and `[::]` can both be listened on.
+pub fn socket(addr: SocketAddr, kind: socket2::Type) -> std::io::Result<socket2::Socket> {
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), kind, None)?;
     if addr.is_ipv6() {
         socket.set_only_v6(true)?;
     }
     socket.set_reuse_address(true)?;
+    Ok(socket)
+}
+
+/// Binds `addr` for HTTP.
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = socket(addr, socket2::Type::STREAM)?;
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     socket.listen(1024)?;

@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 
 use pjprov_core::Settings;
 
-use super::tls::TlsFiles;
 use crate::cli::{AdminListen, ServeArgs};
+use pjprov_core::settings::TlsFiles;
 
 /// Asterisk's HTTP port, on every IPv4 address.
 const DEFAULT_LISTEN: &str = "0.0.0.0:8088";

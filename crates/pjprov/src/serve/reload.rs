@@ -20,7 +20,8 @@ use super::http::State;
 use super::metrics::SnapshotFacts;
 use super::options::Listeners;
 use super::systemd;
-use super::tls::{TlsFiles, server_config};
+use super::tls::server_config;
+use pjprov_core::settings::TlsFiles;
 
 /// What the watcher must watch: paths, and which of them are directories whose whole content matters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -33,14 +33,9 @@ type Reader = Box<dyn AsyncRead + Unpin + Send>;
 /// An opened transfer (the reader and the size for `tsize`), or the error packet to send.
 type Opened = Result<(Reader, Option<u64>), packet::Error>;
 
-/// Binds a TFTP socket (IPv6 sockets take IPv6 only, as for HTTP).
+/// Binds a TFTP socket.
 pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
-    let domain = socket2::Domain::for_address(addr);
-    let socket = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
-    if addr.is_ipv6() {
-        socket.set_only_v6(true)?;
-    }
-    socket.set_reuse_address(true)?;
+    let socket = super::listen::socket(addr, socket2::Type::DGRAM)?;
     // A boot storm sends requests in bursts: a larger receive buffer drops fewer of them (the kernel caps
     // it at net.core.rmem_max).
     let _ = socket.set_recv_buffer_size(4 << 20);
@@ -180,6 +175,15 @@ impl Files {
         client: SocketAddr,
         path: &Path,
     ) -> (Opened, Option<pjprov_core::Mac>) {
+        // The network ACL before anything else.
+        if !self
+            .state
+            .access
+            .admit(snapshot, client.ip(), &path.to_string_lossy())
+        {
+            self.state.metrics.refused(access::Refusal::Acl);
+            return (Err(packet::Error::PermissionDenied), None);
+        }
         let name = match route_name(path) {
             Ok(name) => name,
             Err(e) => {

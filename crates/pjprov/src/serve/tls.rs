@@ -6,30 +6,13 @@
 //! webpki: RSA of at least 2048 bits or ECDSA, SHA-256 or better. Phones whose factory chains are older
 //! (1024-bit or SHA-1) cannot present them to pjprov; they fall back to the other controls.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use pjprov_core::settings::TlsFiles;
 use rustls::RootCertStore;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
-
-/// The files HTTPS is made of.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TlsFiles {
-    pub cert: Option<PathBuf>,
-    pub key: Option<PathBuf>,
-    pub client_ca: Option<PathBuf>,
-}
-
-impl TlsFiles {
-    /// Every file named.
-    pub fn paths(&self) -> impl Iterator<Item = &Path> {
-        [&self.cert, &self.key, &self.client_ca]
-            .into_iter()
-            .filter_map(|p| p.as_deref())
-    }
-}
 
 /// Builds the server configuration; `Ok(None)` when no certificate is configured. Errors name the file.
 pub fn server_config(files: &TlsFiles) -> Result<Option<Arc<rustls::ServerConfig>>, String> {

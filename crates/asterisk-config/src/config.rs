@@ -1,6 +1,7 @@
 //! The parsed result: sections in file order, each with its entries, every one carrying its file and line.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 pub use compact_str::CompactString as Text;
 
@@ -18,7 +19,7 @@ impl FileId {
 /// A whole configuration file after includes, inheritance and `(+)` appends: what Asterisk sees.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Config {
-    pub(crate) files: Vec<PathBuf>,
+    pub(crate) files: Vec<Arc<Path>>,
     pub(crate) sections: Vec<Section>,
 }
 
@@ -28,8 +29,9 @@ impl Config {
         &self.sections
     }
 
-    /// The files sections and entries point into, by [`FileId`].
-    pub fn files(&self) -> &[PathBuf] {
+    /// The files sections and entries point into, by [`FileId`]. They are shared, so that what is derived
+    /// from a configuration can keep its `file:line` after the configuration itself is dropped.
+    pub fn files(&self) -> &[Arc<Path>] {
         &self.files
     }
 

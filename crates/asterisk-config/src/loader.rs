@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use regex::Regex;
 use rustc_hash::FxHashMap;
@@ -188,7 +189,7 @@ impl<S: Source> Run<'_, S> {
             return id;
         }
         let id = FileId(u32::try_from(self.config.files.len()).unwrap_or(u32::MAX));
-        self.config.files.push(path.to_owned());
+        self.config.files.push(Arc::from(path));
         self.file_ids.insert(path.to_owned(), id);
         id
     }

@@ -35,7 +35,7 @@ pub(crate) struct Phones {
 
 /// What building needs besides the objects.
 pub(crate) struct Inputs<'a> {
-    pub objects: &'a Objects<'a>,
+    pub objects: &'a Objects,
     pub profiles: &'a [Profile],
     pub now: jiff::Timestamp,
     /// A world without phones, for substituting setvars (Asterisk's user table is still being filled).
@@ -43,7 +43,7 @@ pub(crate) struct Inputs<'a> {
 }
 
 pub(crate) fn build(inputs: &Inputs<'_>, diags: &mut Vec<Diagnostic>) -> Phones {
-    let mut phoneprovs: Vec<&Phoneprov<'_>> = inputs.objects.phoneprovs.iter().collect();
+    let mut phoneprovs: Vec<&Phoneprov> = inputs.objects.phoneprovs.iter().collect();
     // Stable: for one id, the pjsip.conf object (read first) comes before the wizard's, and wins.
     phoneprovs.sort_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
     phoneprovs.dedup_by(|later, earlier| later.id == earlier.id);
@@ -118,7 +118,7 @@ pub(crate) fn user_bucket(mac: &[u8]) -> u32 {
 
 /// The variables of one phoneprov object, or `None` when Asterisk would skip it.
 fn line_vars(
-    pp: &Phoneprov<'_>,
+    pp: &Phoneprov,
     inputs: &Inputs<'_>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<(Vars, Option<&'static str>)> {
@@ -126,8 +126,8 @@ fn line_vars(
     // Every key but `type` is a variable; empty values are dropped; the last value wins (pjprov differs).
     let mut repeats = false;
     for entry in pp.entries.iter().filter(|e| !e.value.is_empty()) {
-        repeats |= vars.contains(entry.key);
-        vars.set(entry.key, &entry.value);
+        repeats |= vars.contains(&entry.key);
+        vars.set(&entry.key, &entry.value);
     }
     if repeats {
         warn_repeated(pp, diags);
@@ -152,24 +152,24 @@ fn line_vars(
 }
 
 /// Warns about keys set more than once with different values (Asterisk uses the first, pjprov the last).
-fn warn_repeated(pp: &Phoneprov<'_>, diags: &mut Vec<Diagnostic>) {
+fn warn_repeated(pp: &Phoneprov, diags: &mut Vec<Diagnostic>) {
     let entries: Vec<_> = pp.entries.iter().filter(|e| !e.value.is_empty()).collect();
     let mut done: Vec<&str> = Vec::new();
     for (i, first) in entries.iter().enumerate() {
-        if done.contains(&first.key) {
+        if done.contains(&first.key.as_str()) {
             continue;
         }
-        done.push(first.key);
+        done.push(&first.key);
         let same: Vec<_> = entries[i..].iter().filter(|e| e.key == first.key).collect();
         let last = same[same.len() - 1];
         if same.len() > 1 && first.value != last.value {
-            let show = |at: crate::pjsip::Src<'_>| format!("{}:{}", at.file.display(), at.line);
+            let show = |at: &crate::pjsip::Src| format!("{}:{}", at.file.display(), at.line);
             diags.push(last.src.diag(Error::RepeatedKey {
                 id: pp.id.clone(),
-                key: first.key.to_owned(),
+                key: first.key.to_string(),
                 count: same.len(),
-                first: show(first.src),
-                last: show(last.src),
+                first: show(&first.src),
+                last: show(&last.src),
             }));
         }
     }
@@ -178,9 +178,9 @@ fn warn_repeated(pp: &Phoneprov<'_>, diags: &mut Vec<Diagnostic>) {
 /// `load_endpoint`: the variables an endpoint gives. Returns the transport's port and protocol (`None` when
 /// the endpoint has no transport), or `None` overall when Asterisk would skip the line.
 fn endpoint_vars(
-    pp: &Phoneprov<'_>,
+    pp: &Phoneprov,
     name: &str,
-    objects: &Objects<'_>,
+    objects: &Objects,
     vars: &mut Vars,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Option<(u16, &'static str)>> {
@@ -236,7 +236,7 @@ fn endpoint_vars(
 /// `ast_phoneprov_add_extension` for one line.
 fn add_line(
     phones: &mut Phones,
-    pp: &Phoneprov<'_>,
+    pp: &Phoneprov,
     (mut vars, transport_protocol): (Vars, Option<&'static str>),
     inputs: &Inputs<'_>,
     setvars: &[Vec<(&str, Template)>],
@@ -357,7 +357,7 @@ pub(crate) fn substitute(world: &World<'_>, template: &Template, vars: &Vars) ->
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn check_mac(pp: &Phoneprov<'_>, mac: &str, diags: &mut Vec<Diagnostic>) {
+fn check_mac(pp: &Phoneprov, mac: &str, diags: &mut Vec<Diagnostic>) {
     let problem = if mac.contains([':', '-', '.']) {
         Some(
             "has separators: phones ask for the 12 hex digits alone (write it as 0004f2aabbcc)"

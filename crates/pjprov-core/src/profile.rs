@@ -75,7 +75,11 @@ pub fn read(config: &Config, diags: &mut Vec<Diagnostic>) -> Vec<Profile> {
         profiles.push(build(config, section, diags));
     }
     if profiles.is_empty() {
-        let file = config.files().first().cloned().unwrap_or_default();
+        let file = config
+            .files()
+            .first()
+            .map(|f| f.to_path_buf())
+            .unwrap_or_default();
         diags.push(Diagnostic::new(file, 0, Error::NoProfiles));
     }
     profiles

@@ -7,11 +7,11 @@
 pub(crate) mod options;
 mod wizard;
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
-use asterisk_config::{Config, Section};
+use asterisk_config::{Config, Section, Text};
 use rustc_hash::FxHashMap;
 
 use crate::error::{Diagnostic, Error};
@@ -43,61 +43,64 @@ pub(crate) struct Transport {
     pub protocol: &'static str,
 }
 
-/// Where a value comes from, without allocating: the file's path (borrowed from its `Config`) and the line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Src<'a> {
-    pub file: &'a Path,
+/// Where a value comes from: the file (shared with its `Config`, so cloning does not allocate) and the line.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Src {
+    pub file: Arc<Path>,
     pub line: u32,
 }
 
-impl Src<'_> {
+impl Src {
     /// An owned location, for what outlives the configuration.
     pub fn location(&self) -> Location {
         Location {
-            file: self.file.to_owned(),
+            file: self.file.to_path_buf(),
             line: self.line,
         }
     }
 
     pub fn diag(&self, error: Error) -> Diagnostic {
-        Diagnostic::new(self.file, self.line, error)
+        Diagnostic::new(&*self.file, self.line, error)
     }
 }
 
 /// An option as written: name, value, place.
-pub(crate) type Opt<'a> = (&'a str, &'a str, Src<'a>);
+pub(crate) type Opt<'a> = (&'a str, &'a str, Src);
 
 /// One entry of a phoneprov object.
 #[derive(Debug, Clone)]
-pub(crate) struct PpEntry<'a> {
-    pub key: &'a str,
-    pub value: Cow<'a, str>,
-    pub src: Src<'a>,
+pub(crate) struct PpEntry {
+    pub key: Text,
+    pub value: Text,
+    pub src: Src,
 }
 
 /// A `type=phoneprov` object (or the one a wizard makes).
 #[derive(Debug, Clone)]
-pub(crate) struct Phoneprov<'a> {
+pub(crate) struct Phoneprov {
     pub id: String,
-    pub entries: Vec<PpEntry<'a>>,
-    pub src: Src<'a>,
+    pub entries: Vec<PpEntry>,
+    pub src: Src,
     /// Made by a wizard (res_pjsip's memory store) rather than read from pjsip.conf.
     pub wizard: bool,
 }
 
 /// Every object of the kinds provisioning needs, by id. Objects of pjsip.conf are found before those a
 /// wizard made, as sorcery asks its config store before the wizard's memory store.
+///
+/// Everything is owned, so the parsed configuration can be dropped before the phones are built: that keeps
+/// the peak memory of a reload near the larger of the two rather than their sum.
 #[derive(Debug, Default)]
-pub(crate) struct Objects<'a> {
-    endpoints: FxHashMap<&'a str, Endpoint>,
-    auths: FxHashMap<&'a str, Auth>,
-    pub transports: FxHashMap<&'a str, Transport>,
-    wizard_endpoints: FxHashMap<String, Endpoint>,
-    wizard_auths: FxHashMap<String, Auth>,
-    pub phoneprovs: Vec<Phoneprov<'a>>,
+pub(crate) struct Objects {
+    endpoints: FxHashMap<Text, Endpoint>,
+    auths: FxHashMap<Text, Auth>,
+    pub transports: FxHashMap<Text, Transport>,
+    wizard_endpoints: FxHashMap<Text, Endpoint>,
+    wizard_auths: FxHashMap<Text, Auth>,
+    pub phoneprovs: Vec<Phoneprov>,
 }
 
-impl<'a> Objects<'a> {
+impl Objects {
     /// The endpoint `id`.
     pub fn endpoint(&self, id: &str) -> Option<&Endpoint> {
         self.endpoints
@@ -111,11 +114,11 @@ impl<'a> Objects<'a> {
     }
 
     /// Reads pjsip.conf (`pjsip`) and pjsip_wizard.conf (`wizards`, if present).
-    pub fn read(
+    pub fn read<'a>(
         pjsip: &'a Config,
         wizards: Option<&'a Config>,
         diags: &mut Vec<Diagnostic>,
-    ) -> Objects<'a> {
+    ) -> Objects {
         let mut objects = Objects::default();
         let mut wizard_sections = Vec::new();
         // Non-template sections with a type, grouped by type, in file order.
@@ -186,15 +189,9 @@ impl<'a> Objects<'a> {
     }
 
     /// Adds one object of pjsip.conf (already known to be of type `kind`).
-    fn add(
-        &mut self,
-        config: &'a Config,
-        kind: &str,
-        section: &'a Section,
-        diags: &mut Vec<Diagnostic>,
-    ) {
-        let id = section.name.as_str();
-        let entries: Vec<Opt<'a>> = options_of(config, section);
+    fn add(&mut self, config: &Config, kind: &str, section: &Section, diags: &mut Vec<Diagnostic>) {
+        let id = &section.name;
+        let entries: Vec<Opt<'_>> = options_of(config, section);
         if kind == "phoneprov" {
             self.phoneprovs.push(phoneprov_from(
                 src(config, section.file, section.line),
@@ -209,16 +206,16 @@ impl<'a> Objects<'a> {
         let here = src(config, section.file, section.line);
         match kind {
             "endpoint" => {
-                self.endpoints.insert(id, endpoint_from(&entries));
+                self.endpoints.insert(id.clone(), endpoint_from(&entries));
             }
             "auth" => {
-                if let Some(auth) = auth_from(id, &entries, here, diags) {
-                    self.auths.insert(id, auth);
+                if let Some(auth) = auth_from(id, &entries, &here, diags) {
+                    self.auths.insert(id.clone(), auth);
                 }
             }
             "transport" => {
-                if let Some(transport) = transport_from(id, &entries, here, diags) {
-                    self.transports.insert(id, transport);
+                if let Some(transport) = transport_from(id, &entries, &here, diags) {
+                    self.transports.insert(id.clone(), transport);
                 }
             }
             _ => {}
@@ -234,9 +231,9 @@ pub(crate) fn location(config: &Config, file: asterisk_config::FileId, line: u32
     src(config, file, line).location()
 }
 
-pub(crate) fn src(config: &Config, file: asterisk_config::FileId, line: u32) -> Src<'_> {
+pub(crate) fn src(config: &Config, file: asterisk_config::FileId, line: u32) -> Src {
     Src {
-        file: config.file(file),
+        file: Arc::clone(&config.files()[file.index()]),
         line,
     }
 }
@@ -256,7 +253,7 @@ pub(crate) fn options_of<'a>(config: &'a Config, section: &'a Section) -> Vec<Op
         .collect()
 }
 
-fn show(at: Src<'_>) -> String {
+fn show(at: &Src) -> String {
     format!("{}:{}", at.file.display(), at.line)
 }
 
@@ -279,7 +276,7 @@ fn has_duplicates(
                 Error::DuplicateObject {
                     kind: kind.to_owned(),
                     id: section.name.to_string(),
-                    other: show(src(config, earlier.file, earlier.line)),
+                    other: show(&src(config, earlier.file, earlier.line)),
                     file: file.file_name().map_or_else(
                         || file.display().to_string(),
                         |n| n.to_string_lossy().into_owned(),
@@ -342,7 +339,7 @@ fn endpoint_from(entries: &[Opt<'_>]) -> Endpoint {
 fn auth_from(
     id: &str,
     entries: &[Opt<'_>],
-    here: Src<'_>,
+    here: &Src,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Auth> {
     let reject = |reason: &str, diags: &mut Vec<Diagnostic>| {
@@ -389,7 +386,7 @@ fn auth_from(
 fn transport_from(
     id: &str,
     entries: &[Opt<'_>],
-    here: Src<'_>,
+    here: &Src,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Transport> {
     let reject = |reason: String, diags: &mut Vec<Diagnostic>| {
@@ -473,17 +470,17 @@ pub(crate) fn bind_port(bind: &str) -> Result<u16, String> {
 }
 
 /// A phoneprov object from its entries; `type` is not a variable.
-fn phoneprov_from<'a>(here: Src<'a>, id: &str, entries: &[Opt<'a>]) -> Phoneprov<'a> {
+fn phoneprov_from(here: Src, id: &str, entries: &[Opt<'_>]) -> Phoneprov {
     Phoneprov {
         wizard: false,
         id: id.to_owned(),
         entries: entries
             .iter()
             .filter(|(k, _, _)| !k.eq_ignore_ascii_case("type"))
-            .map(|&(key, value, src)| PpEntry {
-                key,
-                value: Cow::Borrowed(value),
-                src,
+            .map(|(key, value, src)| PpEntry {
+                key: Text::from(*key),
+                value: Text::from(*value),
+                src: src.clone(),
             })
             .collect(),
         src: here,

@@ -11,12 +11,12 @@ fn config(name: &str, text: &str) -> asterisk_config::Config {
     loaded.config
 }
 
-fn read(pjsip: &str, wizard: Option<&str>) -> (Objects<'static>, Vec<Diagnostic>) {
-    // Objects borrow their configuration; a test can afford to keep it forever.
-    let pjsip: &'static _ = Box::leak(Box::new(config("pjsip.conf", pjsip)));
-    let wizard = wizard.map(|w| &*Box::leak(Box::new(config("pjsip_wizard.conf", w))));
+fn read(pjsip: &str, wizard: Option<&str>) -> (Objects, Vec<Diagnostic>) {
+    let pjsip = config("pjsip.conf", pjsip);
+    let wizard = wizard.map(|w| config("pjsip_wizard.conf", w));
     let mut diags = Vec::new();
-    let objects = Objects::read(pjsip, wizard, &mut diags);
+    // Objects own what they keep: the configurations are dropped here.
+    let objects = Objects::read(&pjsip, wizard.as_ref(), &mut diags);
     (objects, diags)
 }
 
@@ -164,7 +164,7 @@ fn phoneprov_objects_keep_every_entry_but_type() {
         None,
     );
     let pp = &objects.phoneprovs[0];
-    let keys: Vec<_> = pp.entries.iter().map(|e| e.key).collect();
+    let keys: Vec<_> = pp.entries.iter().map(|e| e.key.as_str()).collect();
     assert_eq!(keys, ["PROFILE", "MAC", "mac"]);
     assert!(!pp.wizard);
 }
@@ -194,7 +194,7 @@ fn a_wizard_makes_endpoint_auth_and_phoneprov() {
     let entries: Vec<_> = pp
         .entries
         .iter()
-        .map(|e| (e.key, e.value.as_ref()))
+        .map(|e| (e.key.as_str(), e.value.as_str()))
         .collect();
     assert_eq!(
         entries,

@@ -5,9 +5,7 @@
 //! `phoneprov/` prefixes are matched with case, as Asterisk does. Each object is made independently: a
 //! problem with one loses only that one.
 
-use std::borrow::Cow;
-
-use asterisk_config::{Config, Section};
+use asterisk_config::{Config, Section, Text};
 
 use super::{
     Objects, Opt, Phoneprov, PpEntry, Src, auth_from, endpoint_from, options, options_known,
@@ -36,11 +34,11 @@ fn is_true(value: Option<&str>) -> bool {
 pub(super) fn expand<'a>(
     config: &'a Config,
     section: &'a Section,
-    objects: &mut Objects<'a>,
+    objects: &mut Objects,
     diags: &mut Vec<Diagnostic>,
 ) {
     let id = section.name.to_string();
-    let here: Src<'a> = src(config, section.file, section.line);
+    let here: Src = src(config, section.file, section.line);
     let entries: Vec<Opt<'a>> = options_of(config, section);
     warn_unknown_options(&id, &entries, diags);
     let find_last = |key: &str| super::last(&entries, key);
@@ -48,7 +46,7 @@ pub(super) fn expand<'a>(
         entries
             .iter()
             .filter(|(k, _, _)| k.len() > prefix.len() && k.starts_with(prefix))
-            .map(|&(k, v, at)| (&k[prefix.len()..], v, at))
+            .map(|(k, v, at)| (&k[prefix.len()..], *v, at.clone()))
             .collect()
     };
     let incomplete =
@@ -74,38 +72,40 @@ pub(super) fn expand<'a>(
             );
         } else {
             if super::last(&vars, "auth_type").is_none() {
-                vars.push(("auth_type", "userpass", here));
+                vars.push(("auth_type", "userpass", here.clone()));
             }
             if options_known("auth", &iauth, &vars, diags)
-                && let Some(auth) = auth_from(&iauth, &vars, here, diags)
+                && let Some(auth) = auth_from(&iauth, &vars, &here, diags)
             {
-                objects.wizard_auths.insert(iauth.clone(), auth);
+                objects
+                    .wizard_auths
+                    .insert(Text::from(iauth.as_str()), auth);
             }
         }
     }
 
     // The endpoint.
-    let mut vars: Vec<(&str, &str, Src<'_>)> = prefixed("endpoint/");
-    vars.push(("aors", id.as_str(), here));
+    let mut vars: Vec<Opt<'_>> = prefixed("endpoint/");
+    vars.push(("aors", id.as_str(), here.clone()));
     for (option, value) in [
         ("outbound_proxy", find_last("outbound_proxy")),
         ("transport", find_last("transport")),
     ] {
         if let Some(value) = value.filter(|v| !v.is_empty()) {
-            vars.push((option, value, here));
+            vars.push((option, value, here.clone()));
         }
     }
     let oauth = format!("{id}-oauth");
     if is_true(find_last("sends_auth")) {
-        vars.push(("outbound_auth", oauth.as_str(), here));
+        vars.push(("outbound_auth", oauth.as_str(), here.clone()));
     }
     if is_true(find_last("accepts_auth")) {
-        vars.push(("auth", iauth.as_str(), here));
+        vars.push(("auth", iauth.as_str(), here.clone()));
     }
     if options_known("endpoint", &id, &vars, diags) {
         objects
             .wizard_endpoints
-            .insert(id.clone(), endpoint_from(&vars));
+            .insert(Text::from(id.as_str()), endpoint_from(&vars));
     }
 
     // The phoneprov object.
@@ -119,19 +119,19 @@ pub(super) fn expand<'a>(
             );
             return;
         }
-        let mut pp: Vec<PpEntry<'a>> = prefixed("phoneprov/")
+        let mut pp: Vec<PpEntry> = prefixed("phoneprov/")
             .into_iter()
+            .filter(|(key, _, _)| !key.eq_ignore_ascii_case("type"))
             .map(|(key, value, src)| PpEntry {
-                key,
-                value: Cow::Borrowed(value),
+                key: Text::from(key),
+                value: Text::from(value),
                 src,
             })
             .collect();
-        pp.retain(|e| !e.key.eq_ignore_ascii_case("type"));
         pp.push(PpEntry {
-            key: "endpoint",
-            value: Cow::Owned(id.clone()),
-            src: here,
+            key: Text::const_new("endpoint"),
+            value: Text::from(id.as_str()),
+            src: here.clone(),
         });
         let pp_id = format!("{id}-phoneprov");
         // A later wizard of the same name updates the object.

@@ -457,7 +457,11 @@ impl Settings {
 type At = (PathBuf, u32);
 
 fn config_file(config: &Config) -> PathBuf {
-    config.files().first().cloned().unwrap_or_default()
+    config
+        .files()
+        .first()
+        .map(|f| f.to_path_buf())
+        .unwrap_or_default()
 }
 
 fn section_location(config: &Config, section: &Section) -> At {

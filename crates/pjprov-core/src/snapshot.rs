@@ -124,13 +124,19 @@ pub struct Rendered {
 
 impl Rendered {
     /// Wraps `body` and computes its tag.
-    pub fn new(mut body: Vec<u8>) -> Rendered {
-        // Rendering grows its buffer by doubling; a cached body should not keep the spare half.
-        body.shrink_to_fit();
+    pub fn new(body: Vec<u8>) -> Rendered {
         let digest = Sha256::digest(&body);
         let hex: String = digest[..10].iter().map(|b| format!("{b:02x}")).collect();
+        // Rendering grows its buffer by doubling. A cached body gets an exact copy instead: shrinking in
+        // place would leave the spare half as a hole between cached bodies, which the next (larger)
+        // render cannot use; freed whole, the buffer is reused by the next render.
+        let body = if body.capacity() == body.len() {
+            Bytes::from(body)
+        } else {
+            Bytes::copy_from_slice(&body)
+        };
         Rendered {
-            body: Bytes::from(body),
+            body,
             etag: Bytes::from(format!("\"{hex}\"")),
         }
     }

@@ -262,9 +262,19 @@ fn one_access_line_per_request_and_no_secret_in_the_log() {
 }
 
 #[test]
-fn sigterm_stops_cleanly() {
+fn sigterm_stops_cleanly_and_writes_every_queued_log_line() {
     let (_fx, mut server) = serve_fixture();
+    // Log lines are written by a background thread: what is queued at exit must still reach stderr.
+    let burst = 50;
+    for _ in 0..burst {
+        assert_eq!(server.get("/phoneprov/0004f2000100.cfg").status, 200);
+    }
     server.signal("TERM");
     let status = server.child.wait().unwrap();
     assert!(status.success(), "{status:?}");
+    // The test's reader of the server's stderr may lag the exit; lines arrive in order.
+    server.wait_for_log("shutting down", 5);
+    let log = server.log();
+    let access = |l: &&str| l.contains("pjprov::access") && l.contains("0004f2000100.cfg");
+    assert_eq!(log.lines().filter(access).count(), burst, "{log}");
 }

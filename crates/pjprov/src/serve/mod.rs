@@ -28,12 +28,16 @@ use listen::Limits;
 use options::Listeners;
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
-    crate::logging::init(args.log_format, &args.log_level)?;
+    let log = crate::logging::init(args.log_format, &args.log_level)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("pjprov")
         .build()?;
-    runtime.block_on(serve(args))
+    let result = runtime.block_on(serve(args));
+    // The runtime's threads may still log while they stop; then the queued lines are written.
+    drop(runtime);
+    drop(log);
+    result
 }
 
 async fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {

@@ -1,11 +1,24 @@
 //! A phone line's variables: an ordered list of names and values, looked up by exact name.
 
-use compact_str::CompactString;
-
 /// Ordered variables with unique names (case-sensitive, as Asterisk's `ast_var_find`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// A phone line keeps about 25 variables for as long as its snapshot serves, so they are packed: names and
+/// values back to back in one string, found through 12-byte spans. That is about 35 bytes a variable
+/// instead of 48 for a pair of inline strings (10,000 lines: 9 MB instead of 13).
+#[derive(Clone, Default)]
 pub struct Vars {
-    items: Vec<(CompactString, CompactString)>,
+    /// `name value name value …` without separators; a replaced value leaves its old text behind until
+    /// [`Vars::shrink_to_fit`].
+    text: String,
+    spans: Vec<Span>,
+}
+
+/// Where one variable sits in [`Vars::text`]: the name at `start`, the value right after it.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: u32,
+    name_len: u32,
+    value_len: u32,
 }
 
 impl Vars {
@@ -16,10 +29,7 @@ impl Vars {
 
     /// The value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.items
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.position(name).map(|i| self.pair(self.spans[i]).1)
     }
 
     /// True when `name` is set.
@@ -29,9 +39,12 @@ impl Vars {
 
     /// Sets `name`, replacing a previous value in place.
     pub fn set(&mut self, name: &str, value: &str) {
-        match self.items.iter_mut().find(|(n, _)| n == name) {
-            Some((_, v)) => *v = value.into(),
-            None => self.items.push((name.into(), value.into())),
+        match self.position(name) {
+            Some(i) => {
+                let span = self.append(name, value);
+                self.spans[i] = span;
+            }
+            None => self.push(name, value),
         }
     }
 
@@ -39,34 +52,95 @@ impl Vars {
     /// its lookups return the first of a name). Empty values are not stored, as `assign_and_insert` does.
     pub fn set_default(&mut self, name: &str, value: &str) {
         if !value.is_empty() && !self.contains(name) {
-            self.items.push((name.into(), value.into()));
+            self.push(name, value);
         }
     }
 
-    /// Gives back spare capacity (a line's variables are complete once it is built). The variables move
-    /// to a new allocation of the exact size rather than shrinking in place, which would leave a hole
-    /// behind every line that no page-sized release can reclaim.
+    /// Gives back spare capacity and the text of replaced values (a line's variables are complete once it
+    /// is built). The variables move to new allocations of the exact size rather than shrinking in place,
+    /// which would leave a hole behind every line that no page-sized release can reclaim.
     pub fn shrink_to_fit(&mut self) {
-        if self.items.capacity() > self.items.len() {
-            let mut exact = Vec::with_capacity(self.items.len());
-            exact.append(&mut self.items);
-            self.items = exact;
+        let used: usize = self
+            .spans
+            .iter()
+            .map(|s| s.name_len as usize + s.value_len as usize)
+            .sum();
+        if self.text.capacity() == used && self.spans.capacity() == self.spans.len() {
+            return;
         }
+        let mut exact = Vars {
+            text: String::with_capacity(used),
+            spans: Vec::with_capacity(self.spans.len()),
+        };
+        for (name, value) in self.iter() {
+            exact.push(name, value);
+        }
+        *self = exact;
     }
 
     /// Every variable in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.items.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.spans.iter().map(|span| self.pair(*span))
     }
 
     /// Number of variables.
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.spans.len()
     }
 
     /// True when there are none.
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.spans.is_empty()
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        // Lengths first: most names differ in length, and that needs no slicing.
+        self.spans
+            .iter()
+            .position(|span| span.name_len as usize == name.len() && self.pair(*span).0 == name)
+    }
+
+    fn push(&mut self, name: &str, value: &str) {
+        let span = self.append(name, value);
+        self.spans.push(span);
+    }
+
+    /// Appends the text of a variable. Offsets saturate: only a configuration of more than 4 GB could reach
+    /// them, and [`Vars::pair`] then reads an empty variable rather than panicking.
+    fn append(&mut self, name: &str, value: &str) -> Span {
+        let offset = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let span = Span {
+            start: offset(self.text.len()),
+            name_len: offset(name.len()),
+            value_len: offset(value.len()),
+        };
+        self.text.push_str(name);
+        self.text.push_str(value);
+        span
+    }
+
+    fn pair(&self, span: Span) -> (&str, &str) {
+        let start = span.start as usize;
+        let middle = start.saturating_add(span.name_len as usize);
+        let end = middle.saturating_add(span.value_len as usize);
+        (
+            self.text.get(start..middle).unwrap_or_default(),
+            self.text.get(middle..end).unwrap_or_default(),
+        )
+    }
+}
+
+impl PartialEq for Vars {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Vars {}
+
+impl std::fmt::Debug for Vars {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
     }
 }
 
@@ -98,5 +172,63 @@ mod tests {
             [("A", "3"), ("B", "2"), ("C", "4")]
         );
         assert_eq!(v.get("a"), None, "names are case-sensitive");
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Set(String, String),
+        SetDefault(String, String),
+        Shrink,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        // Few distinct names, so replacements and defaults on existing names happen often.
+        let name = "[A-Ca-c]{1,2}";
+        let value = "[a-z0-9é]{0,6}";
+        prop_oneof![
+            (name, value).prop_map(|(n, v)| Op::Set(n, v)),
+            (name, value).prop_map(|(n, v)| Op::SetDefault(n, v)),
+            Just(Op::Shrink),
+        ]
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The packed variables behave as a plain ordered list of pairs.
+        #[test]
+        fn packing_is_invisible(ops in proptest::collection::vec(op(), 0..40)) {
+            let mut vars = Vars::new();
+            let mut model: Vec<(String, String)> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Set(n, v) => {
+                        vars.set(&n, &v);
+                        match model.iter_mut().find(|(m, _)| *m == n) {
+                            Some((_, old)) => *old = v,
+                            None => model.push((n, v)),
+                        }
+                    }
+                    Op::SetDefault(n, v) => {
+                        vars.set_default(&n, &v);
+                        if !v.is_empty() && !model.iter().any(|(m, _)| *m == n) {
+                            model.push((n, v));
+                        }
+                    }
+                    Op::Shrink => vars.shrink_to_fit(),
+                }
+                let listed: Vec<(&str, &str)> = vars.iter().collect();
+                let expected: Vec<(&str, &str)> =
+                    model.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+                prop_assert_eq!(&listed, &expected);
+                for (n, v) in &model {
+                    prop_assert_eq!(vars.get(n), Some(v.as_str()));
+                }
+                prop_assert_eq!(vars.get("zz"), None);
+            }
+            let before = vars.clone();
+            vars.shrink_to_fit();
+            prop_assert_eq!(&vars, &before);
+        }
     }
 }

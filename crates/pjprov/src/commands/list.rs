@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use pjprov_core::{Snapshot, Target, is_secret_variable};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
 use crate::cli::{ListArgs, ListFormat};
@@ -25,7 +26,11 @@ pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         ListFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &to_json(&snapshot, args.show_secrets))?;
+            let listing = Listing {
+                snapshot: &snapshot,
+                show_secrets: args.show_secrets,
+            };
+            serde_json::to_writer_pretty(&mut out, &listing)?;
             writeln!(out)?;
         }
         ListFormat::Table => write_table(&mut out, &snapshot, args.show_secrets)?,
@@ -49,51 +54,82 @@ fn relative(path: &Path, base: &Path) -> String {
         .to_string()
 }
 
-/// The whole listing as JSON: `{"phones": [...], "static_files": [...]}`.
-pub fn to_json(snapshot: &Snapshot, show_secrets: bool) -> Value {
-    let paths = snapshot.paths();
-    let phones: Vec<Value> = snapshot
-        .phones()
+/// The whole listing as JSON: `{"phones": [...], "static_files": [...]}`. It is written as it is made, one
+/// phone at a time: a tree of the whole fleet would take several times the snapshot's memory.
+struct Listing<'a> {
+    snapshot: &'a Snapshot,
+    show_secrets: bool,
+}
+
+impl Serialize for Listing<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let snapshot = self.snapshot;
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("phones", &Phones(self))?;
+        map.serialize_entry("static_files", &static_files(snapshot))?;
+        map.end()
+    }
+}
+
+struct Phones<'a>(&'a Listing<'a>);
+
+impl Serialize for Phones<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Listing {
+            snapshot,
+            show_secrets,
+        } = *self.0;
+        serializer.collect_seq(
+            (0..snapshot.phones().len()).map(|index| phone_json(snapshot, index, show_secrets)),
+        )
+    }
+}
+
+/// One phone: its access policy, lines with their variables, and routes.
+fn phone_json(snapshot: &Snapshot, index: usize, show_secrets: bool) -> Value {
+    let config_dir = &snapshot.paths().config_dir;
+    let phone = &snapshot.phones()[index];
+    let lines: Vec<Value> = phone
+        .lines
         .iter()
-        .enumerate()
-        .map(|(index, phone)| {
-            let lines: Vec<Value> = phone
-                .lines
+        .map(|line| {
+            let variables: Map<String, Value> = line
+                .vars
                 .iter()
-                .map(|line| {
-                    let variables: Map<String, Value> = line
-                        .vars
-                        .iter()
-                        .map(|(n, v)| (n.to_owned(), Value::from(shown(n, v, show_secrets))))
-                        .collect();
-                    json!({
-                        "line": line.index,
-                        "id": line.id.as_str(),
-                        "defined_at": format!("{}:{}", relative(&line.location.file, &paths.config_dir), line.location.line),
-                        "variables": variables,
-                    })
-                })
+                .map(|(n, v)| (n.to_owned(), Value::from(shown(n, v, show_secrets))))
                 .collect();
-            let routes: Vec<Value> = snapshot
-                .routes_of(index)
-                .map(|route| {
-                    json!({
-                        "uri": route.uri,
-                        "template": snapshot.template_name(route),
-                        "content_type": route.mime,
-                    })
-                })
-                .collect();
+            let file = relative(&line.location.file, config_dir);
             json!({
-                "mac": phone.mac.as_str(),
-                "profile": snapshot.profiles()[phone.profile].name,
-                "access": access(snapshot, phone),
-                "lines": lines,
-                "routes": routes,
+                "line": line.index,
+                "id": line.id.as_str(),
+                "defined_at": format!("{file}:{}", line.location.line),
+                "variables": variables,
             })
         })
         .collect();
-    let statics: Vec<Value> = snapshot
+    let routes: Vec<Value> = snapshot
+        .routes_of(index)
+        .map(|route| {
+            json!({
+                "uri": route.uri,
+                "template": snapshot.template_name(route),
+                "content_type": route.mime,
+            })
+        })
+        .collect();
+    json!({
+        "mac": phone.mac.as_str(),
+        "profile": snapshot.profiles()[phone.profile].name,
+        "access": access(snapshot, phone),
+        "lines": lines,
+        "routes": routes,
+    })
+}
+
+/// The static files of every profile.
+fn static_files(snapshot: &Snapshot) -> Vec<Value> {
+    let paths = snapshot.paths();
+    snapshot
         .routes()
         .iter()
         .filter_map(|route| match &route.target {
@@ -105,8 +141,7 @@ pub fn to_json(snapshot: &Snapshot, show_secrets: bool) -> Value {
             })),
             Target::Dynamic { .. } => None,
         })
-        .collect();
-    json!({ "phones": phones, "static_files": statics })
+        .collect()
 }
 
 /// What a phone must prove to get its files (pjprov.conf's policy for it), without credentials.

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::golden::{CAPTURED, cases};
+use crate::reference::{CAPTURED, golden_cases};
 use crate::util::{Fixture, pjprov, run, stdout};
 
 fn list_json(etc: &std::path::Path, data: &std::path::Path, extra: &[&str]) -> Value {
@@ -34,7 +34,7 @@ fn list_json(etc: &std::path::Path, data: &std::path::Path, extra: &[&str]) -> V
 fn list_json_snapshots_of_every_golden_case() {
     let snapshots =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/integration/snapshots");
-    for case in cases() {
+    for case in golden_cases() {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
         let mut value = list_json(&case.join("etc"), &case.join("data"), &[]);
         // Static file paths are absolute; the shared folder lives elsewhere on every machine.

@@ -8,6 +8,8 @@ mod dump;
 mod golden;
 mod list;
 mod pki;
+#[path = "../support/reference.rs"]
+mod reference;
 mod reload;
 mod security;
 mod serve;

@@ -3,7 +3,7 @@
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use crate::golden::{CAPTURED, cases, rows};
+use crate::reference::{CAPTURED, golden_cases, golden_rows};
 use crate::util::{Fixture, Server, request};
 
 fn serve_fixture() -> (Fixture, Server) {
@@ -32,10 +32,10 @@ fn serve_fixture() -> (Fixture, Server) {
 #[test]
 fn every_golden_case_over_http() {
     let mut failures = Vec::new();
-    for case in cases() {
+    for case in golden_cases() {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
         let server = Server::start(&case.join("etc"), &case.join("data"), &["--now", CAPTURED]);
-        for row in rows(&case) {
+        for row in golden_rows(&case) {
             let response = server.get(&format!("/phoneprov/{}", row.uri));
             if response.status != row.status {
                 failures.push(format!(

@@ -5,7 +5,7 @@
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
-use crate::golden::{CAPTURED, cases, rows};
+use crate::reference::{CAPTURED, golden_cases, golden_rows};
 use crate::util::{Fixture, Server, copy_dir, curl};
 
 const PHONE: &str = "0004f2000100";
@@ -107,7 +107,7 @@ fn read(server: SocketAddr, name: &str, options: &[(&str, &str)]) -> Result<Read
 fn every_golden_file_over_tftp_is_the_http_file() {
     let mut failures = Vec::new();
     let mut compared = 0;
-    for case in cases() {
+    for case in golden_cases() {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
         // The case's own config, plus pjprov.conf letting every profile out over TFTP.
         let etc = tempfile::tempdir().unwrap();
@@ -122,7 +122,7 @@ fn every_golden_file_over_tftp_is_the_http_file() {
             &["--now", CAPTURED, "--tftp-listen", "127.0.0.1:0"],
         );
         let tftp = server.tftp_addr.unwrap();
-        for row in rows(&case) {
+        for row in golden_rows(&case) {
             let http = server.get(&format!("/phoneprov/{}", row.uri));
             let url = format!("tftp://{tftp}/{}", row.uri);
             let over_tftp = curl(&[&url]);
@@ -140,7 +140,7 @@ fn every_golden_file_over_tftp_is_the_http_file() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    if !cases().is_empty() {
+    if !golden_cases().is_empty() {
         assert!(compared > 10, "only {compared} files compared");
     }
 }

@@ -56,22 +56,6 @@ pub fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
-/// The shared reference folder (`$PJPROV_SHARED_DIR`, else `../shared` next to the workspace), if present.
-pub fn shared_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("PJPROV_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping: {} not found (set PJPROV_SHARED_DIR)",
-            dir.display()
-        );
-        None
-    }
-}
-
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }

@@ -4,21 +4,11 @@ use std::path::PathBuf;
 
 use asterisk_config::{Loader, Severity};
 
-/// The shared reference folder: `$PJPROV_SHARED_DIR`, else `../shared` next to the workspace.
+#[path = "../../../tests/support/reference.rs"]
+mod reference;
+
 fn samples_dir() -> Option<PathBuf> {
-    let shared = std::env::var_os("PJPROV_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let dir = shared.join("asterisk-samples/configs");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping: {} not found (set PJPROV_SHARED_DIR)",
-            dir.display()
-        );
-        None
-    }
+    reference::shared_subdir("asterisk-samples/configs")
 }
 
 #[test]

@@ -9,6 +9,8 @@ use pjprov_core::{BuildOptions, Paths, Snapshot};
 
 #[path = "../../asterisk-config/benches/support/fleet.rs"]
 mod fleet;
+#[path = "../../../tests/support/reference.rs"]
+mod reference;
 
 /// The template of `shared/bench/gen_fleet.py`: about 2 KB per phone.
 const FLEET_CFG: &str = "#!version:1.0.0.1\n# provisioning for ${MAC} (${LABEL})\n";
@@ -83,11 +85,8 @@ fn build(c: &mut Criterion) {
 
 /// Asterisk's shipped Polycom templates, read in place from the shared reference folder.
 fn asterisk_samples() -> Option<std::path::PathBuf> {
-    let shared = std::env::var_os("PJPROV_SHARED_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let dir = shared.join("asterisk-samples/phoneprov");
-    dir.join("polycom.xml").is_file().then_some(dir)
+    reference::shared_subdir("asterisk-samples/phoneprov")
+        .filter(|d| d.join("polycom.xml").is_file())
 }
 
 /// Rendering Asterisk's own Polycom sample profile: the per-phone `config/<MAC>` (polycom.xml with

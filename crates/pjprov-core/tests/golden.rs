@@ -1,63 +1,20 @@
 //! The golden cases: what a real Asterisk 22.10.1 answered, and what pjprov must answer (`expected.tsv`).
 //! Every case folder is walked, so new cases are picked up without code changes.
 
-use std::net::{IpAddr, Ipv4Addr};
-use std::path::{Path, PathBuf};
-
 use pjprov_core::{BuildOptions, Paths, Snapshot, Target};
+use std::net::{IpAddr, Ipv4Addr};
 
-fn golden_dir() -> Option<PathBuf> {
-    let shared = std::env::var_os("PJPROV_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let dir = shared.join("golden");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping: {} not found (set PJPROV_SHARED_DIR)",
-            dir.display()
-        );
-        None
-    }
-}
+#[path = "../../../tests/support/reference.rs"]
+mod reference;
 
-/// The golden captures were made on this day; the time zone variables depend on it.
-const CAPTURED: &str = "2026-11-23T12:00:00Z";
-
-struct Row {
-    uri: String,
-    status: u16,
-    content_type: String,
-    body: String,
-}
-
-fn rows(case: &Path) -> Vec<Row> {
-    let text = std::fs::read_to_string(case.join("expected.tsv")).unwrap();
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.is_empty())
-        .map(|line| {
-            let cols: Vec<&str> = line.split('\t').collect();
-            Row {
-                uri: cols[0].to_owned(),
-                status: cols[1].parse().unwrap(),
-                content_type: cols.get(2).unwrap_or(&"").to_owned().to_owned(),
-                body: cols.get(3).unwrap_or(&"").to_owned().to_owned(),
-            }
-        })
-        .collect()
-}
+use reference::{CAPTURED, golden_cases, golden_rows};
 
 #[test]
 fn every_golden_case_answers_as_expected() {
-    let Some(golden) = golden_dir() else { return };
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(&golden)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("expected.tsv").is_file())
-        .collect();
-    cases.sort();
+    if reference::shared_subdir("golden").is_none() {
+        return;
+    }
+    let cases = golden_cases();
     assert!(!cases.is_empty());
     let mut failures = Vec::new();
     let mut checked = 0;
@@ -78,7 +35,7 @@ fn every_golden_case_answers_as_expected() {
                 continue;
             }
         };
-        for row in rows(case) {
+        for row in golden_rows(case) {
             checked += 1;
             let uri = pjprov_core::uri::decode(&row.uri);
             let route = snapshot.route(&uri);
@@ -95,7 +52,7 @@ fn every_golden_case_answers_as_expected() {
             });
             match (row.status, answer) {
                 (200, Some((mime, Ok(body)))) => {
-                    let want = std::fs::read(case.join("bodies").join(&row.body)).unwrap();
+                    let want = row.body.as_deref().unwrap_or_default();
                     if body != want {
                         failures.push(format!(
                             "{name} {}: body differs\n--- got\n{}\n--- want\n{}",

@@ -219,9 +219,14 @@ fn filter_note(filter: &str) -> String {
     }
 }
 
-impl Error {
+/// What a [`Diagnostic`]'s error must tell: how serious it is.
+pub trait HasSeverity {
     /// How serious this problem is.
-    pub fn severity(&self) -> Severity {
+    fn severity(&self) -> Severity;
+}
+
+impl HasSeverity for Error {
+    fn severity(&self) -> Severity {
         match self {
             Error::Read { .. }
             | Error::NotFound { .. }
@@ -239,7 +244,9 @@ impl Error {
             _ => Severity::Warning,
         }
     }
+}
 
+impl Error {
     /// True when Asterisk rejects the whole file that contains this line.
     pub fn is_fatal(&self) -> bool {
         matches!(
@@ -257,19 +264,22 @@ impl Error {
 }
 
 /// A problem with its place: `FILE:LINE: severity: message`.
+///
+/// Generic over the error, so that a crate built on this one keeps its own error enum (with this crate's
+/// errors as one of its variants, see [`Diagnostic::map`]) and the same diagnostics.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
+pub struct Diagnostic<E = Error> {
     /// The file, as the loader resolved it.
     pub file: PathBuf,
     /// 1-based line number; 0 when the problem concerns the whole file.
     pub line: u32,
     /// The problem.
-    pub error: Error,
+    pub error: E,
 }
 
-impl Diagnostic {
+impl<E> Diagnostic<E> {
     /// Creates a diagnostic.
-    pub fn new(file: impl Into<PathBuf>, line: u32, error: Error) -> Self {
+    pub fn new(file: impl Into<PathBuf>, line: u32, error: E) -> Self {
         Diagnostic {
             file: file.into(),
             line,
@@ -277,13 +287,24 @@ impl Diagnostic {
         }
     }
 
+    /// The same diagnostic with its error converted (into a wider error enum, say).
+    pub fn map<F>(self, convert: impl FnOnce(E) -> F) -> Diagnostic<F> {
+        Diagnostic {
+            file: self.file,
+            line: self.line,
+            error: convert(self.error),
+        }
+    }
+}
+
+impl<E: HasSeverity> Diagnostic<E> {
     /// How serious it is.
     pub fn severity(&self) -> Severity {
         self.error.severity()
     }
 }
 
-impl fmt::Display for Diagnostic {
+impl<E: HasSeverity + fmt::Display> fmt::Display for Diagnostic<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -296,7 +317,7 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-impl std::error::Error for Diagnostic {
+impl<E: HasSeverity + std::error::Error + 'static> std::error::Error for Diagnostic<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         Some(&self.error)
     }

@@ -55,7 +55,7 @@ mod source;
 mod tests;
 
 pub use config::{Config, Entry, FileId, Section, Text};
-pub use error::{Diagnostic, Error, Severity};
+pub use error::{Diagnostic, Error, HasSeverity, Severity};
 pub use line::strip as ast_strip;
 pub use loader::{LoadOptions, Loaded, Loader, MAX_INCLUDE_LEVEL, MAX_LINE_LEN, MAX_SECTION_NAME};
 pub use source::{FileKind, FsSource, MemorySource, Source};

@@ -3,11 +3,7 @@
 //! [`Error`] is the one error enum of this crate; it wraps the dialect's own errors and adds what Asterisk's
 //! pjsip and phoneprov modules would log, plus pjprov's own checks. A [`Diagnostic`] places one at a file and
 //! line. Messages never contain a secret: they name options and places, not values of passwords.
-
-use std::fmt;
-use std::path::PathBuf;
-
-pub use asterisk_config::Severity;
+pub use asterisk_config::{HasSeverity, Severity};
 
 /// One problem with the configuration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -370,9 +366,8 @@ fn suggestion_note(suggestion: &Option<String>) -> String {
     }
 }
 
-impl Error {
-    /// How serious the problem is.
-    pub fn severity(&self) -> Severity {
+impl HasSeverity for Error {
+    fn severity(&self) -> Severity {
         match self {
             Error::Config(e) => e.severity(),
             Error::UnknownType { .. }
@@ -393,58 +388,6 @@ impl Error {
     }
 }
 
-/// A problem and where it is: `FILE:LINE: severity: message`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
-    /// The file (0 line when the problem concerns a whole file).
-    pub file: PathBuf,
-    /// 1-based line.
-    pub line: u32,
-    /// The problem.
-    pub error: Error,
-}
-
-impl Diagnostic {
-    /// Creates a diagnostic.
-    pub fn new(file: impl Into<PathBuf>, line: u32, error: Error) -> Self {
-        Diagnostic {
-            file: file.into(),
-            line,
-            error,
-        }
-    }
-
-    /// How serious it is.
-    pub fn severity(&self) -> Severity {
-        self.error.severity()
-    }
-}
-
-impl From<asterisk_config::Diagnostic> for Diagnostic {
-    fn from(d: asterisk_config::Diagnostic) -> Self {
-        Diagnostic {
-            file: d.file,
-            line: d.line,
-            error: Error::Config(d.error),
-        }
-    }
-}
-
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}: {}: {}",
-            self.file.display(),
-            self.line,
-            self.severity(),
-            self.error
-        )
-    }
-}
-
-impl std::error::Error for Diagnostic {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
-    }
-}
+/// A problem and where it is: `FILE:LINE: severity: message` (the dialect crate's diagnostic, with this
+/// crate's error).
+pub type Diagnostic = asterisk_config::Diagnostic<Error>;

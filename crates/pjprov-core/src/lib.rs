@@ -56,7 +56,7 @@ pub mod tz;
 pub mod uri;
 mod vars;
 
-pub use error::{Diagnostic, Error, Severity};
+pub use error::{Diagnostic, Error, HasSeverity, Severity};
 pub use mac::Mac;
 pub use model::{Line, Location, Phone};
 pub use profile::Profile;

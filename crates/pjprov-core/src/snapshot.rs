@@ -223,7 +223,13 @@ impl Snapshot {
                 if missing && !required {
                     return None;
                 }
-                diagnostics.extend(loaded.diagnostics.iter().cloned().map(Diagnostic::from));
+                diagnostics.extend(
+                    loaded
+                        .diagnostics
+                        .iter()
+                        .cloned()
+                        .map(|d| d.map(Error::Config)),
+                );
                 if !loaded.valid {
                     fatal = true;
                     diagnostics.push(pjsip::file_diag(

@@ -121,29 +121,27 @@ impl F80 {
     }
     /// `fmodl` (exact; x87 `fprem` semantics for the special cases).
     pub fn fmod(self, b: F80) -> F80 {
-        if let Some(n) = nan_operand(self, b) {
-            return n;
-        }
-        if self.is_inf() || b.is_zero() {
-            return F80::default_nan();
-        }
-        if b.is_inf() || self.is_zero() {
-            return self;
-        }
-        F80::from_x(self.x().c_fmod(b.x()).value)
+        self.remainder_special(b)
+            .unwrap_or_else(|| F80::from_x(self.x().c_fmod(b.x()).value))
     }
     /// `remainderl` (IEEE remainder, exact).
     pub fn remainder(self, b: F80) -> F80 {
+        self.remainder_special(b)
+            .unwrap_or_else(|| F80::from_x(self.x().ieee_rem(b.x()).value))
+    }
+    /// The special cases `fmodl` and `remainderl` share: a NaN operand, an infinite dividend or a zero
+    /// divisor (NaN), an infinite divisor or a zero dividend (the dividend).
+    fn remainder_special(self, b: F80) -> Option<F80> {
         if let Some(n) = nan_operand(self, b) {
-            return n;
+            return Some(n);
         }
         if self.is_inf() || b.is_zero() {
-            return F80::default_nan();
+            return Some(F80::default_nan());
         }
         if b.is_inf() || self.is_zero() {
-            return self;
+            return Some(self);
         }
-        F80::from_x(self.x().ieee_rem(b.x()).value)
+        None
     }
     fn round_int(self, mode: Round) -> F80 {
         if !self.is_finite() || self.is_zero() {

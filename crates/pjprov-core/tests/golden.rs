@@ -58,7 +58,7 @@ fn every_golden_case_answers_as_expected() {
                             "{name} {}: body differs\n--- got\n{}\n--- want\n{}",
                             row.uri,
                             String::from_utf8_lossy(&body),
-                            String::from_utf8_lossy(&want)
+                            String::from_utf8_lossy(want)
                         ));
                     }
                     let mime = mime.split(';').next().unwrap_or_default().trim().to_owned();

@@ -29,7 +29,7 @@ impl fmt::Display for Severity {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The file could not be opened or read.
+    /// The file exists but could not be opened or read (pjprov differs: Asterisk takes it for absent).
     #[error("cannot read '{path}': {reason}")]
     Read {
         /// The file.
@@ -83,6 +83,15 @@ pub enum Error {
         "the file '{path}' was listed as a #include but it does not exist; create it or use #tryinclude (the whole file is rejected)"
     )]
     IncludeNotFound {
+        /// The include argument as written.
+        path: String,
+    },
+    /// `#include` or `#tryinclude` of a file that exists but cannot be read (pjprov differs: Asterisk skips
+    /// it). Whatever it holds (phones, access rules) would silently vanish, so the whole file is refused.
+    #[error(
+        "'{path}' is included but cannot be read (see the error above); the whole file is rejected until it can be"
+    )]
+    IncludeUnreadable {
         /// The include argument as written.
         path: String,
     },
@@ -158,15 +167,11 @@ pub enum Error {
     /// A line `= value`.
     #[error("no variable name before '='; the line is ignored")]
     NoVariableName,
-    /// A line longer than Asterisk's 8 KiB line buffer.
-    #[error(
-        "line too long ({len} bytes, Asterisk reads at most 8190), skipping; it begins with: {start}..."
-    )]
+    /// A line longer than Asterisk's 8 KiB line buffer. Its text is never shown: it may be a password.
+    #[error("line too long ({len} bytes, Asterisk reads at most 8190), skipping it")]
     LineTooLong {
         /// The line's length in bytes.
         len: usize,
-        /// Its first 32 bytes.
-        start: String,
     },
     /// `;--` never closed.
     #[error("unterminated block comment starting on line {start_line}")]
@@ -185,13 +190,14 @@ pub enum Error {
         /// The limit.
         max: usize,
     },
-    /// Text after `]` that is not an option list.
+    /// Text after `]` that is not an option list. The text is not shown: it may be a `password = ...` that
+    /// belonged on the next line.
     #[error(
-        "text after ']' is ignored ('{text}'); options must follow ']' directly, as in [name](!)"
+        "{len} bytes of text after ']' are ignored; options must follow ']' directly, as in [name](!), and an entry needs a line of its own"
     )]
     IgnoredAfterHeader {
-        /// The ignored text.
-        text: String,
+        /// How much was ignored.
+        len: usize,
     },
     /// A section name longer than Asterisk keeps.
     #[error("section name longer than {max} bytes is truncated to '{truncated}'")]
@@ -237,6 +243,7 @@ impl HasSeverity for Error {
             | Error::NoCategory
             | Error::InvalidEscape
             | Error::IncludeNotFound { .. }
+            | Error::IncludeUnreadable { .. }
             | Error::IncludeCycle { .. }
             | Error::IncludeTooDeep { .. }
             | Error::ExecFailed { .. }
@@ -247,6 +254,17 @@ impl HasSeverity for Error {
 }
 
 impl Error {
+    /// A file that exists but cannot be read. Permission problems say who pjprov runs as and who owns the
+    /// file, since that is what an admin has to change.
+    pub fn read(path: PathBuf, error: &std::io::Error) -> Error {
+        let reason = if error.kind() == std::io::ErrorKind::PermissionDenied {
+            crate::identity::permission_denied(&path)
+        } else {
+            error.to_string()
+        };
+        Error::Read { path, reason }
+    }
+
     /// True when Asterisk rejects the whole file that contains this line.
     pub fn is_fatal(&self) -> bool {
         matches!(
@@ -258,6 +276,7 @@ impl Error {
                 | Error::NoCategory
                 | Error::InvalidEscape
                 | Error::IncludeNotFound { .. }
+                | Error::IncludeUnreadable { .. }
                 | Error::ExecFailed { .. }
         )
     }

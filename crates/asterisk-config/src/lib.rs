@@ -47,6 +47,7 @@
 mod comments;
 mod config;
 mod error;
+mod identity;
 mod line;
 mod loader;
 mod source;

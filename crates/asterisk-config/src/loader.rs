@@ -96,6 +96,7 @@ impl<S: Source> Loader<S> {
         };
         let path = self.resolve(name);
         let outcome = run.load_pattern(name, None, 0);
+        let missing = outcome == Outcome::NotFound;
         let valid = match outcome {
             Outcome::Loaded => true,
             Outcome::NotFound => {
@@ -106,7 +107,7 @@ impl<S: Source> Loader<S> {
                 ));
                 false
             }
-            Outcome::Invalid => false,
+            Outcome::Invalid | Outcome::Unreadable => false,
         };
         Loaded {
             config: run.config,
@@ -114,6 +115,7 @@ impl<S: Source> Loader<S> {
             files: run.read,
             watch: run.watch,
             valid,
+            missing,
         }
     }
 }
@@ -130,8 +132,12 @@ pub struct Loaded {
     /// What a reload watcher must watch: the files read, include targets that did not exist (so creating
     /// them is noticed), and the directories glob patterns scanned.
     pub watch: Vec<PathBuf>,
-    /// False when the file is missing or has an error for which Asterisk rejects the whole file.
+    /// False when the file is missing, cannot be read, or has an error for which Asterisk rejects the whole
+    /// file.
     pub valid: bool,
+    /// True when there is no such file (nor any file matching the pattern). A file that exists but cannot
+    /// be read is not missing: it is invalid.
+    pub missing: bool,
 }
 
 impl Loaded {
@@ -148,6 +154,8 @@ enum Outcome {
     Loaded,
     NotFound,
     Invalid,
+    /// A file exists but cannot be read: the whole configuration is refused, whoever included it.
+    Unreadable,
 }
 
 /// Where `process_text_line`'s `*cat` points.
@@ -211,9 +219,13 @@ impl<S: Source> Run<'_, S> {
                 match self.loader.source.glob(&pattern) {
                     Ok(found) => matches.extend(found),
                     Err(reason) => {
+                        // A pattern glob(3) cannot expand matches nothing for Asterisk, which rejects an
+                        // #include that matches nothing; a directory that cannot be read must not make its
+                        // files silently vanish either.
                         let (file, line) = at.unwrap_or((Path::new(&full), 0));
                         let (file, line) = (file.to_owned(), line);
                         self.diag(&file, line, Error::BadPattern { pattern, reason });
+                        return Outcome::Unreadable;
                     }
                 }
             } else {
@@ -227,13 +239,19 @@ impl<S: Source> Run<'_, S> {
         let mut comments = CommentState::default();
         for path in matches {
             match self.loader.source.kind(&path) {
-                None => continue,
-                Some(FileKind::Other) => {
+                Ok(FileKind::Missing) => continue,
+                Ok(FileKind::Other) => {
                     let (file, line) = at.map_or((path.clone(), 0), |(f, l)| (f.to_owned(), l));
                     self.diag(&file, line, Error::NotRegularFile { path });
                     continue;
                 }
-                Some(FileKind::Regular) => {}
+                Ok(FileKind::Regular) => {}
+                Err(e) => {
+                    // pjprov differs: Asterisk takes a file it cannot open for absent. A file that may hold
+                    // access rules or phones must not vanish because of a permission problem.
+                    self.diag(&path.clone(), 0, Error::read(path, &e));
+                    return Outcome::Unreadable;
+                }
             }
             if let Some((file, line)) = at
                 && self.stack.contains(&path)
@@ -257,16 +275,11 @@ impl<S: Source> Run<'_, S> {
             }
             let bytes = match self.loader.source.read(&path) {
                 Ok(bytes) => bytes,
+                // Removed between the two looks: it is simply not there.
+                Err(e) if source::is_absent(&e) => continue,
                 Err(e) => {
-                    self.diag(
-                        &path.clone(),
-                        0,
-                        Error::Read {
-                            path,
-                            reason: e.to_string(),
-                        },
-                    );
-                    continue;
+                    self.diag(&path.clone(), 0, Error::read(path, &e));
+                    return Outcome::Unreadable;
                 }
             };
             count += 1;
@@ -274,8 +287,8 @@ impl<S: Source> Run<'_, S> {
             self.stack.push(path.clone());
             let outcome = self.parse(&path, &bytes, &mut comments, depth);
             self.stack.pop();
-            if outcome == Outcome::Invalid {
-                return Outcome::Invalid;
+            if matches!(outcome, Outcome::Invalid | Outcome::Unreadable) {
+                return outcome;
             }
         }
         if count == 0 {
@@ -308,15 +321,7 @@ impl<S: Source> Run<'_, S> {
                 text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
             }
             if text.len() >= MAX_LINE_LEN {
-                let start = String::from_utf8_lossy(&text[..32]).into_owned();
-                self.diag(
-                    path,
-                    lineno,
-                    Error::LineTooLong {
-                        len: text.len(),
-                        start,
-                    },
-                );
+                self.diag(path, lineno, Error::LineTooLong { len: text.len() });
                 continue;
             }
             if let Some(nul) = memchr::memchr(0, text) {
@@ -372,8 +377,7 @@ impl<S: Source> Run<'_, S> {
                 ignored,
             } => {
                 if !ignored.is_empty() {
-                    let text = self.text(path, lineno, ignored).into_owned();
-                    self.diag(path, lineno, Error::IgnoredAfterHeader { text });
+                    self.diag(path, lineno, Error::IgnoredAfterHeader { len: ignored.len() });
                 }
                 self.header(path, file, lineno, name, options, cat)
             }
@@ -659,6 +663,7 @@ impl<S: Source> Run<'_, S> {
             Outcome::Loaded => Ok(()),
             Outcome::NotFound if kind == Directive::TryInclude => Ok(()),
             Outcome::NotFound => Err(Fatal(Error::IncludeNotFound { path: argument })),
+            Outcome::Unreadable => Err(Fatal(Error::IncludeUnreadable { path: argument })),
             Outcome::Invalid => {
                 // Asterisk carries on with the includer; the included file stopped at its error.
                 let included = self.loader.resolve(&argument);

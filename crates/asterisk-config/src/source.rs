@@ -16,6 +16,8 @@ pub enum FileKind {
     Regular,
     /// A directory, device, socket...
     Other,
+    /// Nothing: the path does not exist (or a component of it is not a directory).
+    Missing,
 }
 
 /// A provider of configuration files.
@@ -23,8 +25,9 @@ pub trait Source {
     /// Reads a whole file.
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
 
-    /// What `path` is, or `None` when it does not exist.
-    fn kind(&self, path: &Path) -> Option<FileKind>;
+    /// What `path` is. An error means the source cannot tell (a directory on the way that cannot be
+    /// searched, an I/O error): the loader then fails closed rather than take the file for absent.
+    fn kind(&self, path: &Path) -> io::Result<FileKind>;
 
     /// Every existing path matching `pattern` (a glob without braces), sorted. Only called for patterns that
     /// contain `*`, `?` or `[`.
@@ -43,13 +46,13 @@ impl Source for FsSource {
         std::fs::read(path)
     }
 
-    fn kind(&self, path: &Path) -> Option<FileKind> {
-        let meta = std::fs::metadata(path).ok()?;
-        Some(if meta.is_file() {
-            FileKind::Regular
-        } else {
-            FileKind::Other
-        })
+    fn kind(&self, path: &Path) -> io::Result<FileKind> {
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_file() => Ok(FileKind::Regular),
+            Ok(_) => Ok(FileKind::Other),
+            Err(e) if is_absent(&e) => Ok(FileKind::Missing),
+            Err(e) => Err(e),
+        }
     }
 
     fn glob(&self, pattern: &str) -> Result<Vec<PathBuf>, String> {
@@ -59,8 +62,16 @@ impl Source for FsSource {
             require_literal_leading_dot: true,
         };
         let paths = glob::glob_with(pattern, options).map_err(|e| e.to_string())?;
-        // Unreadable directories are skipped, as glibc does without GLOB_ERR.
-        let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
+        // glibc skips directories it cannot read (Asterisk calls glob(3) without GLOB_ERR), which would make
+        // the files in them silently vanish: pjprov refuses the pattern instead.
+        let mut found = Vec::new();
+        for path in paths {
+            match path {
+                Ok(path) => found.push(path),
+                Err(e) if is_absent(e.error()) => {}
+                Err(e) => return Err(format!("cannot read {}: {}", e.path().display(), e.error())),
+            }
+        }
         found.sort();
         Ok(found)
     }
@@ -78,10 +89,19 @@ impl Source for FsSource {
     }
 }
 
+/// Whether an I/O error means "there is nothing at that path".
+pub(crate) fn is_absent(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    )
+}
+
 /// Files held in memory, for tests and fuzzing. Directories exist implicitly.
 #[derive(Debug, Clone, Default)]
 pub struct MemorySource {
     files: BTreeMap<PathBuf, Vec<u8>>,
+    unreadable: Vec<PathBuf>,
 }
 
 impl MemorySource {
@@ -100,24 +120,35 @@ impl MemorySource {
     pub fn insert(&mut self, path: impl Into<PathBuf>, contents: impl Into<Vec<u8>>) {
         self.files.insert(path.into(), contents.into());
     }
+
+    /// Adds a file that exists but cannot be read (permission denied), as a file mode 600 of another user.
+    pub fn with_unreadable(mut self, path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        self.files.insert(path.clone(), Vec::new());
+        self.unreadable.push(path);
+        self
+    }
 }
 
 impl Source for MemorySource {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        if self.unreadable.iter().any(|p| p == path) {
+            return Err(io::Error::from(io::ErrorKind::PermissionDenied));
+        }
         self.files
             .get(path)
             .cloned()
             .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
     }
 
-    fn kind(&self, path: &Path) -> Option<FileKind> {
-        if self.files.contains_key(path) {
-            Some(FileKind::Regular)
+    fn kind(&self, path: &Path) -> io::Result<FileKind> {
+        Ok(if self.files.contains_key(path) {
+            FileKind::Regular
         } else if self.files.keys().any(|f| f.starts_with(path)) {
-            Some(FileKind::Other)
+            FileKind::Other
         } else {
-            None
-        }
+            FileKind::Missing
+        })
     }
 
     fn glob(&self, pattern: &str) -> Result<Vec<PathBuf>, String> {
@@ -267,7 +298,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            src.kind(Path::new("/etc/asterisk/pjsip.d")),
+            src.kind(Path::new("/etc/asterisk/pjsip.d")).ok(),
             Some(FileKind::Other)
         );
     }

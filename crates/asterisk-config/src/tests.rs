@@ -481,3 +481,51 @@ fn diagnostics_display_as_file_line_severity_message() {
         "{text}"
     );
 }
+
+#[test]
+fn an_unreadable_file_is_invalid_not_missing() {
+    // pjprov differs: Asterisk takes a file it cannot open for absent.
+    let source = MemorySource::new().with_unreadable("/etc/asterisk/pjprov.conf");
+    let l = Loader::with_source(DIR, source).load("pjprov.conf");
+    assert!(!l.valid);
+    assert!(!l.missing, "a file that exists is not missing");
+    assert!(matches!(errors(&l)[..], [Error::Read { .. }]));
+    let absent = load_files(&[], "pjprov.conf");
+    assert!(absent.missing && !absent.valid);
+}
+
+#[test]
+fn an_unreadable_include_rejects_the_file_even_with_tryinclude() {
+    for directive in ["#include", "#tryinclude"] {
+        let source = MemorySource::new()
+            .with_file(
+                "/etc/asterisk/pjsip.conf",
+                format!("[a]\nk=v\n{directive} secret.conf\n"),
+            )
+            .with_unreadable("/etc/asterisk/secret.conf");
+        let l = Loader::with_source(DIR, source).load("pjsip.conf");
+        assert!(!l.valid, "{directive}");
+        assert!(!l.missing);
+        assert!(
+            errors(&l).iter().any(|e| matches!(e, Error::Read { .. })),
+            "{directive}: {:?}",
+            l.diagnostics
+        );
+    }
+}
+
+#[test]
+fn diagnostics_never_show_the_text_of_a_line() {
+    let secret = "hunter2-very-secret";
+    let mut long = format!("[a]\npassword = {secret}");
+    long.push_str(&"x".repeat(9000));
+    long.push('\n');
+    let after = format!("[b] password = {secret}\nk=v\n");
+    for text in [long, after] {
+        let l = load(&text);
+        assert!(!l.diagnostics.is_empty());
+        for d in &l.diagnostics {
+            assert!(!d.to_string().contains(secret), "{d}");
+        }
+    }
+}

@@ -244,6 +244,7 @@ impl HasSeverity for Error {
             | Error::InvalidEscape
             | Error::IncludeNotFound { .. }
             | Error::IncludeUnreadable { .. }
+            | Error::BadPattern { .. }
             | Error::IncludeCycle { .. }
             | Error::IncludeTooDeep { .. }
             | Error::ExecFailed { .. }

@@ -200,10 +200,17 @@ fn a_configuration_unusable_at_start_is_served_once_fixed() {
     let fx = fixture();
     std::fs::write(fx.etc().join("pjsip.conf"), "[x](missing)\n").unwrap();
     let server = Server::start(&fx.etc(), &fx.data(), &[]);
-    assert_eq!(server.get("/phoneprov/0004f2000001.cfg").status, 404);
-    assert_eq!(
-        crate::util::request(server.admin.unwrap(), "GET", "/healthz", &[]).status,
-        503
+    // Nothing is served without a usable configuration: phones are told to come back.
+    let waiting = server.get("/phoneprov/0004f2000001.cfg");
+    assert_eq!(waiting.status, 503);
+    assert_eq!(waiting.header("retry-after"), Some("30"));
+    let health = crate::util::request(server.admin.unwrap(), "GET", "/healthz", &[]);
+    assert_eq!(health.status, 503);
+    // It says why, with the file and line to fix.
+    assert!(
+        String::from_utf8_lossy(&health.body).contains("pjsip.conf:1"),
+        "{}",
+        String::from_utf8_lossy(&health.body)
     );
     std::fs::write(fx.etc().join("pjsip.conf"), PJSIP).unwrap();
     wait_for_body(&server, "note=first\n");

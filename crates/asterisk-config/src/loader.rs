@@ -377,7 +377,11 @@ impl<S: Source> Run<'_, S> {
                 ignored,
             } => {
                 if !ignored.is_empty() {
-                    self.diag(path, lineno, Error::IgnoredAfterHeader { len: ignored.len() });
+                    self.diag(
+                        path,
+                        lineno,
+                        Error::IgnoredAfterHeader { len: ignored.len() },
+                    );
                 }
                 self.header(path, file, lineno, name, options, cat)
             }

@@ -233,11 +233,14 @@ pub enum Error {
         /// Where the first is.
         first: String,
     },
-    /// A `setvar` Asterisk ignores.
-    #[error("setvar '{value}' is ignored: it needs NAME=VALUE with both parts non-empty")]
+    /// A `setvar` Asterisk ignores. Only the name is shown: the rest may be a password.
+    #[error(
+        "setvar{} is ignored: it needs NAME=VALUE with both parts non-empty",
+        name.as_ref().map(|n| format!(" '{n}'")).unwrap_or_default()
+    )]
     BadSetvar {
-        /// The setvar value as written.
-        value: String,
+        /// The name before `=`, when there is one.
+        name: Option<String>,
     },
     /// A static file that is not on disk.
     #[error("profile '{profile}': static file '{path}' does not exist; '{uri}' answers 404")]
@@ -349,6 +352,36 @@ pub enum Error {
         /// What to know.
         message: String,
     },
+    /// A template that is missing or no longer compiles: its last good form keeps serving.
+    #[error(
+        "template '{template}' cannot be used ({reason}); its last good version keeps serving until it is fixed"
+    )]
+    TemplateKept {
+        /// The template.
+        template: String,
+        /// What is wrong with it now.
+        reason: String,
+    },
+    /// A template (or static directory) that exists but cannot be read: the configuration is refused.
+    #[error("template '{template}' cannot be read: {reason}")]
+    TemplateUnreadable {
+        /// The template.
+        template: String,
+        /// What the system said.
+        reason: String,
+    },
+    /// A file every phone of a profile shares whose template reads a per-phone secret.
+    #[error(
+        "profile '{profile}': '{uri}' has no variable in its name, so every phone of the profile gets the same file, but its template '{template}' reads a per-phone secret: every phone would receive the first phone's (put ${{MAC}} in the name, or take the secret out)"
+    )]
+    SharedFileWithSecret {
+        /// The profile.
+        profile: String,
+        /// The route.
+        uri: String,
+        /// Its template.
+        template: String,
+    },
     /// A render that failed.
     #[error("'{uri}' cannot be rendered: {message}")]
     RenderFailed {
@@ -382,6 +415,7 @@ impl HasSeverity for Error {
             | Error::UnknownTimezone { .. }
             | Error::DuplicateLine { .. }
             | Error::Template { .. }
+            | Error::SharedFileWithSecret { .. }
             | Error::SettingNote { .. } => Severity::Warning,
             _ => Severity::Error,
         }

@@ -272,6 +272,12 @@ pub(crate) fn mentions_users(source: &str) -> bool {
     false
 }
 
+/// Whether a template reads a secret variable (`{{SECRET}}`, `{{xml lines.1.SECRET}}`, `{{ADMIN_PASSWORD}}`):
+/// a word inside some `{{...}}` that [`crate::is_secret_variable`] calls secret.
+pub(crate) fn mentions_secret(source: &str) -> bool {
+    crate::templates::expressions_mention_secret(source.as_bytes(), b"{{", b"}}")
+}
+
 /// The context of `phone`'s file: its first line's variables, `lines`, `server` and, if wanted, `users`.
 pub(crate) fn context<'a>(
     phone: &Phone,

@@ -10,7 +10,7 @@
 //!   address the phone connected to, caching the [`Rendered`] body.
 //! * [`asterisk`] is Asterisk's own template language (`${VAR}`, functions, `$[...]`), byte for byte.
 //! * [`Settings`] is pjprov.conf (ACL, per-profile and per-phone [`settings::Policy`], scan limits, TFTP),
-//!   read with the rest and held by the snapshot; [`Snapshot::phone_name`] and [`Mac`] let access control
+//!   read with the rest and held by the snapshot; [`Snapshot::subject`] and [`Mac`] let access control
 //!   tell which phone a file name, a User-Agent or a certificate is about.
 //!
 //! # Example
@@ -58,22 +58,31 @@ mod vars;
 
 pub use error::{Diagnostic, Error, HasSeverity, Severity};
 pub use mac::Mac;
-pub use model::{Line, Location, Phone};
+pub use model::{Line, Location, Phone, PhoneId, ProfileId};
 pub use profile::Profile;
 pub use settings::Settings;
 pub use snapshot::{
-    BuildOptions, Paths, Rejected, RenderFailure, Rendered, Route, Snapshot, Target, server_string,
+    BuildOptions, Paths, Rejected, RenderFailure, Rendered, Route, ShapeId, Snapshot, Subject,
+    Target, server_string,
 };
 pub use templates::{FileProblem, resolve_inside};
 pub use vars::Vars;
 
-/// True for variable names that hold secrets (`SECRET`, `*PASSWORD*`, ...): masked in listings and logs.
+/// What a masked secret is shown as.
+pub const SECRET_MASK: &str = "********";
+
+/// True for variable and option names that hold secrets (`SECRET`, `*PASSWORD*`, pjsip's `md5_cred`,
+/// res_pgsql's `dbpass`, a `token`...): masked in listings, dumps and logs.
 pub fn is_secret_variable(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     upper.contains("SECRET")
         || upper.contains("PASSWORD")
         || upper.contains("PASSWD")
+        || upper.contains("MD5_CRED")
+        || upper.contains("TOKEN")
         || upper == "PASS"
+        || upper == "DBPASS"
         || upper.ends_with("_PASS")
+        || upper.ends_with("/PASS")
         || upper.ends_with("_PIN")
 }

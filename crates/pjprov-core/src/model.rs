@@ -6,6 +6,38 @@ use compact_str::CompactString;
 
 use crate::vars::Vars;
 
+/// A phone of a [`crate::Snapshot`]: its position in [`crate::Snapshot::phones`]. Only meaningful for the
+/// snapshot that handed it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PhoneId(pub(crate) u32);
+
+impl PhoneId {
+    pub(crate) fn new(index: usize) -> PhoneId {
+        PhoneId(u32::try_from(index).unwrap_or(u32::MAX))
+    }
+
+    /// The position in [`crate::Snapshot::phones`].
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A profile of phoneprov.conf: its position in [`crate::Snapshot::profiles`] (and in the policies of
+/// [`crate::Settings`] built with them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProfileId(pub(crate) u32);
+
+impl ProfileId {
+    pub(crate) fn new(index: usize) -> ProfileId {
+        ProfileId(u32::try_from(index).unwrap_or(u32::MAX))
+    }
+
+    /// The position in [`crate::Snapshot::profiles`].
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
 /// Where something was defined.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Location {
@@ -20,8 +52,8 @@ pub struct Location {
 pub struct Phone {
     /// The MAC as configured.
     pub mac: CompactString,
-    /// Index of the phone's profile (the profile of the first line added).
-    pub profile: usize,
+    /// The phone's profile (the profile of the first line added).
+    pub profile: ProfileId,
     /// The lines, in `LINE` order.
     pub lines: Vec<Line>,
     /// Index in `lines` of the line that created the phone: Asterisk names the phone's routes with its

@@ -13,7 +13,7 @@ use crate::asterisk::render::{Renderer, Scope, World};
 use crate::asterisk::{RenderError, Template};
 use crate::callerid;
 use crate::error::{Diagnostic, Error};
-use crate::model::{Line, Phone};
+use crate::model::{Line, Phone, ProfileId};
 use crate::pjsip::{Objects, Phoneprov};
 use crate::profile::Profile;
 use crate::tz;
@@ -256,7 +256,7 @@ fn add_line(
     };
     check_mac(pp, &mac, diags);
     let existing = phones.by_mac.get(mac.as_str()).copied();
-    let profile = existing.map_or(line_profile, |p| phones.phones[p].profile);
+    let profile = existing.map_or(ProfileId::new(line_profile), |p| phones.phones[p].profile);
 
     // build_extension: LINE and LINEKEYS default to 1, then the time zone.
     let index = match vars.get("LINE") {
@@ -291,7 +291,7 @@ fn add_line(
     }
 
     // add_user_extension: the phone's profile's setvars, substituted with the line's variables so far.
-    for (name, template) in &setvars[profile] {
+    for (name, template) in &setvars[profile.index()] {
         if vars.contains(name) {
             continue;
         }

@@ -109,7 +109,11 @@ fn build(config: &Config, section: &Section, diags: &mut Vec<Diagnostic>) -> Pro
                     &at.file,
                     at.line,
                     Error::BadSetvar {
-                        value: entry.value.to_string(),
+                        name: entry
+                            .value
+                            .split_once('=')
+                            .map(|(name, _)| name.trim().to_owned())
+                            .filter(|name| !name.is_empty()),
                     },
                 )),
             }

@@ -44,7 +44,7 @@ fn every_golden_case_answers_as_expected() {
                     Target::Static { .. } => {
                         snapshot.render_fresh(r, IpAddr::V4(Ipv4Addr::LOCALHOST)).0
                     }
-                    Target::Dynamic { .. } => snapshot
+                    Target::Dynamic { .. } | Target::Shared { .. } => snapshot
                         .render(r, IpAddr::V4(Ipv4Addr::LOCALHOST))
                         .map(|b| b.body.to_vec()),
                 };

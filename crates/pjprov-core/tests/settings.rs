@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use pjprov_core::settings::AuthSource;
-use pjprov_core::{BuildOptions, Mac, Paths, Snapshot};
+use pjprov_core::{BuildOptions, Mac, Paths, Snapshot, Subject};
 
 const PJSIP: &str = "\
 [udp]\ntype = transport\nbind = 0.0.0.0\n\n\
@@ -42,7 +42,11 @@ fn pjprov_conf_is_read_and_watched() {
             .contains(&paths.config_dir.join("pjprov.conf"))
     );
     let mac = Mac::parse("0004f2aabbcc");
-    assert_eq!(snapshot.settings().policy(0, mac).auth, AuthSource::Sip);
+    let polycom = snapshot.profile_id("polycom").unwrap();
+    assert_eq!(
+        snapshot.settings().policy(polycom, mac).auth,
+        AuthSource::Sip
+    );
 }
 
 #[test]
@@ -85,13 +89,29 @@ fn names_shaped_like_a_phone_file() {
     let dir = tempfile::tempdir().unwrap();
     let paths = setup(dir.path(), None);
     let snapshot = Snapshot::build(&paths, &BuildOptions::default()).unwrap();
-    let known = snapshot.phone_name("0004F2AABBCC.cfg").unwrap();
-    assert_eq!(known.mac, Mac::parse("0004f2aabbcc").unwrap());
-    assert_eq!(known.phone, Some(0));
-    let unknown = snapshot.phone_name("0004f2000001-directory.xml").unwrap();
-    assert_eq!(unknown.phone, None);
-    assert_eq!(unknown.profile, 0);
-    assert!(snapshot.phone_name("cfg0004f2000001.xml").is_some());
+    let mac = Mac::parse("0004f2aabbcc").unwrap();
+    // A route is a phone's file; the same name with another MAC is phone-shaped, known or not.
+    let route = snapshot.route("0004F2AABBCC.cfg");
+    assert!(matches!(
+        snapshot.subject("0004F2AABBCC.cfg", route),
+        Subject::Phone { mac: Some(m), .. } if m == mac
+    ));
+    let Subject::PhoneShaped { phone, shape, .. } =
+        snapshot.subject("0004f2000001-directory.xml", None)
+    else {
+        panic!("phone-shaped");
+    };
+    assert_eq!(phone, None);
+    assert_eq!(
+        snapshot.shape_profiles(shape),
+        [snapshot.profile_id("polycom").unwrap()]
+    );
+    let Subject::PhoneShaped { phone, .. } = snapshot.subject("0004f2aabbcc-directory.xml", None)
+    else {
+        panic!("phone-shaped");
+    };
+    assert_eq!(phone, snapshot.phone_id(mac), "a known MAC is named too");
+    assert!(snapshot.phone_shaped("cfg0004f2000001.xml").is_some());
     // Names no per-phone route has the shape of reveal nothing, so they are not phone names.
     for name in [
         "0004f2000001.boot",
@@ -101,6 +121,7 @@ fn names_shaped_like_a_phone_file() {
         "0004f2000001.cfg.bak",
         "x0004f2000001.cfg",
     ] {
-        assert_eq!(snapshot.phone_name(name), None, "{name}");
+        assert_eq!(snapshot.phone_shaped(name), None, "{name}");
+        assert_eq!(snapshot.subject(name, None), Subject::Other, "{name}");
     }
 }

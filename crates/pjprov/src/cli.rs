@@ -25,6 +25,8 @@ pub enum Command {
     Render(RenderArgs),
     /// Print a config file as Asterisk reads it (after includes, templates and appends), as JSON.
     Dump(DumpArgs),
+    /// Explain why a request gets what it gets: route, phone, profile, template, every access rule.
+    Explain(ExplainArgs),
     /// Print the manual page (roff) on standard output.
     #[command(hide = true)]
     Man,
@@ -118,6 +120,9 @@ pub struct DumpArgs {
     /// The file: a name relative to the config directory, or an absolute path.
     #[arg(value_name = "FILE")]
     pub file: String,
+    /// Show the values of secret keys (password, md5_cred, secret...) instead of masking them.
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -191,6 +196,10 @@ pub struct ServeArgs {
     /// Milliseconds of quiet after a file change before reloading.
     #[arg(long, value_name = "MS", default_value_t = 100)]
     pub debounce_ms: u64,
+    /// Milliseconds a change that loosens access control (or drops phones) must stay unchanged before it
+    /// is served: a file saved in two steps never opens a gap.
+    #[arg(long, value_name = "MS", default_value_t = 5000)]
+    pub settle_ms: u64,
     /// Seconds open connections may take to finish on SIGTERM.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub shutdown_grace: u64,
@@ -200,4 +209,46 @@ pub struct ServeArgs {
     /// Log filter (tracing's env-filter syntax); RUST_LOG wins when set.
     #[arg(long, value_name = "FILTER", default_value = "info")]
     pub log_level: String,
+}
+
+/// How the request arrives, for `explain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExplainProtocol {
+    /// Plain HTTP.
+    Http,
+    /// HTTPS.
+    Https,
+    /// TFTP.
+    Tftp,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub dirs: Dirs,
+    /// The request: a path (/phoneprov/0004f2aabbcc.cfg) or a name below /phoneprov/ (0004f2aabbcc.cfg);
+    /// over TFTP, the file name as the phone asks for it.
+    #[arg(value_name = "URI")]
+    pub uri: String,
+    /// The client's address.
+    #[arg(long, value_name = "IP", default_value = "192.0.2.1")]
+    pub client: std::net::IpAddr,
+    /// The client's User-Agent header.
+    #[arg(long, value_name = "UA")]
+    pub user_agent: Option<String>,
+    /// The client presents a verified TLS certificate naming this MAC.
+    #[arg(long, value_name = "MAC", value_parser = crate::commands::explain::parse_mac)]
+    pub client_cert_mac: Option<pjprov_core::Mac>,
+    /// The client's Authorization header (Digest or Basic credentials).
+    #[arg(long, value_name = "HEADER")]
+    pub authorization: Option<String>,
+    /// How the request arrives.
+    #[arg(long, value_enum, default_value_t = ExplainProtocol::Http)]
+    pub protocol: ExplainProtocol,
+    /// The HTTP method.
+    #[arg(long, value_name = "METHOD", default_value = "GET")]
+    pub method: String,
+    /// The address the phone connected to (SERVER).
+    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
+    pub server_addr: std::net::IpAddr,
 }

@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         Command::List(args) => commands::list::run(args),
         Command::Render(args) => commands::render::run(args),
         Command::Dump(args) => commands::dump::run(args),
+        Command::Explain(args) => commands::explain::run(args),
         Command::Man => commands::man::run(),
     };
     match result {

@@ -293,7 +293,7 @@ fn a_phone_takes_the_profile_and_setvars_of_its_first_line() {
         "2026-11-23T12:00:00Z",
     );
     let phone = &phones.phones[0];
-    assert_eq!(profiles[phone.profile].name, "one");
+    assert_eq!(profiles[phone.profile.index()].name, "one");
     assert_eq!(phone.lines[1].vars.get("WHO"), Some("one"));
     assert_eq!(phone.lines[1].vars.get("ONLY_TWO"), None);
 }

@@ -38,6 +38,16 @@ pub struct Rule {
     pub net: IpNet,
 }
 
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sense = match self.sense {
+            Sense::Permit => "permit",
+            Sense::Deny => "deny",
+        };
+        write!(f, "{sense} = {}", self.net)
+    }
+}
+
 impl Rule {
     fn matches(&self, ip: IpAddr) -> bool {
         let same_family = self.net.addr().is_ipv4() == ip.is_ipv4();
@@ -77,12 +87,19 @@ impl Acl {
 
     /// Whether `ip` may connect.
     pub fn allows(&self, ip: IpAddr) -> bool {
+        self.deciding(ip)
+            .is_none_or(|(_, rule)| rule.sense == Sense::Permit)
+    }
+
+    /// The rule that decides for `ip` (the last that matches) and its position; `None`: no rule matches,
+    /// so `ip` is allowed.
+    pub fn deciding(&self, ip: IpAddr) -> Option<(usize, &Rule)> {
         let ip = unmap(ip);
         self.rules
             .iter()
+            .enumerate()
             .rev()
-            .find(|rule| rule.matches(ip))
-            .is_none_or(|rule| rule.sense == Sense::Permit)
+            .find(|(_, rule)| rule.matches(ip))
     }
 
     /// True when some rule matches `ip` (for exemption lists).
@@ -118,7 +135,7 @@ pub fn unmap(ip: IpAddr) -> IpAddr {
 
 /// `10.0.0.0/8`, `10.0.0.0/255.0.0.0`, `2001:db8::/32`, `[2001:db8::1]` or a single address.
 fn parse_net(text: &str) -> Result<IpNet, String> {
-    let bad = |why: &str| format!("'{text}' is not a network: {why} (write e.g. 192.168.1.0/24)");
+    let bad = |why: &str| format!("not a network: {why} (write e.g. 192.168.1.0/24)");
     let (addr, mask) = match text.split_once('/') {
         Some((addr, mask)) => (addr.trim(), Some(mask.trim())),
         None => (text, None),

@@ -17,6 +17,7 @@
 
 mod acl;
 mod policy;
+mod strictness;
 mod values;
 
 use std::net::SocketAddr;
@@ -31,7 +32,7 @@ pub use policy::{AuthKind, AuthSource, Binding, ClientCert, Patch, Policy, Schem
 
 use crate::error::{Diagnostic, Error};
 use crate::mac::Mac;
-use crate::model::Phone;
+use crate::model::{Phone, ProfileId};
 use crate::profile::Profile;
 use crate::suggest::closest;
 
@@ -51,8 +52,12 @@ pub struct Settings {
     pub limits: Limits,
     /// `[tftp]`.
     pub tftp: Tftp,
+    /// `[admin]`.
+    pub admin: Admin,
     default_policy: Policy,
     profile_policies: Vec<Policy>,
+    /// The name of each profile of `profile_policies` (to compare two snapshots' settings).
+    profile_names: Vec<String>,
     phone_policies: FxHashMap<Mac, Policy>,
 }
 
@@ -191,6 +196,12 @@ pub struct Limits {
     pub max_clients: usize,
     /// Networks never throttled (a provisioning VLAN behind one NAT address, a monitoring host).
     pub exempt: Acl,
+    /// Connections one client (counted per prefix, as above) may hold open at once.
+    pub client_connections: u32,
+    /// How long a response may wait for a client that does not read it (see `min_send_rate`).
+    pub send_timeout: Duration,
+    /// Bytes per second a client must read, on average over `send_timeout`, while a response waits for it.
+    pub min_send_rate: u64,
 }
 
 impl Default for Limits {
@@ -210,32 +221,75 @@ impl Default for Limits {
             ipv6_prefix: 64,
             max_clients: 65_536,
             exempt: Acl::default(),
+            // One NAT'd office booting at once opens a few hundred connections from one address.
+            client_connections: 512,
+            send_timeout: Duration::from_secs(30),
+            min_send_rate: 128,
         }
     }
 }
 
 /// `[tftp]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tftp {
     /// `listen`: TFTP addresses (TFTP is off when there are none, unless the command line gives one).
     pub listen: Vec<SocketAddr>,
     /// For each profile (by index), whether its files may be served over TFTP.
     pub profiles: Vec<bool>,
+    /// Whether `profiles` was written at all (TFTP on without it serves nothing: a startup warning).
+    pub profiles_set: bool,
+    /// Transfers one client address may have running at once.
+    pub client_transfers: u32,
+    /// How long one transfer may take in all.
+    pub transfer_lifetime: Duration,
+}
+
+impl Default for Tftp {
+    fn default() -> Tftp {
+        Tftp {
+            listen: Vec::new(),
+            profiles: Vec::new(),
+            profiles_set: false,
+            client_transfers: 64,
+            transfer_lifetime: Duration::from_secs(600),
+        }
+    }
+}
+
+/// `[admin]`: the admin address (`/metrics`, `/healthz`, the API).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Admin {
+    /// `token`: a bearer token that lets a client other than loopback use what changes state.
+    pub token: Option<Secret>,
 }
 
 impl Tftp {
-    /// Whether profile `index`'s files may be served over TFTP.
-    pub fn allows(&self, profile: usize) -> bool {
-        self.profiles.get(profile).copied().unwrap_or(false)
+    /// Whether `profile`'s files may be served over TFTP.
+    pub fn allows(&self, profile: ProfileId) -> bool {
+        self.profiles.get(profile.index()).copied().unwrap_or(false)
     }
 }
 
 impl Settings {
     /// The policy for a file of `profile`, asked for with `mac` (the phone's, or the MAC in the name).
-    pub fn policy(&self, profile: usize, mac: Option<Mac>) -> &Policy {
+    pub fn policy(&self, profile: ProfileId, mac: Option<Mac>) -> &Policy {
         mac.and_then(|mac| self.phone_policies.get(&mac))
-            .or_else(|| self.profile_policies.get(profile))
+            .or_else(|| self.profile_policies.get(profile.index()))
             .unwrap_or(&self.default_policy)
+    }
+
+    /// The strictest of the policies of `profiles` (the profiles sharing a file-name shape): what a MAC that
+    /// is no phone's is judged by, so that its answer is the one a real phone of the strictest of them would
+    /// get, and tells nothing about which profile, if any, the MAC belongs to. Ties go to the first.
+    pub fn strictest(&self, profiles: &[ProfileId]) -> (Option<ProfileId>, &Policy) {
+        let mut best: (Option<ProfileId>, &Policy) = (None, &self.default_policy);
+        for &profile in profiles {
+            let policy = self.policy(profile, None);
+            if best.0.is_none() || policy.rank() > best.1.rank() {
+                best = (Some(profile), policy);
+            }
+        }
+        best
     }
 
     /// The policy outside any profile (`[auth]` alone).
@@ -256,7 +310,8 @@ impl Settings {
     pub fn read_alone(config_dir: &Path) -> Option<Settings> {
         let loaded = asterisk_config::Loader::new(config_dir).load(FILE_NAME);
         if !loaded.valid {
-            return loaded.files.is_empty().then(Settings::default);
+            // Absent: the defaults. There but unreadable or invalid: nothing, never the defaults.
+            return loaded.missing.then(Settings::default);
         }
         Settings::read(Some(&loaded.config), config_dir, &[], &[], &mut Vec::new())
     }
@@ -272,6 +327,7 @@ impl Settings {
     ) -> Option<Settings> {
         let mut settings = Settings {
             profile_policies: vec![Policy::default(); profiles.len()],
+            profile_names: profiles.iter().map(|p| p.name.clone()).collect(),
             ..Settings::default()
         };
         settings.tftp.profiles = vec![false; profiles.len()];
@@ -308,7 +364,37 @@ impl Settings {
                                 }
                             }
                             "profiles" => tftp_profiles = Some((entry, entry.value.to_string())),
-                            _ => reader.unknown_key(section, entry, &["listen", "profiles"]),
+                            "client_transfers" => set(
+                                &mut settings.tftp.client_transfers,
+                                reader.value(section, entry, |t| count(t, 1)),
+                            ),
+                            "transfer_lifetime" => set(
+                                &mut settings.tftp.transfer_lifetime,
+                                reader.value(section, entry, |t| values::seconds(t, 5, 86_400)),
+                            ),
+                            _ => reader.unknown_key(section, entry, TFTP_KEYS),
+                        }
+                    }
+                }
+                "admin" => {
+                    for entry in &section.entries {
+                        match entry.key.to_ascii_lowercase().as_str() {
+                            "token" => {
+                                let token = entry.value.trim();
+                                if token.len() < 16 {
+                                    let at = entry_location(config, entry);
+                                    reader.error(
+                                        at,
+                                        "[admin]",
+                                        "token",
+                                        "must be at least 16 characters (make one with: head -c 24 /dev/urandom | base64)"
+                                            .into(),
+                                    );
+                                } else {
+                                    settings.admin.token = Some(Secret::new(token));
+                                }
+                            }
+                            _ => reader.unknown_key(section, entry, &["token"]),
                         }
                     }
                 }
@@ -348,6 +434,7 @@ impl Settings {
                                     "auth",
                                     "limits",
                                     "tftp",
+                                    "admin",
                                     "profile:NAME",
                                     "phone:MAC",
                                 ],
@@ -415,7 +502,7 @@ impl Settings {
                 continue;
             };
             let base = merged_profiles
-                .get(phone.profile)
+                .get(phone.profile.index())
                 .cloned()
                 .unwrap_or_else(|| auth_patch.clone());
             match base.then(patch).resolve() {
@@ -429,6 +516,7 @@ impl Settings {
         let tftp_at = tftp_profiles
             .as_ref()
             .map(|(entry, _)| entry_location(config, entry));
+        settings.tftp.profiles_set = tftp_profiles.is_some();
         if let Some((entry, text)) = tftp_profiles {
             let at = entry_location(config, entry);
             for name in values::list(&text) {
@@ -505,6 +593,12 @@ const AUTH_ONLY_KEYS: &[&str] = &[
     "protect",
     "nonce_lifetime",
 ];
+const TFTP_KEYS: &[&str] = &[
+    "listen",
+    "profiles",
+    "client_transfers",
+    "transfer_lifetime",
+];
 const LIMIT_KEYS: &[&str] = &[
     "throttle",
     "scan_window",
@@ -520,6 +614,9 @@ const LIMIT_KEYS: &[&str] = &[
     "ipv6_prefix",
     "max_clients",
     "exempt",
+    "client_connections",
+    "send_timeout",
+    "min_send_rate",
 ];
 
 impl Reader<'_> {
@@ -882,6 +979,20 @@ impl Reader<'_> {
                 "exempt" => {
                     self.value(section, entry, |t| limits.exempt.push(Sense::Permit, t));
                 }
+                "client_connections" => set(
+                    &mut limits.client_connections,
+                    self.value(section, entry, |t| {
+                        values::number(t, 1, 1_000_000).map(|n| n as u32)
+                    }),
+                ),
+                "send_timeout" => set(
+                    &mut limits.send_timeout,
+                    self.value(section, entry, |t| values::seconds(t, 1, 3_600)),
+                ),
+                "min_send_rate" => set(
+                    &mut limits.min_send_rate,
+                    self.value(section, entry, |t| values::number(t, 1, 1 << 30)),
+                ),
                 _ => self.unknown_key(section, entry, LIMIT_KEYS),
             }
         }
@@ -958,7 +1069,9 @@ impl Reader<'_> {
             }
         }
         for (index, profile) in profiles.iter().enumerate() {
-            if settings.tftp.allows(index) && settings.profile_policies[index].needs_credentials() {
+            if settings.tftp.allows(ProfileId::new(index))
+                && settings.profile_policies[index].needs_credentials()
+            {
                 self.warn(
                     tftp_at.clone().unwrap_or_else(|| (file.clone(), 0)),
                     "[tftp]",
@@ -1008,7 +1121,7 @@ fn schemes(text: &str) -> Result<Schemes, String> {
         match item.to_ascii_lowercase().as_str() {
             "digest" => schemes.digest = true,
             "basic" => schemes.basic = true,
-            other => return Err(format!("'{other}' is not digest or basic")),
+            _ => return Err("must be digest, basic or both (digest, basic)".into()),
         }
     }
     if !schemes.digest && !schemes.basic {
@@ -1023,7 +1136,7 @@ fn algorithms(text: &str) -> Result<Vec<DigestAlgorithm>, String> {
         let algorithm = match item.to_ascii_uppercase().as_str() {
             "MD5" => DigestAlgorithm::Md5,
             "SHA-256" | "SHA256" => DigestAlgorithm::Sha256,
-            other => return Err(format!("'{other}' is not MD5 or SHA-256")),
+            _ => return Err("must be MD5, SHA-256 or both (MD5, SHA-256)".into()),
         };
         if !list.contains(&algorithm) {
             list.push(algorithm);

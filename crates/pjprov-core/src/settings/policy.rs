@@ -107,6 +107,29 @@ impl Policy {
     pub fn needs_credentials(&self) -> bool {
         self.auth != AuthSource::None
     }
+
+    /// How strict the policy is, as what an unproven client gets shows it: a required certificate (403)
+    /// beats credentials (401), which beat a User-Agent binding, which beats nothing.
+    pub fn rank(&self) -> (u8, u8, u8, u8) {
+        let cert = match self.client_cert {
+            ClientCert::Require => 2,
+            ClientCert::Optional => 1,
+            ClientCert::Off => 0,
+        };
+        let agent = match self.user_agent {
+            Binding::Enforce => 2,
+            Binding::Log => 1,
+            Binding::Off => 0,
+        };
+        // Digest alone is stricter than a list that also accepts Basic.
+        let schemes = u8::from(!self.schemes.basic);
+        (
+            u8::from(cert == 2),
+            u8::from(self.needs_credentials()),
+            schemes.saturating_mul(2).saturating_add(agent),
+            cert,
+        )
+    }
 }
 
 /// `auth =` as written, before the credentials are resolved.

@@ -21,7 +21,7 @@ fn profiles() -> Vec<Profile> {
     crate::profile::read(&phoneprov, &mut Vec::new())
 }
 
-fn phone(mac: &str, profile: usize, secret: Option<&str>) -> Phone {
+fn phone(mac: &str, profile: u32, secret: Option<&str>) -> Phone {
     let mut vars = Vars::new();
     vars.set("MAC", mac);
     if let Some(secret) = secret {
@@ -29,7 +29,7 @@ fn phone(mac: &str, profile: usize, secret: Option<&str>) -> Phone {
     }
     Phone {
         mac: mac.into(),
-        profile,
+        profile: ProfileId(profile),
         lines: vec![Line {
             id: format!("{mac}-line").into(),
             index: 1,
@@ -81,8 +81,8 @@ fn no_file_means_defaults() {
     assert!(settings.acl.is_empty());
     assert!(!settings.any_credentials());
     assert!(settings.limits.throttle);
-    assert!(!settings.tftp.allows(0));
-    let policy = settings.policy(0, None);
+    assert!(!settings.tftp.allows(ProfileId(0)));
+    let policy = settings.policy(ProfileId(0), None);
     assert_eq!(policy.user_agent, Binding::Enforce);
     assert_eq!(policy.client_cert, ClientCert::Optional);
 }
@@ -158,13 +158,13 @@ fn policies_merge_from_auth_to_profile_to_phone() {
         "{diags:?}"
     );
     let mac = Mac::parse("0004f2aabbcc");
-    let phone = settings.policy(0, mac);
+    let phone = settings.policy(ProfileId(0), mac);
     assert_eq!(phone.auth, AuthSource::Sip);
     assert_eq!(phone.client_cert, ClientCert::Require);
     assert_eq!(phone.user_agent, Binding::Off);
-    let polycom = settings.policy(0, Mac::parse("0004f2000001"));
+    let polycom = settings.policy(ProfileId(0), Mac::parse("0004f2000001"));
     assert_eq!(polycom.user_agent, Binding::Log);
-    let yealink = settings.policy(1, None);
+    let yealink = settings.policy(ProfileId(1), None);
     assert!(matches!(yealink.auth, AuthSource::Static { ref username, .. } if username == "prov"));
     assert!(settings.any_credentials());
 }
@@ -211,17 +211,17 @@ fn limits_and_their_ranges() {
     let errs = errors("[limits]\nscan_refuse_after = 5\nscan_slow_after = 9\n");
     assert!(errs[0].contains("refused before being slowed"));
     let errs = errors("[limits]\nscan_status = 404\n");
-    assert!(errs[0].contains("is not one of 429, 403"));
+    assert!(errs[0].contains("must be one of: 429, 403"), "{errs:?}");
 }
 
 #[test]
 fn tftp_profiles() {
     let (settings, diags) = ok("[tftp]\nlisten = 0.0.0.0:69\nprofiles = Polycom, nosuch\n");
-    assert!(settings.tftp.allows(0));
-    assert!(!settings.tftp.allows(1));
+    assert!(settings.tftp.allows(ProfileId(0)));
+    assert!(!settings.tftp.allows(ProfileId(1)));
     assert!(diags[0].contains("no profile 'nosuch'"), "{diags:?}");
     let (settings, _) = ok("[tftp]\nprofiles = *\n");
-    assert!(settings.tftp.allows(0) && settings.tftp.allows(1));
+    assert!(settings.tftp.allows(ProfileId(0)) && settings.tftp.allows(ProfileId(1)));
 }
 
 #[test]

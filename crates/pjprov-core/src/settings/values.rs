@@ -1,5 +1,6 @@
 //! Parsing the values of pjprov.conf: each function returns the value or what is wrong with it, in words an
-//! admin can act on.
+//! admin can act on. Messages never repeat the value: a password typed into the wrong key must not end up
+//! in a log; the line number says where it is.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -9,7 +10,7 @@ pub fn boolean(text: &str) -> Result<bool, String> {
     match text.trim().to_ascii_lowercase().as_str() {
         "yes" | "true" | "y" | "t" | "1" | "on" => Ok(true),
         "no" | "false" | "n" | "f" | "0" | "off" => Ok(false),
-        other => Err(format!("'{other}' is not yes or no")),
+        _ => Err("must be yes or no".into()),
     }
 }
 
@@ -18,9 +19,9 @@ pub fn number(text: &str, min: u64, max: u64) -> Result<u64, String> {
     let value: u64 = text
         .trim()
         .parse()
-        .map_err(|_| format!("'{}' is not a whole number", text.trim()))?;
+        .map_err(|_| format!("must be a whole number from {min} to {max}"))?;
     if value < min || value > max {
-        return Err(format!("{value} is out of range ({min} to {max})"));
+        return Err(format!("must be a whole number from {min} to {max}"));
     }
     Ok(value)
 }
@@ -33,10 +34,8 @@ pub fn seconds(text: &str, min: u64, max: u64) -> Result<Duration, String> {
 /// `ADDR:PORT`, with IPv6 in brackets (`[::]:8088`).
 pub fn socket_addr(text: &str) -> Result<SocketAddr, String> {
     text.trim().parse().map_err(|_| {
-        format!(
-            "'{}' is not ADDR:PORT (write e.g. 0.0.0.0:8088 or [::]:8088)",
-            text.trim()
-        )
+        "must be ADDR:PORT, with IPv6 addresses in brackets: for example 0.0.0.0:8088, 192.0.2.10:8088 or [::]:8088"
+            .to_owned()
     })
 }
 
@@ -59,7 +58,7 @@ pub fn choice<T: Copy>(text: &str, choices: &[(&str, T)]) -> Result<T, String> {
         .map(|(_, value)| *value)
         .ok_or_else(|| {
             let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
-            format!("'{wanted}' is not one of {}", names.join(", "))
+            format!("must be one of: {}", names.join(", "))
         })
 }
 
@@ -79,6 +78,19 @@ mod tests {
     }
 
     #[test]
+    fn messages_never_repeat_the_value() {
+        let secret = "hunter2";
+        for message in [
+            boolean(secret).unwrap_err(),
+            number(secret, 0, 9).unwrap_err(),
+            socket_addr(secret).unwrap_err(),
+            choice(secret, &[("none", 0), ("sip", 1)]).unwrap_err(),
+        ] {
+            assert!(!message.contains(secret), "{message}");
+        }
+    }
+
+    #[test]
     fn numbers_and_addresses() {
         assert_eq!(number(" 30 ", 1, 100), Ok(30));
         assert!(number("0", 1, 100).is_err());
@@ -89,7 +101,7 @@ mod tests {
         assert_eq!(choice("LOG", &[("off", 0), ("log", 1)]), Ok(1));
         assert_eq!(
             choice("x", &[("off", 0), ("log", 1)]),
-            Err("'x' is not one of off, log".into())
+            Err("must be one of: off, log".into())
         );
     }
 }

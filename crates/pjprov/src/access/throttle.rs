@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use lru::LruCache;
 use pjprov_core::Mac;
@@ -102,30 +102,15 @@ impl Entry {
     }
 }
 
-/// The answer to "may this client go on?".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Standing {
-    /// Yes.
-    Good,
-    /// No: refused until the ban ends.
-    Refused {
-        /// Seconds until it may try again.
-        retry_after: u64,
-    },
-}
-
-/// What recording a miss did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MissOutcome {
-    /// Counted; answer normally.
-    Counted,
-    /// Counted; delay the answer this long.
-    Slowed(Duration),
-    /// This miss got the client refused.
-    Refused {
-        /// The misses that did it.
-        misses: u32,
-    },
+/// What the throttle knows of a client: what the access decision is made with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Standing {
+    /// Refused for this many more seconds (a ban).
+    pub refused_for: Option<u64>,
+    /// Misses in the current window.
+    pub misses: u32,
+    /// Whether the MAC asked about is already among them (asking again is no new miss).
+    pub counted: bool,
 }
 
 /// What recording a served phone file did.
@@ -146,8 +131,10 @@ pub enum HarvestOutcome {
 #[derive(Debug)]
 pub struct Throttle {
     shards: Vec<Mutex<LruCache<ClientKey, Entry>>>,
-    /// Clients currently refused (approximately): when zero, checking a client takes no lock.
+    /// Clients currently refused (approximately).
     banned: AtomicUsize,
+    /// Whether any miss was ever recorded: until then (the usual case) a client's standing takes no lock.
+    any_miss: std::sync::atomic::AtomicBool,
 }
 
 impl Throttle {
@@ -160,6 +147,7 @@ impl Throttle {
                 .map(|_| Mutex::new(LruCache::new(per_shard)))
                 .collect(),
             banned: AtomicUsize::new(0),
+            any_miss: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -181,39 +169,47 @@ impl Throttle {
         &self.shards[(hasher.finish() as usize) % SHARDS]
     }
 
-    /// Whether `key` may go on.
-    pub fn standing(&self, key: &ClientKey, now: Instant) -> Standing {
-        if self.banned.load(Ordering::Relaxed) == 0 {
-            return Standing::Good;
-        }
-        let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
-        let Some(entry) = shard.get_mut(key) else {
-            return Standing::Good;
-        };
-        match entry.banned_until {
-            Some(until) if until > now => Standing::Refused {
-                retry_after: until.duration_since(now).as_secs().max(1),
-            },
-            Some(_) => {
-                entry.banned_until = None;
-                self.banned.fetch_sub(1, Ordering::Relaxed);
-                entry.window_start = now;
-                entry.unknown.clear();
-                entry.failures = 0;
-                Standing::Good
-            }
-            None => Standing::Good,
-        }
-    }
-
-    /// Records a request for unknown phone `mac` (`None`: failed credentials).
-    pub fn miss(
+    /// What is known of `key`, and whether `mac` (the MAC a request names) is among its misses.
+    pub fn standing(
         &self,
         key: &ClientKey,
         mac: Option<Mac>,
         limits: &Limits,
         now: Instant,
-    ) -> MissOutcome {
+    ) -> Standing {
+        if self.banned.load(Ordering::Relaxed) == 0 && !self.any_miss.load(Ordering::Relaxed) {
+            return Standing::default();
+        }
+        let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
+        let Some(entry) = shard.get_mut(key) else {
+            return Standing::default();
+        };
+        if let Some(until) = entry.banned_until {
+            if until > now {
+                return Standing {
+                    refused_for: Some(until.duration_since(now).as_secs().max(1)),
+                    misses: entry.misses(),
+                    counted: false,
+                };
+            }
+            // The ban is over: a clean slate.
+            entry.banned_until = None;
+            self.banned.fetch_sub(1, Ordering::Relaxed);
+            entry.window_start = now;
+            entry.unknown.clear();
+            entry.failures = 0;
+        }
+        entry.roll(now, limits);
+        Standing {
+            refused_for: None,
+            misses: entry.misses(),
+            counted: mac.is_some_and(|mac| entry.unknown.contains(&fingerprint(mac))),
+        }
+    }
+
+    /// Records a request for unknown phone `mac` (`None`: failed credentials).
+    pub fn record_miss(&self, key: &ClientKey, mac: Option<Mac>, limits: &Limits, now: Instant) {
+        self.any_miss.store(true, Ordering::Relaxed);
         let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
         let entry = shard.get_or_insert_mut(*key, || Entry::new(now));
         entry.roll(now, limits);
@@ -228,19 +224,16 @@ impl Throttle {
             }
             None => entry.failures = entry.failures.saturating_add(1),
         }
-        let misses = entry.misses();
-        if misses >= limits.refuse_after {
-            if entry.banned_until.is_none() {
-                self.banned.fetch_add(1, Ordering::Relaxed);
-            }
-            entry.banned_until = Some(now + limits.ban);
-            return MissOutcome::Refused { misses };
+    }
+
+    /// Refuses `key` for `limits.ban`.
+    pub fn ban(&self, key: &ClientKey, limits: &Limits, now: Instant) {
+        let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
+        let entry = shard.get_or_insert_mut(*key, || Entry::new(now));
+        if entry.banned_until.is_none() {
+            self.banned.fetch_add(1, Ordering::Relaxed);
         }
-        if misses > limits.slow_after {
-            let delay = limits.delay.saturating_mul(misses - limits.slow_after);
-            return MissOutcome::Slowed(delay.min(Duration::from_secs(2)));
-        }
-        MissOutcome::Counted
+        entry.banned_until = Some(now + limits.ban);
     }
 
     /// Records that `key` was served the file of phone `mac`.
@@ -299,6 +292,7 @@ fn fingerprint(mac: Mac) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn limits() -> Limits {
         Limits {
@@ -318,46 +312,45 @@ mod tests {
     }
 
     #[test]
-    fn slowed_then_refused_then_forgiven() {
+    fn misses_are_counted_once_per_mac_and_bans_end() {
         let throttle = Throttle::new(1000);
         let limits = limits();
         let client = key("198.51.100.7");
         let now = Instant::now();
         assert_eq!(
-            throttle.miss(&client, Some(mac(1)), &limits, now),
-            MissOutcome::Counted
+            throttle.standing(&client, None, &limits, now),
+            Standing::default()
         );
-        assert_eq!(
-            throttle.miss(&client, Some(mac(2)), &limits, now),
-            MissOutcome::Counted
-        );
+        throttle.record_miss(&client, Some(mac(1)), &limits, now);
+        throttle.record_miss(&client, Some(mac(2)), &limits, now);
         // The same MAC again is no new miss (one phone rebooting).
+        throttle.record_miss(&client, Some(mac(2)), &limits, now);
+        let standing = throttle.standing(&client, Some(mac(2)), &limits, now);
+        assert_eq!((standing.misses, standing.counted), (2, true));
+        assert!(
+            !throttle
+                .standing(&client, Some(mac(3)), &limits, now)
+                .counted
+        );
+        throttle.record_miss(&client, None, &limits, now);
+        assert_eq!(throttle.standing(&client, None, &limits, now).misses, 3);
+
+        throttle.ban(&client, &limits, now);
         assert_eq!(
-            throttle.miss(&client, Some(mac(2)), &limits, now),
-            MissOutcome::Counted
+            throttle.standing(&client, None, &limits, now).refused_for,
+            Some(600)
         );
         assert_eq!(
-            throttle.miss(&client, Some(mac(3)), &limits, now),
-            MissOutcome::Slowed(Duration::from_millis(200))
+            throttle.standing(&key("198.51.100.8"), None, &limits, now),
+            Standing::default()
         );
-        assert_eq!(throttle.standing(&client, now), Standing::Good);
-        assert_eq!(
-            throttle.miss(&client, None, &limits, now),
-            MissOutcome::Refused { misses: 4 }
-        );
-        assert_eq!(
-            throttle.standing(&client, now),
-            Standing::Refused { retry_after: 600 }
-        );
-        assert_eq!(throttle.standing(&key("198.51.100.8"), now), Standing::Good);
         assert_eq!(throttle.refused(), 1);
         let later = now + Duration::from_secs(601);
-        assert_eq!(throttle.standing(&client, later), Standing::Good);
-        assert_eq!(throttle.refused(), 0);
         assert_eq!(
-            throttle.miss(&client, Some(mac(9)), &limits, later),
-            MissOutcome::Counted
+            throttle.standing(&client, None, &limits, later),
+            Standing::default()
         );
+        assert_eq!(throttle.refused(), 0);
     }
 
     #[test]
@@ -367,13 +360,11 @@ mod tests {
         let client = key("198.51.100.7");
         let now = Instant::now();
         for n in 0..3 {
-            throttle.miss(&client, Some(mac(n)), &limits, now);
+            throttle.record_miss(&client, Some(mac(n)), &limits, now);
         }
+        assert_eq!(throttle.standing(&client, None, &limits, now).misses, 3);
         let later = now + limits.window;
-        assert_eq!(
-            throttle.miss(&client, Some(mac(7)), &limits, later),
-            MissOutcome::Counted
-        );
+        assert_eq!(throttle.standing(&client, None, &limits, later).misses, 0);
     }
 
     #[test]
@@ -403,7 +394,10 @@ mod tests {
             throttle.served(&client, mac(4), &limits, now),
             HarvestOutcome::Fine
         );
-        assert_eq!(throttle.standing(&client, now), Standing::Good);
+        assert_eq!(
+            throttle.standing(&client, None, &limits, now),
+            Standing::default()
+        );
 
         let refuse = Limits {
             harvest_action: HarvestAction::Refuse,
@@ -417,10 +411,12 @@ mod tests {
             throttle.served(&other, mac(3), &refuse, now),
             HarvestOutcome::Flagged { refused: true, .. }
         ));
-        assert!(matches!(
-            throttle.standing(&other, now),
-            Standing::Refused { .. }
-        ));
+        assert!(
+            throttle
+                .standing(&other, None, &refuse, now)
+                .refused_for
+                .is_some()
+        );
     }
 
     #[test]
@@ -430,7 +426,7 @@ mod tests {
         let now = Instant::now();
         for n in 0..10_000u32 {
             let ip = IpAddr::V4(n.into());
-            throttle.miss(&ClientKey::new(ip, &limits), Some(mac(n)), &limits, now);
+            throttle.record_miss(&ClientKey::new(ip, &limits), Some(mac(n)), &limits, now);
         }
         assert!(throttle.tracked() <= 64, "{}", throttle.tracked());
     }

@@ -26,14 +26,25 @@ pub fn run(args: &DumpArgs) -> anyhow::Result<ExitCode> {
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    write_json(&mut out, &loaded.config, loader.config_dir())?;
+    write_json(
+        &mut out,
+        &loaded.config,
+        loader.config_dir(),
+        args.show_secrets,
+    )?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// One section a line, in the shape DESIGN.md §2 shows:
 /// `{"name": "1000", "template": false, "file": "pjsip.conf", "line": 12, "entries": [["type", "endpoint"]]}`.
-fn write_json(out: &mut impl Write, config: &Config, config_dir: &Path) -> std::io::Result<()> {
+/// The values of secret keys (`password`, `md5_cred`, `secret`...) are masked unless `show_secrets`.
+fn write_json(
+    out: &mut impl Write,
+    config: &Config,
+    config_dir: &Path,
+    show_secrets: bool,
+) -> std::io::Result<()> {
     let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
     writeln!(out, "[")?;
     let count = config.sections().len();
@@ -48,7 +59,12 @@ fn write_json(out: &mut impl Write, config: &Config, config_dir: &Path) -> std::
         )?;
         for (j, entry) in section.entries.iter().enumerate() {
             let sep = if j == 0 { "" } else { ", " };
-            write!(out, "{sep}[{}, {}]", quote(&entry.key), quote(&entry.value))?;
+            let value = if !show_secrets && pjprov_core::is_secret_variable(&entry.key) {
+                pjprov_core::SECRET_MASK
+            } else {
+                &entry.value
+            };
+            write!(out, "{sep}[{}, {}]", quote(&entry.key), quote(value))?;
         }
         writeln!(out, "]}}{}", if i + 1 < count { "," } else { "" })?;
     }

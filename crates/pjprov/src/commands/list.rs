@@ -11,8 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::cli::{ListArgs, ListFormat};
 
-/// What a masked secret looks like.
-const MASK: &str = "********";
+use pjprov_core::SECRET_MASK as MASK;
 
 pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
     let snapshot = match Snapshot::build(&args.dirs.paths(), &args.dirs.build_options()) {
@@ -64,9 +63,10 @@ struct Listing<'a> {
 impl Serialize for Listing<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let snapshot = self.snapshot;
-        let mut map = serializer.serialize_map(Some(2))?;
+        let mut map = serializer.serialize_map(Some(3))?;
         map.serialize_entry("phones", &Phones(self))?;
         map.serialize_entry("static_files", &static_files(snapshot))?;
+        map.serialize_entry("shared_files", &shared_files(snapshot))?;
         map.end()
     }
 }
@@ -80,15 +80,17 @@ impl Serialize for Phones<'_> {
             show_secrets,
         } = *self.0;
         serializer.collect_seq(
-            (0..snapshot.phones().len()).map(|index| phone_json(snapshot, index, show_secrets)),
+            snapshot
+                .phone_ids()
+                .map(|(id, _)| phone_json(snapshot, id, show_secrets)),
         )
     }
 }
 
 /// One phone: its access policy, lines with their variables, and routes.
-fn phone_json(snapshot: &Snapshot, index: usize, show_secrets: bool) -> Value {
+fn phone_json(snapshot: &Snapshot, index: pjprov_core::PhoneId, show_secrets: bool) -> Value {
     let config_dir = &snapshot.paths().config_dir;
-    let phone = &snapshot.phones()[index];
+    let phone = &snapshot.phones()[index.index()];
     let lines: Vec<Value> = phone
         .lines
         .iter()
@@ -119,7 +121,7 @@ fn phone_json(snapshot: &Snapshot, index: usize, show_secrets: bool) -> Value {
         .collect();
     json!({
         "mac": phone.mac.as_str(),
-        "profile": snapshot.profiles()[phone.profile].name,
+        "profile": snapshot.profiles()[phone.profile.index()].name,
         "access": access(snapshot, phone),
         "lines": lines,
         "routes": routes,
@@ -135,11 +137,30 @@ fn static_files(snapshot: &Snapshot) -> Vec<Value> {
         .filter_map(|route| match &route.target {
             Target::Static { path, .. } => Some(json!({
                 "uri": route.uri,
-                "profile": snapshot.profiles()[route.profile].name,
+                "profile": snapshot.profiles()[route.profile.index()].name,
                 "path": relative(path, &paths.data_dir),
                 "content_type": route.mime,
             })),
-            Target::Dynamic { .. } => None,
+            Target::Dynamic { .. } | Target::Shared { .. } => None,
+        })
+        .collect()
+}
+
+/// The files without a variable in their name: one per profile, shared by its phones, rendered with the
+/// variables of the phone named here (the first to name it, as Asterisk renders it).
+fn shared_files(snapshot: &Snapshot) -> Vec<Value> {
+    snapshot
+        .routes()
+        .iter()
+        .filter_map(|route| match route.target {
+            Target::Shared { phone, .. } => Some(json!({
+                "uri": route.uri,
+                "profile": snapshot.profiles()[route.profile.index()].name,
+                "template": snapshot.template_name(route),
+                "rendered_with": snapshot.phone(phone).map(|p| p.mac.as_str()),
+                "content_type": route.mime,
+            })),
+            _ => None,
         })
         .collect()
 }
@@ -194,7 +215,7 @@ fn write_table(
         "ROUTES",
     ];
     let mut rows: Vec<[String; 8]> = vec![header.map(str::to_owned)];
-    for (index, phone) in snapshot.phones().iter().enumerate() {
+    for (index, phone) in snapshot.phone_ids() {
         let routes: Vec<&str> = snapshot.routes_of(index).map(|r| r.uri.as_str()).collect();
         for (n, line) in phone.lines.iter().enumerate() {
             let var = |name: &str| {
@@ -212,7 +233,7 @@ fn write_table(
                 line.index.to_string(),
                 line.id.to_string(),
                 if n == 0 {
-                    snapshot.profiles()[phone.profile].name.clone()
+                    snapshot.profiles()[phone.profile.index()].name.clone()
                 } else {
                     String::new()
                 },
@@ -246,9 +267,14 @@ fn write_table(
         .iter()
         .filter(|r| matches!(r.target, Target::Static { .. }))
         .count();
+    let shared = snapshot
+        .routes()
+        .iter()
+        .filter(|r| matches!(r.target, Target::Shared { .. }))
+        .count();
     writeln!(
         out,
-        "\n{} phones, {} routes ({statics} static files)",
+        "\n{} phones, {} routes ({statics} static files, {shared} shared files)",
         snapshot.phones().len(),
         snapshot.routes().len()
     )

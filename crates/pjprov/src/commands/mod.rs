@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod dump;
+pub mod explain;
 pub mod list;
 pub mod man;
 pub mod render;

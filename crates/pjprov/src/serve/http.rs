@@ -16,9 +16,13 @@ use pjprov_core::{Mac, Route, Snapshot, Target};
 use tokio::io::AsyncSeekExt;
 
 use super::body::Body;
+use super::clients::ClientSlots;
 use super::conditional::{self, Range};
+use super::hush::Hush;
 use super::metrics::Metrics;
-use crate::access::{self, Access, Asked, CertIdentity, Decision, Http, Proof, Refusal, Transport};
+use crate::access::{
+    self, Access, Asked, CertIdentity, Decision, HttpFacts, Proof, Protocol, Refusal,
+};
 
 /// What every request needs: the snapshot being served, the access state and the counters.
 #[derive(Debug)]
@@ -34,6 +38,14 @@ pub struct State {
     pub access: Access,
     /// The HTTPS configuration, replaced at each reload; `None` until a certificate loads.
     pub tls: ArcSwapOption<rustls::ServerConfig>,
+    /// Connections open per client.
+    pub clients: Arc<ClientSlots>,
+    /// Rate limits for log lines a flood would repeat.
+    pub hush: Hush,
+    /// Why no configuration is served (for `/healthz` and systemd), while none is.
+    pub problem: ArcSwapOption<String>,
+    /// The log's queue (for `pjprov_log_dropped_total`).
+    pub log: Option<Arc<crate::logging::Sink>>,
 }
 
 impl State {
@@ -46,7 +58,16 @@ impl State {
             ready: std::sync::atomic::AtomicBool::new(false),
             access: Access::new(max_clients),
             tls: ArcSwapOption::empty(),
+            clients: Arc::new(ClientSlots::default()),
+            hush: Hush::default(),
+            problem: ArcSwapOption::empty(),
+            log: None,
         }
+    }
+
+    /// Whether a usable configuration is being served.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -61,6 +82,9 @@ pub struct Conn {
     pub tls: bool,
     /// The client certificate, verified against `tls_client_ca`.
     pub cert: Option<Arc<CertIdentity>>,
+    /// The snapshot whose ACL admitted the connection (its address): a request served under another one
+    /// is checked against that one's ACL again.
+    pub admitted: usize,
 }
 
 const SERVER_HEADER: &str = concat!("pjprov/", env!("CARGO_PKG_VERSION"));
@@ -116,7 +140,12 @@ pub async fn handle<B>(
         .unwrap_or_default();
     if let Some((mac, proof)) = &phone {
         state.access.served(&snapshot, conn.peer.ip(), *mac, status);
-        let protocol = if conn.tls { "https" } else { "http" };
+        let protocol = if conn.tls {
+            Protocol::Https
+        } else {
+            Protocol::Http
+        }
+        .name();
         access::audit(
             protocol,
             conn.peer.ip(),
@@ -143,10 +172,17 @@ pub async fn handle<B>(
     Ok(response)
 }
 
-async fn respond<B>(state: &State, snapshot: &Snapshot, conn: &Conn, req: &Request<B>) -> Answer {
+async fn respond<B>(
+    state: &State,
+    snapshot: &Arc<Snapshot>,
+    conn: &Conn,
+    req: &Request<B>,
+) -> Answer {
     let client = normalize(conn.peer.ip());
-    // The network ACL before anything else.
-    if !state.access.admit(snapshot, client, req.uri().path()) {
+    // The ACL was checked when the connection was accepted; a reload since then may have changed it.
+    if Arc::as_ptr(snapshot) as usize != conn.admitted
+        && !Access::admit(snapshot.settings(), client)
+    {
         state.metrics.refused(Refusal::Acl);
         return plain(StatusCode::FORBIDDEN, "403 Forbidden\n").into();
     }
@@ -165,6 +201,17 @@ async fn respond<B>(state: &State, snapshot: &Snapshot, conn: &Conn, req: &Reque
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return response.into();
     }
+    if !state.is_ready() {
+        // Nothing is served before a usable configuration exists: phones retry later.
+        let mut response = plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "503 Service Unavailable: no usable configuration is loaded yet\n",
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        return response.into();
+    }
     let prefix = super::options::prefix(state.prefix.as_deref(), snapshot.settings());
     let Some(uri) = pjprov_core::uri::route_uri(path, prefix) else {
         return not_found().into();
@@ -175,17 +222,21 @@ async fn respond<B>(state: &State, snapshot: &Snapshot, conn: &Conn, req: &Reque
     let asked = Asked {
         client,
         name: &uri,
-        route,
-        transport: Transport::Http(Http {
-            tls: conn.tls,
+        subject: snapshot.subject(&uri, route),
+        protocol: if conn.tls {
+            Protocol::Https
+        } else {
+            Protocol::Http
+        },
+        http: HttpFacts {
             cert: conn.cert.as_deref(),
             method: req.method().as_str(),
             target: req.uri().path_and_query().map_or(path, |pq| pq.as_str()),
             user_agent: header_text(header::USER_AGENT),
             authorization: header_text(header::AUTHORIZATION),
-        }),
+        },
     };
-    let verdict = state.access.decide(snapshot, &asked);
+    let verdict = state.access.check(snapshot, &asked);
     if let Some(delay) = verdict.delay {
         tokio::time::sleep(delay).await;
     }
@@ -219,7 +270,7 @@ async fn serve_route<B>(
         Target::Static { relative, .. } => {
             static_file(snapshot, route, relative, req.headers(), head).await
         }
-        Target::Dynamic { .. } => {
+        Target::Dynamic { .. } | Target::Shared { .. } => {
             let server = normalize(conn.local.ip());
             match snapshot.render(route, server) {
                 Ok(rendered) => in_memory(route, &rendered, req.headers(), head),
@@ -272,15 +323,17 @@ pub fn normalize(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// `/healthz`: 200 once a usable configuration is served, 503 before.
+/// `/healthz`: 200 once a usable configuration is served, 503 (and why) before.
 pub fn health(state: &State) -> Response<Body> {
     let generation = state.metrics.generation();
-    if state.ready.load(std::sync::atomic::Ordering::Relaxed) {
+    if state.is_ready() {
         plain(StatusCode::OK, &format!("ok generation {generation}\n"))
     } else {
+        let why = state.problem.load();
+        let why = why.as_deref().map_or("(still loading)", String::as_str);
         plain(
             StatusCode::SERVICE_UNAVAILABLE,
-            "no usable configuration loaded yet\n",
+            &format!("no usable configuration loaded: {why}\n"),
         )
     }
 }

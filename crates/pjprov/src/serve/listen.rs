@@ -1,5 +1,8 @@
-//! Accepting connections: one loop per listening address, a cap on open connections, hyper's header-read
-//! timeout (which needs a timer to work at all), TLS handshakes for HTTPS listeners, and graceful shutdown.
+//! Accepting connections: one loop per core on each listening address, a cap on open connections (global
+//! and per client), the network ACL at accept time (before a TLS handshake or a request is read), hyper's
+//! header-read timeout (which needs a timer to work at all), a send timeout with a minimum rate, TLS
+//! handshakes for HTTPS listeners, and graceful shutdown: on stop, no new connection is accepted and those
+//! open may finish their responses within the grace period.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -15,7 +18,8 @@ use tokio::sync::{Semaphore, watch};
 
 use super::body::Body;
 use super::http::{Conn, State};
-use crate::access::CertIdentity;
+use super::paced::{Pace, Paced};
+use crate::access::{Access, CertIdentity, Refusal};
 
 /// Connection limits and timeouts.
 #[derive(Debug, Clone, Copy)]
@@ -27,6 +31,15 @@ pub struct Limits {
     pub max_connections: usize,
     /// Largest request head (request line and headers), in bytes.
     pub max_header_bytes: usize,
+}
+
+/// Who a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Phones: the ACL and the per-client cap apply.
+    Phones,
+    /// The admin interface (its own rules, in its handler).
+    Admin,
 }
 
 /// A socket for `addr` as every pjprov listener wants it (TCP here, UDP for TFTP): address reuse, and
@@ -49,18 +62,24 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::from_std(socket.into())
 }
 
-/// Serves `listener` with `handler` until `shutdown` turns true, then lets open connections finish (up to
-/// `grace`). One accept loop per core shares the listener, so accepting keeps up with a boot storm of short
-/// connections.
-pub async fn serve<H, F>(
-    listener: TcpListener,
-    state: Arc<State>,
-    handler: H,
-    limits: Limits,
-    shutdown: watch::Receiver<bool>,
-    grace: Duration,
-    tls: bool,
-) where
+/// How a listener is served.
+pub struct Serving<H> {
+    pub state: Arc<State>,
+    pub handler: H,
+    pub limits: Limits,
+    pub tls: bool,
+    pub audience: Audience,
+    /// Turns true when the listener must stop accepting.
+    pub stop: watch::Receiver<bool>,
+    /// How long open connections may take to finish once stopped.
+    pub grace: Duration,
+}
+
+/// Serves `listener` until `serving.stop` turns true, then lets open connections finish (up to the grace
+/// period). One accept loop per core shares the listener, so accepting keeps up with a boot storm of
+/// short connections.
+pub async fn serve<H, F>(listener: TcpListener, serving: Serving<H>)
+where
     H: Fn(Arc<State>, Conn, hyper::Request<hyper::body::Incoming>) -> F
         + Clone
         + Send
@@ -68,46 +87,51 @@ pub async fn serve<H, F>(
         + 'static,
     F: Future<Output = Result<hyper::Response<Body>, std::convert::Infallible>> + Send + 'static,
 {
+    let graceful = Arc::new(GracefulShutdown::new());
     let shared = Arc::new(Shared {
         listener,
-        graceful: GracefulShutdown::new(),
-        permits: Arc::new(Semaphore::new(limits.max_connections)),
-        tls,
+        permits: Arc::new(Semaphore::new(serving.limits.max_connections)),
+        tls: serving.tls,
+        audience: serving.audience,
     });
     let loops = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut acceptors = Vec::with_capacity(loops);
     for _ in 0..loops {
         acceptors.push(tokio::spawn(accept_loop(
             shared.clone(),
-            state.clone(),
-            handler.clone(),
-            limits,
-            shutdown.clone(),
+            graceful.clone(),
+            serving.state.clone(),
+            serving.handler.clone(),
+            serving.limits,
+            serving.stop.clone(),
         )));
     }
     for acceptor in acceptors {
         let _ = acceptor.await;
     }
-    if let Ok(shared) = Arc::try_unwrap(shared) {
-        drop(shared.listener);
-        drain(shared.graceful.shutdown(), grace).await;
+    // No more accepting: close the listening socket, then let the open connections finish.
+    drop(shared);
+    match Arc::try_unwrap(graceful) {
+        Ok(graceful) => drain(graceful.shutdown(), serving.grace).await,
+        Err(_) => tracing::error!("connections could not be drained"),
     }
 }
 
 /// What the accept loops of one listener share.
 struct Shared {
     listener: TcpListener,
-    graceful: GracefulShutdown,
     permits: Arc<Semaphore>,
     tls: bool,
+    audience: Audience,
 }
 
 async fn accept_loop<H, F>(
     shared: Arc<Shared>,
+    graceful: Arc<GracefulShutdown>,
     state: Arc<State>,
     handler: H,
     limits: Limits,
-    mut shutdown: watch::Receiver<bool>,
+    mut stop: watch::Receiver<bool>,
 ) where
     H: Fn(Arc<State>, Conn, hyper::Request<hyper::body::Incoming>) -> F
         + Clone
@@ -116,6 +140,9 @@ async fn accept_loop<H, F>(
         + 'static,
     F: Future<Output = Result<hyper::Response<Body>, std::convert::Infallible>> + Send + 'static,
 {
+    if *stop.borrow() {
+        return;
+    }
     let local = shared.listener.local_addr().ok();
     let tls = shared.tls;
     let mut http = http1::Builder::new();
@@ -129,11 +156,11 @@ async fn accept_loop<H, F>(
                 Ok(permit) => permit,
                 Err(_) => break,
             },
-            _ = shutdown.changed() => break,
+            _ = stop.changed() => break,
         };
         let accepted = tokio::select! {
             accepted = shared.listener.accept() => accepted,
-            _ = shutdown.changed() => break,
+            _ = stop.changed() => break,
         };
         let (tcp, peer) = match accepted {
             Ok(pair) => pair,
@@ -144,17 +171,63 @@ async fn accept_loop<H, F>(
                 continue;
             }
         };
+        // Filter before any work: the ACL and the per-client cap, on the snapshot of this moment.
+        let snapshot = state.snapshot.load_full();
+        let settings = snapshot.settings();
+        let mut slot = None;
+        if shared.audience == Audience::Phones {
+            let client = super::http::normalize(peer.ip());
+            if !Access::admit(settings, client) {
+                state.metrics.refused(Refusal::Acl);
+                state.hush.log(client, "acl", || {
+                    tracing::warn!(target: crate::access::SECURITY, client = %client,
+                        "refused by [acl] (at connect, before TLS or HTTP; logged once a minute per client)");
+                });
+                tokio::spawn(turn_away(tcp, tls));
+                continue;
+            }
+            let cap = &settings.limits;
+            if !cap.exempt.matches(client) {
+                let key = crate::access::client_key(client, cap);
+                match state.clients.acquire(key, cap.client_connections) {
+                    Some(taken) => slot = Some(taken),
+                    None => {
+                        state.metrics.connection_refused_per_client();
+                        state.hush.log(client, "connections", || {
+                            tracing::warn!(target: crate::access::SECURITY, client = %client,
+                                limit = cap.client_connections,
+                                "connection refused: this client already holds [limits] client_connections connections");
+                        });
+                        drop(tcp);
+                        continue;
+                    }
+                }
+            }
+        }
+        let pace = Pace {
+            window: settings.limits.send_timeout,
+            min_bytes: usize::try_from(
+                settings
+                    .limits
+                    .min_send_rate
+                    .saturating_mul(settings.limits.send_timeout.as_secs()),
+            )
+            .unwrap_or(usize::MAX),
+        };
+        let admitted = Arc::as_ptr(&snapshot) as usize;
+        drop(snapshot);
         let _ = tcp.set_nodelay(true);
         let conn = Conn {
             local: tcp.local_addr().unwrap_or_else(|_| local.unwrap_or(peer)),
             peer,
             tls,
             cert: None,
+            admitted,
         };
         state.metrics.connection_opened();
         let state = state.clone();
         let handler = handler.clone();
-        let shared = shared.clone();
+        let watcher = graceful.watcher();
         let http = http.clone();
         tokio::spawn(async move {
             let service = |conn: Conn| {
@@ -162,27 +235,27 @@ async fn accept_loop<H, F>(
                 let handler = handler.clone();
                 service_fn(move |req| handler(state.clone(), conn.clone(), req))
             };
+            let stream = Paced::new(tcp, pace);
             let result = if tls {
-                match handshake(&state, tcp, limits.header_timeout).await {
+                match handshake(&state, stream, limits.header_timeout).await {
                     Some((stream, cert)) => {
                         let conn = Conn { cert, ..conn };
-                        shared
-                            .graceful
+                        watcher
                             .watch(http.serve_connection(TokioIo::new(stream), service(conn)))
                             .await
                     }
                     None => Ok(()),
                 }
             } else {
-                shared
-                    .graceful
-                    .watch(http.serve_connection(TokioIo::new(tcp), service(conn)))
+                watcher
+                    .watch(http.serve_connection(TokioIo::new(stream), service(conn)))
                     .await
             };
             if let Err(e) = result {
                 tracing::debug!(client = %peer, error = %e, "connection closed with an error");
             }
             state.metrics.connection_closed();
+            drop(slot);
             drop(permit);
         });
     }
@@ -191,13 +264,13 @@ async fn accept_loop<H, F>(
 /// The TLS handshake, within `timeout`; the verified client certificate's identity, if one was presented.
 async fn handshake(
     state: &State,
-    tcp: TcpStream,
+    tcp: Paced<TcpStream>,
     timeout: Duration,
 ) -> Option<(
-    tokio_rustls::server::TlsStream<TcpStream>,
+    tokio_rustls::server::TlsStream<Paced<TcpStream>>,
     Option<Arc<CertIdentity>>,
 )> {
-    let peer = tcp.peer_addr().ok();
+    let peer = tcp.get_ref().peer_addr().ok();
     let Some(config) = state.tls.load_full() else {
         tracing::warn!(client = ?peer, "HTTPS connection closed: no usable certificate is loaded");
         return None;
@@ -221,6 +294,32 @@ async fn handshake(
             tracing::debug!(client = ?peer, "TLS handshake timed out");
             None
         }
+    }
+}
+
+/// Closes a connection the ACL refuses, reading nothing of it: over plain HTTP a fixed 403 goes out first (so
+/// an admin's `curl` says why), over TLS the connection is just closed, before any handshake.
+async fn turn_away(mut tcp: TcpStream, tls: bool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const FORBIDDEN: &[u8] =
+        b"HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain; charset=utf-8\r\n\
+        content-length: 14\r\nconnection: close\r\n\r\n403 Forbidden\n";
+    if !tls {
+        let _ = tokio::time::timeout(Duration::from_secs(1), tcp.write_all(FORBIDDEN)).await;
+        let _ = tcp.shutdown().await;
+        // Closing with the request unread would reset the connection and lose the answer: discard a little
+        // of it, briefly.
+        let mut sink = [0u8; 4096];
+        let _ = tokio::time::timeout(Duration::from_millis(500), async {
+            let mut total = 0;
+            while total < 16 * 1024 {
+                match tcp.read(&mut sink).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => total += n,
+                }
+            }
+        })
+        .await;
     }
 }
 

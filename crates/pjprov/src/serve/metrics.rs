@@ -22,14 +22,17 @@ pub struct Metrics {
     bytes_sent: AtomicU64,
     refusals: [AtomicU64; REFUSALS.len()],
     tftp: [AtomicU64; TFTP_RESULTS.len()],
+    client_limit: AtomicU64,
+    last_reload_ok: std::sync::atomic::AtomicBool,
 }
 
 /// TFTP request results: (pseudo-status, label).
-const TFTP_RESULTS: [(u16, &str); 4] = [
+const TFTP_RESULTS: [(u16, &str); 5] = [
     (200, "sent"),
     (404, "not_found"),
     (403, "refused"),
     (405, "write_refused"),
+    (503, "busy"),
 ];
 
 /// Every refusal reason, in the order of `Metrics::refusals`.
@@ -48,6 +51,8 @@ pub struct Gauges {
     pub throttle_clients: usize,
     /// Clients refused right now.
     pub throttle_refused: usize,
+    /// Log lines dropped because the log's reader did not keep up.
+    pub log_dropped: u64,
 }
 
 impl Default for Metrics {
@@ -67,6 +72,8 @@ impl Default for Metrics {
             bytes_sent: AtomicU64::new(0),
             refusals: Default::default(),
             tftp: Default::default(),
+            client_limit: AtomicU64::new(0),
+            last_reload_ok: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -105,6 +112,11 @@ impl Metrics {
         }
     }
 
+    /// A connection closed at once: its client already held `[limits] client_connections`.
+    pub fn connection_refused_per_client(&self) {
+        self.client_limit.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn connection_opened(&self) {
         self.open_connections.fetch_add(1, Ordering::Relaxed);
     }
@@ -124,10 +136,12 @@ impl Metrics {
             .store(facts.warnings as u64, Ordering::Relaxed);
         self.last_reload
             .store(jiff::Timestamp::now().as_second(), Ordering::Relaxed);
+        self.last_reload_ok.store(true, Ordering::Relaxed);
     }
 
     pub fn reload_failed(&self) {
         self.reloads_failed.fetch_add(1, Ordering::Relaxed);
+        self.last_reload_ok.store(false, Ordering::Relaxed);
     }
 
     pub fn generation(&self) -> u64 {
@@ -251,6 +265,36 @@ impl Metrics {
             &tftp,
         );
         metric(
+            "connections_refused_total",
+            "counter",
+            "Connections closed at once, by reason (the ACL's are in refused_total).",
+            &[(
+                "{reason=\"client_connections\"}".into(),
+                load(&self.client_limit),
+            )],
+        );
+        metric(
+            "last_reload_success",
+            "gauge",
+            "1 when the last reload was adopted, 0 when it was rejected (the previous configuration serves).",
+            &[(
+                String::new(),
+                u64::from(self.last_reload_ok.load(Ordering::Relaxed)),
+            )],
+        );
+        metric(
+            "log_dropped_total",
+            "counter",
+            "Log lines dropped because the reader of the log did not keep up (serving never waits for it).",
+            &[(String::new(), gauges.log_dropped)],
+        );
+        metric(
+            "build_info",
+            "gauge",
+            "The running version (always 1).",
+            &[(format!("{{version=\"{}\"}}", env!("CARGO_PKG_VERSION")), 1)],
+        );
+        metric(
             "throttle_clients",
             "gauge",
             "Clients the scan throttle keeps counts for.",
@@ -288,6 +332,7 @@ mod tests {
         let text = m.render(Gauges {
             throttle_clients: 7,
             throttle_refused: 1,
+            log_dropped: 3,
         });
         for line in [
             "pjprov_http_requests_total{status=\"200\"} 2",
@@ -304,6 +349,9 @@ mod tests {
             "pjprov_refused_total{reason=\"acl\"} 0",
             "pjprov_throttle_clients 7",
             "pjprov_throttle_refused_clients 1",
+            "pjprov_log_dropped_total 3",
+            "pjprov_last_reload_success 1",
+            "pjprov_build_info{version=",
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");
         }

@@ -1,30 +1,40 @@
 //! `pjprov serve`: the HTTP server phones pull from, with live reload (DESIGN.md §3 and §6).
+//!
+//! Start-up, in order: signals (SIGHUP's default action would kill a server still starting), the first
+//! build, then the sockets. With a usable configuration they are the ones it names; with none, pjprov.conf's
+//! alone if it can be read, else only the command line's — never a default wider than what the admin wrote
+//! (`listeners.rs`). Without a usable configuration nothing is served to phones (503), and `/healthz` and
+//! systemd's status say why.
 
+mod admin;
 mod body;
+mod clients;
 mod conditional;
 pub mod http;
+mod hush;
 mod listen;
+mod listeners;
 mod metrics;
 mod options;
+mod paced;
 mod reload;
 mod systemd;
 mod tftp;
 mod tls;
+mod watch;
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::{Request, Response, StatusCode};
 use pjprov_core::{Settings, Snapshot};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 use crate::cli::ServeArgs;
-use body::Body;
-use http::{Conn, State};
+use http::State;
 use listen::Limits;
+use listeners::{ListenerSet, Setup};
 use options::Listeners;
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
@@ -33,168 +43,98 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .thread_name("pjprov")
         .build()?;
-    let result = runtime.block_on(serve(args));
+    let result = runtime.block_on(serve(args, log.sink()));
     // The runtime's threads may still log while they stop; then the queued lines are written.
     drop(runtime);
     drop(log);
     result
 }
 
-async fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
+async fn serve(args: &ServeArgs, log: Arc<crate::logging::Sink>) -> anyhow::Result<ExitCode> {
     // Before anything else: SIGHUP's default action would kill a server that is still starting.
     let signals = Signals::install()?;
     let paths = args.dirs.paths();
-    let state = Arc::new(State::new(Snapshot::empty(&paths), args.prefix.clone()));
+    let mut state = State::new(Snapshot::empty(&paths), args.prefix.clone());
+    state.log = Some(log);
+    let state = Arc::new(state);
 
-    // The configuration first: pjprov.conf may say where to listen.
     let (trigger, triggers) = mpsc::channel(1);
-    let watcher = reload::start_watcher(trigger.clone());
+    let watcher = watch::start_watcher(trigger.clone());
+    let resolve_args = args.clone();
+    let resolve: reload::Resolve = Box::new(move |settings: &Settings| {
+        (
+            Listeners::resolve(&resolve_args, settings),
+            options::tls_files(&resolve_args, settings),
+        )
+    });
+    let setup = Setup {
+        limits: Limits {
+            header_timeout: Duration::from_secs(args.header_timeout),
+            max_connections: args.max_connections,
+            max_header_bytes: 16 * 1024,
+        },
+        grace: Duration::from_secs(args.shutdown_grace),
+        prefix: prefix_path(args.prefix.as_deref().unwrap_or("")),
+    };
     let mut reloader = reload::Reloader::new(
         paths.clone(),
         args.dirs.build_options(),
         state.clone(),
         watcher,
-    );
-    let usable = reloader.reload().await;
-    if !usable {
-        tracing::error!(
-            "no usable configuration yet: every request answers 404 until one is saved"
-        );
-    }
-    let settings = if usable {
-        state.snapshot.load().settings().clone()
-    } else {
-        Settings::read_alone(&paths.config_dir).unwrap_or_default()
-    };
-    let resolve_args = args.clone();
-    let resolve = move |settings: &Settings| {
-        (
-            Listeners::resolve(&resolve_args, settings),
-            options::tls_files(&resolve_args, settings),
-        )
-    };
-    let (wanted, _) = resolve(&settings);
-    if wanted.is_empty() {
-        eprintln!(
-            "pjprov: nothing to listen on: plain HTTP is off and there is no --tls-listen or --tftp-listen"
-        );
-        return Ok(ExitCode::from(2));
-    }
-
-    // Listen: a port that cannot be bound is a start-up error worth failing for.
-    let mut listeners = Vec::new();
-    for (addrs, tls) in [(&wanted.http, false), (&wanted.https, true)] {
-        for addr in addrs {
-            match listen::bind(*addr) {
-                Ok(listener) => listeners.push((listener, tls)),
-                Err(e) => {
-                    tracing::error!(%addr, error = %e, "cannot listen");
-                    eprintln!("pjprov: cannot listen on {addr}: {e}");
-                    return Ok(ExitCode::from(1));
-                }
-            }
-        }
-    }
-    let mut tftp_sockets = Vec::new();
-    for addr in &wanted.tftp {
-        match tftp::bind(*addr) {
-            Ok(socket) => tftp_sockets.push(socket),
-            Err(e) => {
-                eprintln!("pjprov: cannot serve TFTP on {addr}: {e}");
-                if e.kind() == std::io::ErrorKind::PermissionDenied && addr.port() < 1024 {
-                    eprintln!(
-                        "pjprov: ports below 1024 need CAP_NET_BIND_SERVICE (the systemd unit grants it)"
-                    );
-                }
-                return Ok(ExitCode::from(1));
-            }
-        }
-    }
-    let admin = match wanted.admin {
-        Some(addr) => match listen::bind(addr) {
-            Ok(listener) => Some(listener),
-            Err(e) => {
-                eprintln!("pjprov: cannot listen on {addr} (--admin-listen): {e}");
-                return Ok(ExitCode::from(1));
-            }
+        triggers,
+        reload::Timing {
+            debounce: Duration::from_millis(args.debounce_ms),
+            settle: Duration::from_millis(args.settle_ms),
         },
-        None => None,
-    };
-    reloader
-        .start(reload::Startup {
-            resolve: Box::new(resolve),
-            listeners: wanted.clone(),
-        })
-        .await;
-    let reloads = tokio::spawn(reloader.run(triggers, Duration::from_millis(args.debounce_ms)));
+        resolve,
+        ListenerSet::new(state.clone(), setup),
+    );
 
-    let limits = Limits {
-        header_timeout: Duration::from_secs(args.header_timeout),
-        max_connections: args.max_connections,
-        max_header_bytes: 16 * 1024,
-    };
-    let grace = Duration::from_secs(args.shutdown_grace);
-    let (stop, stopped) = watch::channel(false);
-    let mut servers = Vec::new();
-    for (listener, tls) in listeners {
-        if let Ok(addr) = listener.local_addr() {
-            let prefix = options::prefix(args.prefix.as_deref(), &settings);
-            tracing::info!(
-                "serving phones on {}://{}/{}phoneprov/",
-                if tls { "https" } else { "http" },
-                show(addr),
-                prefix_path(prefix)
+    // The configuration first: it says where to listen.
+    let usable = reloader.reload().await == reload::Outcome::Adopted;
+    if usable {
+        if Listeners::resolve(args, state.snapshot.load().settings()).is_empty() {
+            eprintln!(
+                "pjprov: nothing to listen on for phones: plain HTTP is off and there is no --tls-listen or --tftp-listen"
+            );
+            return Ok(ExitCode::from(2));
+        }
+    } else {
+        let alone = Settings::read_alone(&paths.config_dir);
+        if alone.is_none() {
+            tracing::error!(
+                "pjprov.conf cannot be used: only the addresses on the command line are opened until it is fixed"
             );
         }
-        servers.push(tokio::spawn(listen::serve(
-            listener,
-            state.clone(),
-            http::handle,
-            limits,
-            stopped.clone(),
-            grace,
-            tls,
-        )));
+        reloader
+            .listen_without_configuration(alone.as_ref(), &Listeners::command_line_only(args))
+            .await;
     }
-    for socket in tftp_sockets {
-        if let Ok(addr) = socket.local_addr() {
-            tracing::info!("serving phones over TFTP on {}", show(addr));
-        }
-        servers.push(tokio::spawn(tftp::serve(
-            socket,
-            state.clone(),
-            args.max_connections,
-            stopped.clone(),
-        )));
+    // A socket of the first configuration that cannot be opened is a start-up error worth failing for.
+    if let Some(failed) = reloader.bind_failures().first() {
+        eprintln!("pjprov: {failed}");
+        return Ok(ExitCode::from(1));
     }
-    if let Some(listener) = admin {
-        if let Ok(addr) = listener.local_addr() {
-            tracing::info!(
-                "metrics on http://{}/metrics, health on /healthz",
-                show(addr)
-            );
-        }
-        servers.push(tokio::spawn(listen::serve(
-            listener,
-            state.clone(),
-            admin_handle,
-            limits,
-            stopped.clone(),
-            grace,
-            false,
-        )));
+    if usable {
+        systemd::ready("serving");
+    } else {
+        systemd::ready("no usable configuration: nothing served to phones (see pjprov check)");
     }
-    systemd::ready("serving");
 
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let reloads = tokio::spawn(reloader.run(stopped));
     signals.wait(trigger).await;
     tracing::info!("shutting down: no new connections; open ones may finish");
     systemd::stopping();
-    let _ = stop.send(true);
-    for server in servers {
-        let _ = server.await;
-    }
-    reloads.abort();
+    let _ = stop.send(());
+    let _ = reloads.await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The route name a TFTP file name means (`None` for a name that tries to leave the served files), as the
+/// TFTP server reads it.
+pub fn tftp_route_name(name: &str) -> Option<&str> {
+    tftp::route_name(std::path::Path::new(name)).ok()
 }
 
 fn show(addr: SocketAddr) -> String {
@@ -243,32 +183,4 @@ impl Signals {
             }
         }
     }
-}
-
-/// The admin listener: `/metrics` and `/healthz`.
-async fn admin_handle<B>(
-    state: Arc<State>,
-    _conn: Conn,
-    req: Request<B>,
-) -> Result<Response<Body>, Infallible> {
-    Ok(match req.uri().path() {
-        "/metrics" => {
-            let (throttle_clients, throttle_refused) = state.access.throttle_gauges();
-            let gauges = metrics::Gauges {
-                throttle_clients,
-                throttle_refused,
-            };
-            let mut response = http::plain(StatusCode::OK, &state.metrics.render(gauges));
-            response.headers_mut().insert(
-                hyper::header::CONTENT_TYPE,
-                hyper::header::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-            );
-            response
-        }
-        "/healthz" => http::health(&state),
-        _ => http::plain(
-            StatusCode::NOT_FOUND,
-            "404 Not Found: try /metrics or /healthz\n",
-        ),
-    })
 }

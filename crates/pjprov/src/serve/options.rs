@@ -58,9 +58,61 @@ impl Listeners {
         }
     }
 
+    /// What to open when pjprov.conf exists but cannot be used: only what the command line names (and the
+    /// admin address, loopback unless the command line says otherwise). Never a default wider than what
+    /// the admin wrote.
+    pub fn command_line_only(args: &ServeArgs) -> Listeners {
+        let admin = match args.admin_listen {
+            Some(AdminListen::Off) => None,
+            Some(AdminListen::On(addr)) => Some(addr),
+            None => Some(DEFAULT_ADMIN.parse().expect("a valid default")),
+        };
+        Listeners {
+            http: if args.no_plain_http {
+                Vec::new()
+            } else {
+                args.listen.clone()
+            },
+            https: args.tls_listen.clone(),
+            tftp: args.tftp_listen.clone(),
+            admin,
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.http.is_empty() && self.https.is_empty() && self.tftp.is_empty()
     }
+}
+
+/// What an admin can do about an address that cannot be bound.
+pub fn bind_hints(addr: SocketAddr, udp: bool, error: &std::io::Error) -> Vec<String> {
+    let mut hints = Vec::new();
+    match error.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            if addr.port() == 8088 && !udp {
+                hints.push(
+                    "8088 is Asterisk's own HTTP port: stop Asterisk serving it (noload => res_phoneprov.so, \
+                     or bindport= another port in http.conf), or give pjprov another (--listen 0.0.0.0:8090)"
+                        .to_owned(),
+                );
+            } else {
+                hints.push(format!(
+                    "another program listens on port {} (ss -lntup | grep :{} shows which)",
+                    addr.port(),
+                    addr.port()
+                ));
+            }
+        }
+        std::io::ErrorKind::PermissionDenied if addr.port() < 1024 => hints.push(
+            "ports below 1024 need CAP_NET_BIND_SERVICE (the systemd unit grants it), or use a port above 1023"
+                .to_owned(),
+        ),
+        std::io::ErrorKind::AddrNotAvailable => hints.push(
+            "this host has no such address: listen on one of its addresses, or 0.0.0.0 / [::] for all".to_owned(),
+        ),
+        _ => {}
+    }
+    hints
 }
 
 /// The certificate files: each one from the command line when given there, else from pjprov.conf.

@@ -17,3 +17,8 @@ pub fn reloading() {
 pub fn stopping() {
     let _ = sd_notify::notify(false, &[NotifyState::Stopping]);
 }
+
+/// Sets the status line `systemctl status pjprov` shows.
+pub fn status(text: &str) {
+    let _ = sd_notify::notify(false, &[NotifyState::Status(text)]);
+}

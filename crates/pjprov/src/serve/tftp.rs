@@ -9,6 +9,13 @@
 //!
 //! async-tftp runs its transfers on its own executor inside the task [`serve`] spawns on tokio, and its
 //! `log` records reach tracing through tracing-subscriber's log bridge.
+//!
+//! UDP lets anyone send a request with someone else's address, and a transfer lives until the client stops
+//! acknowledging. So every transfer is bounded: the client's `timeout` option is not honoured (the server's
+//! 2 s applies), a block is sent at most 4 more times (a silent client holds a slot about 10 s, and a
+//! spoofed 15-byte request draws at most 5 blocks: the amplification is bounded), a whole transfer lives at
+//! most `[tftp] transfer_lifetime`, one client address has at most `[tftp] client_transfers` running, and
+//! static files are streamed through a 64 KiB buffer, never held whole in memory.
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::num::NonZeroUsize;
@@ -25,7 +32,14 @@ use pjprov_core::{Route, Snapshot, Target};
 use tokio::sync::watch;
 
 use super::http::{State, normalize};
-use crate::access::{self, Asked, Decision, Transport};
+use crate::access::{self, Access, Asked, Decision, HttpFacts, Protocol};
+
+/// Retransmissions of a block before a transfer is given up.
+const MAX_RETRIES: u32 = 4;
+/// How long the server waits for an acknowledgement.
+const ACK_TIMEOUT: Duration = Duration::from_secs(2);
+/// The buffer a static file is streamed through.
+const FILE_BUFFER: usize = 64 * 1024;
 
 /// A transfer's data: a rendered body, or a static file read on the blocking pool.
 type Reader = Box<dyn AsyncRead + Unpin + Send>;
@@ -61,6 +75,7 @@ pub async fn serve(
         state,
         bound,
         active: Arc::new(AtomicUsize::new(0)),
+        per_client: Arc::new(Mutex::new(rustc_hash::FxHashMap::default())),
         max_transfers,
         uploads_logged: Mutex::new(LruCache::new(
             NonZeroUsize::new(1024).unwrap_or(NonZeroUsize::MIN),
@@ -78,7 +93,9 @@ pub async fn serve(
     let server = match builder
         .block_size_limit(1428)
         .window_size_limit(16)
-        .timeout(Duration::from_secs(3))
+        .timeout(ACK_TIMEOUT)
+        .ignore_client_timeout()
+        .max_send_retries(MAX_RETRIES)
         .build()
         .await
     {
@@ -103,6 +120,8 @@ struct Files {
     state: Arc<State>,
     bound: SocketAddr,
     active: Arc<AtomicUsize>,
+    /// Transfers running per client address.
+    per_client: Arc<Mutex<rustc_hash::FxHashMap<IpAddr, u32>>>,
     max_transfers: usize,
     uploads_logged: Mutex<LruCache<IpAddr, ()>>,
 }
@@ -117,6 +136,7 @@ impl Handler for Files {
         let status = match &result {
             Ok(_) => 200,
             Err(packet::Error::FileNotFound) => 404,
+            Err(packet::Error::Msg(m)) if m.starts_with("server busy") => 503,
             Err(_) => 403,
         };
         self.state.metrics.tftp(status);
@@ -176,13 +196,20 @@ impl Files {
         path: &Path,
     ) -> (Opened, Option<pjprov_core::Mac>) {
         // The network ACL before anything else.
-        if !self
-            .state
-            .access
-            .admit(snapshot, client.ip(), &path.to_string_lossy())
-        {
+        let ip = normalize(client.ip());
+        if !Access::admit(snapshot.settings(), ip) {
             self.state.metrics.refused(access::Refusal::Acl);
+            self.state.hush.log(ip, "tftp-acl", || {
+                tracing::warn!(target: access::SECURITY, client = %ip, file = %path.display(),
+                    "refused by [acl] (TFTP; logged once a minute per client)");
+            });
             return (Err(packet::Error::PermissionDenied), None);
+        }
+        if !self.state.is_ready() {
+            return (
+                Err(packet::Error::Msg("server busy, try again".into())),
+                None,
+            );
         }
         let name = match route_name(path) {
             Ok(name) => name,
@@ -194,12 +221,13 @@ impl Files {
         };
         let route = snapshot.route(name);
         let asked = Asked {
-            client: client.ip(),
+            client: ip,
             name,
-            route,
-            transport: Transport::Tftp,
+            subject: snapshot.subject(name, route),
+            protocol: Protocol::Tftp,
+            http: HttpFacts::default(),
         };
-        let verdict = self.state.access.decide(snapshot, &asked);
+        let verdict = self.state.access.check(snapshot, &asked);
         let mac = verdict.mac;
         match verdict.decision {
             Decision::Refuse { why, status, .. } => {
@@ -218,17 +246,43 @@ impl Files {
             return (Err(packet::Error::FileNotFound), mac);
         };
         if self.active.load(Ordering::Relaxed) >= self.max_transfers {
-            tracing::warn!(client = %client.ip(), "TFTP busy: too many transfers at once");
+            self.state.hush.log(ip, "tftp-busy", || {
+                tracing::warn!(client = %ip, "TFTP busy: too many transfers at once");
+            });
             return (
                 Err(packet::Error::Msg("server busy, try again".into())),
                 mac,
             );
         }
-        let opened = self.read(snapshot, route, client);
+        let Some(slot) = ClientTransfer::take(
+            &self.per_client,
+            access::client_key(ip, &snapshot.settings().limits),
+            snapshot.settings().tftp.client_transfers,
+        ) else {
+            self.state.hush.log(ip, "tftp-client", || {
+                tracing::warn!(target: access::SECURITY, client = %ip,
+                    limit = snapshot.settings().tftp.client_transfers,
+                    "TFTP busy for this client: it already has [tftp] client_transfers transfers running");
+            });
+            return (
+                Err(packet::Error::Msg("server busy, try again".into())),
+                mac,
+            );
+        };
+        let deadline = std::time::Instant::now() + snapshot.settings().tftp.transfer_lifetime;
+        let opened = self.read(
+            snapshot,
+            route,
+            client,
+            Slots {
+                _client: slot,
+                deadline,
+            },
+        );
         (opened, mac)
     }
 
-    fn read(&self, snapshot: &Snapshot, route: &Route, client: SocketAddr) -> Opened {
+    fn read(&self, snapshot: &Snapshot, route: &Route, client: SocketAddr, slots: Slots) -> Opened {
         let guard = Active::new(self.active.clone());
         match &route.target {
             Target::Static { relative, .. } => {
@@ -241,12 +295,13 @@ impl Files {
                     return Err(packet::Error::FileNotFound);
                 }
                 let reader = Guarded {
-                    inner: blocking::Unblock::new(file),
+                    inner: blocking::Unblock::with_capacity(FILE_BUFFER, file),
                     _active: guard,
+                    slots,
                 };
                 Ok((Box::new(reader), Some(meta.len())))
             }
-            Target::Dynamic { .. } => {
+            Target::Dynamic { .. } | Target::Shared { .. } => {
                 let server = self.server_address(client);
                 match snapshot.render(route, server) {
                     Ok(rendered) => {
@@ -254,6 +309,7 @@ impl Files {
                         let reader = Guarded {
                             inner: futures_lite::io::Cursor::new(rendered.body),
                             _active: guard,
+                            slots,
                         };
                         Ok((Box::new(reader), Some(len)))
                     }
@@ -286,7 +342,7 @@ impl Files {
 /// The route name a TFTP file name means: a leading `/` and one `phoneprov/` are optional. Names that try
 /// to climb out (`..`), use backslashes or NUL are refused outright (they could never match a route, but a
 /// scanner should get no "not found" to learn from).
-fn route_name(path: &Path) -> Result<&str, packet::Error> {
+pub(super) fn route_name(path: &Path) -> Result<&str, packet::Error> {
     let text = path.to_str().ok_or(packet::Error::FileNotFound)?;
     if text.contains(['\\', '\0']) || text.split('/').any(|part| part == "..") {
         return Err(packet::Error::PermissionDenied);
@@ -315,10 +371,54 @@ impl Drop for Active {
     }
 }
 
-/// A reader that holds a transfer slot.
+/// A transfer's place among its client's, freed when the transfer ends.
+struct ClientTransfer {
+    running: Arc<Mutex<rustc_hash::FxHashMap<IpAddr, u32>>>,
+    key: IpAddr,
+}
+
+impl ClientTransfer {
+    fn take(
+        running: &Arc<Mutex<rustc_hash::FxHashMap<IpAddr, u32>>>,
+        key: IpAddr,
+        cap: u32,
+    ) -> Option<ClientTransfer> {
+        let mut map = running.lock().unwrap_or_else(|e| e.into_inner());
+        let count = map.entry(key).or_insert(0);
+        if *count >= cap {
+            return None;
+        }
+        *count += 1;
+        Some(ClientTransfer {
+            running: running.clone(),
+            key,
+        })
+    }
+}
+
+impl Drop for ClientTransfer {
+    fn drop(&mut self) {
+        let mut map = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = map.get_mut(&self.key) {
+            *count -= 1;
+            if *count == 0 {
+                map.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// What a transfer holds while it runs: its client's place, and when it must be over.
+struct Slots {
+    _client: ClientTransfer,
+    deadline: std::time::Instant,
+}
+
+/// A reader that holds a transfer slot, and ends the transfer once its lifetime is over.
 struct Guarded<R> {
     inner: R,
     _active: Active,
+    slots: Slots,
 }
 
 impl<R: AsyncRead + Unpin> AsyncRead for Guarded<R> {
@@ -327,6 +427,12 @@ impl<R: AsyncRead + Unpin> AsyncRead for Guarded<R> {
         cx: &mut std::task::Context<'_>,
         buf: &mut [u8],
     ) -> std::task::Poll<std::io::Result<usize>> {
+        if std::time::Instant::now() >= self.slots.deadline {
+            return std::task::Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the transfer took longer than [tftp] transfer_lifetime",
+            )));
+        }
         std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }

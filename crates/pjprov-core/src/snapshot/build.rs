@@ -1,0 +1,375 @@
+//! Reading the configuration and putting a [`Snapshot`] together.
+//!
+//! Fail closed: a file that exists but cannot be read (pjprov.conf, pjsip_wizard.conf, an included file, a
+//! template) rejects the whole configuration, so a permission problem never means "no access rules" or
+//! "no phones". [`Snapshot::rebuild`] also keeps, for each template that is missing or broken now, the
+//! form the previous snapshot served.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use asterisk_config::{LoadOptions, Loaded, Loader};
+use rustc_hash::FxHashMap;
+
+use super::hbs::HbsTemplates;
+use super::routes::{RouteTable, check_template};
+use super::{BuildOptions, Paths, Rejected, Snapshot};
+use crate::asterisk::render::World;
+use crate::error::{Diagnostic, Error};
+use crate::phones::{self, Phones};
+use crate::pjsip::{self, Objects};
+use crate::profile;
+use crate::settings::{self, Settings};
+use crate::templates::TemplateStore;
+
+impl Snapshot {
+    /// Reads pjsip.conf, pjsip_wizard.conf, phoneprov.conf and pjprov.conf from `paths` and builds
+    /// everything.
+    pub fn build(paths: &Paths, options: &BuildOptions) -> Result<Snapshot, Rejected> {
+        Snapshot::assemble(paths, options, None)
+    }
+
+    /// Builds the snapshot that follows this one: like [`Snapshot::build`], except that a template that is
+    /// missing or no longer compiles keeps the form this snapshot serves (with an error saying so).
+    pub fn rebuild(&self, paths: &Paths, options: &BuildOptions) -> Result<Snapshot, Rejected> {
+        Snapshot::assemble(paths, options, Some(self))
+    }
+
+    /// A snapshot with no phones and no routes: what a server holds before a usable configuration exists.
+    pub fn empty(paths: &Paths) -> Snapshot {
+        Snapshot {
+            paths: paths.clone(),
+            now: jiff::Timestamp::now(),
+            phones: Phones::default(),
+            profiles: Vec::new(),
+            routes: RouteTable::default(),
+            templates: TemplateStore::new(paths.template_roots()),
+            hbs: HbsTemplates::default(),
+            diagnostics: Vec::new(),
+            watch: Vec::new(),
+            settings: Settings::default(),
+            usernames: OnceLock::new(),
+        }
+    }
+
+    fn assemble(
+        paths: &Paths,
+        options: &BuildOptions,
+        previous: Option<&Snapshot>,
+    ) -> Result<Snapshot, Rejected> {
+        let now = options.now.unwrap_or_else(jiff::Timestamp::now);
+        let mut files = Files {
+            loader: Loader::new(&paths.config_dir).options(LoadOptions {
+                exec_includes: options.exec_includes,
+            }),
+            diagnostics: Vec::new(),
+            watch: Vec::new(),
+            fatal: false,
+        };
+        let pjsip = files.load("pjsip.conf", Need::Required);
+        let wizard = files.load("pjsip_wizard.conf", Need::Optional);
+        let phoneprov = files.load("phoneprov.conf", Need::Required);
+        let own = files.load(settings::FILE_NAME, Need::Guard);
+        for root in paths.template_roots() {
+            push_unique(&mut files.watch, root);
+        }
+        let Files {
+            mut diagnostics,
+            mut watch,
+            fatal,
+            loader,
+        } = files;
+        let (Some(pjsip), Some(phoneprov)) = (pjsip, phoneprov) else {
+            return Err(Rejected { diagnostics, watch });
+        };
+        if fatal {
+            return Err(Rejected { diagnostics, watch });
+        }
+
+        let objects = Objects::read(
+            &pjsip.config,
+            wizard.as_ref().map(|w| &w.config),
+            &mut diagnostics,
+        );
+        // The objects own what they need: free the parsed pjsip configuration (the bulk of a large fleet's
+        // memory) before the phones are built, so a reload peaks at the larger of the two, not their sum.
+        drop((pjsip, wizard));
+        let profiles = profile::read(&phoneprov.config, &mut diagnostics);
+        if profiles.is_empty() {
+            return Err(Rejected { diagnostics, watch });
+        }
+        let empty = EmptyWorld {
+            map: FxHashMap::default(),
+            paths: paths.clone(),
+            epoch: now.as_second(),
+        };
+        let empty_world = empty.world();
+        let phones = phones::build(
+            &phones::Inputs {
+                objects: &objects,
+                profiles: &profiles,
+                now,
+                empty_world: &empty_world,
+            },
+            &mut diagnostics,
+        );
+        let settings = match Settings::read(
+            own.as_ref().map(|l| &l.config),
+            &paths.config_dir,
+            &profiles,
+            &phones.phones,
+            &mut diagnostics,
+        ) {
+            Some(settings) => settings,
+            None => {
+                diagnostics.push(pjsip::file_diag(
+                    &loader.resolve(settings::FILE_NAME),
+                    Error::FileRejected {
+                        file: settings::FILE_NAME.to_owned(),
+                        reason:
+                            "it guards access to SIP passwords, so it is used whole or not at all \
+                                 (see the errors above)"
+                                .to_owned(),
+                    },
+                ));
+                return Err(Rejected { diagnostics, watch });
+            }
+        };
+        for file in settings.general.tls.paths() {
+            push_unique(&mut watch, file.to_owned());
+        }
+
+        // Templates: read now, so a template that cannot be read rejects the configuration here rather
+        // than failing a phone later.
+        let templates =
+            TemplateStore::after(paths.template_roots(), previous.map(|p| &p.templates));
+        let mut unreadable: Vec<(PathBuf, String)> = Vec::new();
+        let mut checked: Vec<&str> = Vec::new();
+        // Only profiles some phone uses: an unused profile's templates are never served.
+        let used: Vec<crate::ProfileId> = {
+            let mut used: Vec<_> = phones.phones.iter().map(|p| p.profile).collect();
+            used.sort();
+            used.dedup();
+            used
+        };
+        for (index, profile) in profiles.iter().enumerate() {
+            if used.binary_search(&crate::ProfileId::new(index)).is_err() {
+                continue;
+            }
+            for file in &profile.dynamic_files {
+                let name = file.template.as_str();
+                if checked.contains(&name) {
+                    continue;
+                }
+                checked.push(name);
+                let located = templates.locate(name);
+                if name.ends_with(".hbs") {
+                    // Compiled below; a missing one may keep its last good form.
+                    let kept = previous.is_some_and(|p| p.hbs.has(name));
+                    if !(kept && located.is_err()) {
+                        check_template(
+                            located,
+                            &templates.roots_text(),
+                            &templates.roots()[0],
+                            profile,
+                            file,
+                            &mut diagnostics,
+                        );
+                    }
+                    continue;
+                }
+                let mut kept = false;
+                match templates.preload(name, &mut kept) {
+                    Err(reason) => unreadable.push((templates.roots()[0].join(name), reason)),
+                    Ok(true) if kept => diagnostics.push(Diagnostic::new(
+                        templates.roots()[0].join(name),
+                        0,
+                        Error::TemplateKept {
+                            template: name.to_owned(),
+                            reason: "it is missing".into(),
+                        },
+                    )),
+                    Ok(_) => check_template(
+                        located,
+                        &templates.roots_text(),
+                        &templates.roots()[0],
+                        profile,
+                        file,
+                        &mut diagnostics,
+                    ),
+                }
+            }
+        }
+        let hbs_names = checked.iter().copied().filter(|n| n.ends_with(".hbs"));
+        let (hbs, hbs_unreadable) = HbsTemplates::compile(
+            hbs_names,
+            &templates,
+            previous.map(|p| &p.hbs),
+            &mut diagnostics,
+        );
+        unreadable.extend(hbs_unreadable);
+        if !unreadable.is_empty() {
+            for (path, reason) in unreadable {
+                let template = path.display().to_string();
+                diagnostics.push(Diagnostic::new(
+                    path,
+                    0,
+                    Error::TemplateUnreadable { template, reason },
+                ));
+            }
+            return Err(Rejected { diagnostics, watch });
+        }
+
+        let mut snapshot = Snapshot {
+            paths: paths.clone(),
+            now,
+            phones,
+            profiles,
+            routes: RouteTable::default(),
+            templates,
+            hbs,
+            diagnostics,
+            watch,
+            settings,
+            usernames: OnceLock::new(),
+        };
+        snapshot.build_routes(&empty_world);
+        Ok(snapshot)
+    }
+
+    /// Whether template `name` reads a per-phone secret (directly, or through a template it names in
+    /// `PP_EACH_EXTENSION`).
+    pub(super) fn template_reads_secret(&self, name: &str) -> bool {
+        if name.ends_with(".hbs") {
+            return self.hbs.reads_secret(name);
+        }
+        let mut pending = vec![name.to_owned()];
+        let mut seen: Vec<String> = Vec::new();
+        while let Some(name) = pending.pop() {
+            if seen.contains(&name) || seen.len() > 16 {
+                continue;
+            }
+            let Ok(template) = self.templates.get(&name) else {
+                seen.push(name);
+                continue;
+            };
+            let source = template.source();
+            if crate::templates::expressions_mention_secret(source, b"${", b"}")
+                || crate::templates::expressions_mention_secret(source, b"%{", b"}")
+            {
+                return true;
+            }
+            pending.extend(each_extension_templates(source));
+            seen.push(name);
+        }
+        false
+    }
+}
+
+/// The template names `PP_EACH_EXTENSION(mac,NAME)` calls with a literal name.
+fn each_extension_templates(source: &[u8]) -> Vec<String> {
+    const CALL: &[u8] = b"PP_EACH_EXTENSION(";
+    let mut names = Vec::new();
+    for start in memchr::memmem::find_iter(source, CALL) {
+        let args = &source[start + CALL.len()..];
+        let Some(close) = memchr::memchr(b')', args) else {
+            continue;
+        };
+        let args = &args[..close];
+        if let Some(comma) = memchr::memrchr(b',', args) {
+            let name = String::from_utf8_lossy(&args[comma + 1..])
+                .trim()
+                .to_owned();
+            if !name.is_empty() && !name.contains('$') {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+/// How much a configuration file matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// Nothing works without it.
+    Required,
+    /// It may be absent; if it exists, it must be usable.
+    Optional,
+    /// pjprov.conf: absent means the defaults, but it guards secrets, so any problem rejects everything.
+    Guard,
+}
+
+/// The configuration files being read, and what they said.
+struct Files {
+    loader: Loader,
+    diagnostics: Vec<Diagnostic>,
+    watch: Vec<PathBuf>,
+    fatal: bool,
+}
+
+impl Files {
+    fn load(&mut self, name: &str, need: Need) -> Option<Loaded> {
+        let loaded = self.loader.load(name);
+        for path in &loaded.watch {
+            push_unique(&mut self.watch, path.clone());
+        }
+        if loaded.missing && need != Need::Required {
+            return None;
+        }
+        self.diagnostics.extend(
+            loaded
+                .diagnostics
+                .iter()
+                .cloned()
+                .map(|d| d.map(Error::Config)),
+        );
+        if !loaded.valid {
+            self.fatal = true;
+            let reason = if loaded.missing {
+                "it is missing".to_owned()
+            } else if need == Need::Guard {
+                "it guards access to SIP passwords, so it is used whole or not at all (see the errors above)"
+                    .to_owned()
+            } else {
+                "Asterisk would reject the whole file, or pjprov cannot read it (see the errors above)"
+                    .to_owned()
+            };
+            self.diagnostics.push(pjsip::file_diag(
+                &self.loader.resolve(name),
+                Error::FileRejected {
+                    file: name.to_owned(),
+                    reason,
+                },
+            ));
+            return None;
+        }
+        Some(loaded)
+    }
+}
+
+fn push_unique(list: &mut Vec<PathBuf>, path: PathBuf) {
+    if !list.contains(&path) {
+        list.push(path);
+    }
+}
+
+/// A world without phones or templates, owned: what setvars and route patterns are substituted in.
+struct EmptyWorld {
+    map: FxHashMap<compact_str::CompactString, usize>,
+    paths: Paths,
+    epoch: i64,
+}
+
+impl EmptyWorld {
+    fn world(&self) -> World<'_> {
+        World {
+            phones: &[],
+            user_order: &[],
+            by_mac: &self.map,
+            templates: &crate::asterisk::render::NoTemplates,
+            config_dir: &self.paths.config_dir,
+            data_dir: &self.paths.data_dir,
+            epoch: self.epoch,
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! The `.hbs` templates of a snapshot: compiled once when it is built, rendered per request.
+//!
+//! A template that went missing or stopped compiling since the previous snapshot keeps its last good
+//! compiled form (with an error in `check` and the log), so a broken save never turns a phone's file into a
+//! 500 or a 404.
+
+use std::net::IpAddr;
+use std::sync::OnceLock;
+
+use rustc_hash::FxHashMap;
+
+use super::Snapshot;
+use super::render::{RenderFailure, server_string};
+use super::routes::Route;
+use crate::asterisk::RenderIssue;
+use crate::error::{Diagnostic, Error};
+use crate::model::PhoneId;
+use crate::templates::{FileProblem, TemplateStore};
+
+/// The compiled `.hbs` templates.
+#[derive(Debug)]
+pub(super) struct HbsTemplates {
+    registry: ::handlebars::Handlebars<'static>,
+    strict: OnceLock<::handlebars::Handlebars<'static>>,
+    /// What each compiled template reads, from its source.
+    meta: FxHashMap<String, Meta>,
+}
+
+/// What a template's source mentions.
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    /// `users`: its context needs every phone.
+    users: bool,
+    /// A per-phone secret variable (`SECRET`, `*PASSWORD*`).
+    secret: bool,
+}
+
+impl Meta {
+    fn of(source: &str) -> Meta {
+        Meta {
+            users: crate::hbs::mentions_users(source),
+            secret: crate::hbs::mentions_secret(source),
+        }
+    }
+}
+
+impl Default for HbsTemplates {
+    fn default() -> HbsTemplates {
+        HbsTemplates {
+            registry: crate::hbs::registry(false),
+            strict: OnceLock::new(),
+            meta: FxHashMap::default(),
+        }
+    }
+}
+
+impl HbsTemplates {
+    /// Compiles the templates `names`; one that is missing or broken keeps its form from `previous`.
+    /// Returns the names of templates that exist but cannot be read (the caller rejects the configuration).
+    pub(super) fn compile<'n>(
+        names: impl Iterator<Item = &'n str>,
+        store: &TemplateStore,
+        previous: Option<&HbsTemplates>,
+        diags: &mut Vec<Diagnostic>,
+    ) -> (HbsTemplates, Vec<(std::path::PathBuf, String)>) {
+        let mut compiled = HbsTemplates::default();
+        let mut unreadable = Vec::new();
+        for name in names {
+            if compiled.meta.contains_key(name) {
+                continue;
+            }
+            let kept = |compiled: &mut HbsTemplates| {
+                let old = previous.and_then(|p| {
+                    Some((p.registry.get_template(name)?.clone(), *p.meta.get(name)?))
+                });
+                match old {
+                    Some((template, meta)) => {
+                        compiled.registry.register_template(name, template);
+                        compiled.meta.insert(name.to_owned(), meta);
+                        true
+                    }
+                    None => false,
+                }
+            };
+            let path = match store.locate(name) {
+                Ok(path) => path,
+                Err(FileProblem::Outside) => continue, // reported by the route checks
+                Err(FileProblem::Missing(_)) => {
+                    if kept(&mut compiled) {
+                        diags.push(Diagnostic::new(
+                            store.roots()[0].join(name),
+                            0,
+                            Error::TemplateKept {
+                                template: name.to_owned(),
+                                reason: "it is missing".into(),
+                            },
+                        ));
+                    }
+                    continue;
+                }
+                Err(FileProblem::Unreadable(reason)) => {
+                    unreadable.push((store.roots()[0].join(name), reason));
+                    continue;
+                }
+            };
+            let source = match std::fs::read(&path) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(text) => text,
+                    Err(_) => {
+                        unreadable.push((path, "it is not UTF-8 text".into()));
+                        continue;
+                    }
+                },
+                Err(e) => {
+                    unreadable.push((path, e.to_string()));
+                    continue;
+                }
+            };
+            match compiled.registry.register_template_string(name, &source) {
+                Ok(()) => {
+                    compiled.meta.insert(name.to_owned(), Meta::of(&source));
+                }
+                Err(error) => {
+                    let line = error.pos().map_or(0, |(line, _)| line as u32);
+                    let message = error.reason().to_string();
+                    let error = if kept(&mut compiled) {
+                        Error::TemplateKept {
+                            template: name.to_owned(),
+                            reason: format!("line {line}: {message}"),
+                        }
+                    } else {
+                        Error::TemplateSyntax {
+                            template: name.to_owned(),
+                            line,
+                            message,
+                        }
+                    };
+                    diags.push(Diagnostic::new(path, line, error));
+                }
+            }
+        }
+        (compiled, unreadable)
+    }
+
+    pub(super) fn has(&self, name: &str) -> bool {
+        self.registry.has_template(name)
+    }
+
+    /// Whether the template reads a per-phone secret variable (`{{SECRET}}`, `{{lines.0.SECRET}}`...).
+    pub(super) fn reads_secret(&self, name: &str) -> bool {
+        self.meta.get(name).is_some_and(|m| m.secret)
+    }
+}
+
+impl Snapshot {
+    pub(super) fn render_handlebars(
+        &self,
+        phone: PhoneId,
+        name: &str,
+        server: IpAddr,
+    ) -> (Result<Vec<u8>, RenderFailure>, Vec<RenderIssue>) {
+        if !self.hbs.has(name) {
+            let reason = format!("template '{name}' is missing or does not compile");
+            return (Err(RenderFailure::Handlebars(reason)), Vec::new());
+        }
+        let context = self.handlebars_context(phone, name, server);
+        let body = self
+            .hbs
+            .registry
+            .render_with_context(name, &context)
+            .map(String::into_bytes)
+            .map_err(|e| RenderFailure::Handlebars(e.to_string()));
+        (body, Vec::new())
+    }
+
+    fn handlebars_context(
+        &self,
+        phone: PhoneId,
+        name: &str,
+        server: IpAddr,
+    ) -> ::handlebars::Context {
+        let with_users = self.hbs.meta.get(name).is_some_and(|m| m.users);
+        let Some(owner) = self.phone(phone) else {
+            return ::handlebars::Context::null();
+        };
+        let all = self
+            .phones
+            .phones
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i == phone.index(), p));
+        let value = crate::hbs::context(owner, all, &server_string(server), with_users);
+        ::handlebars::Context::wraps(value).unwrap_or_else(|_| ::handlebars::Context::null())
+    }
+
+    /// What strict mode says about a `.hbs` route (a missing variable is an error there).
+    pub(super) fn strict_issues(&self, route: &Route, server: IpAddr) -> Vec<RenderIssue> {
+        let Some((phone, _)) = route.target.rendered() else {
+            return Vec::new();
+        };
+        let Some(name) = self.template_name(route).filter(|n| n.ends_with(".hbs")) else {
+            return Vec::new();
+        };
+        if !self.hbs.has(name) {
+            return Vec::new();
+        }
+        let strict = self.hbs.strict.get_or_init(|| {
+            let mut strict = self.hbs.registry.clone();
+            strict.set_strict_mode(true);
+            strict
+        });
+        match strict.render_with_context(name, &self.handlebars_context(phone, name, server)) {
+            Ok(_) => Vec::new(),
+            Err(error) => vec![RenderIssue {
+                template: name.to_owned(),
+                line: error.line_no.map_or(0, |l| l as u32),
+                message: format!("{} (strict mode)", error.reason()),
+            }],
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Rendering a route, and the cache of rendered bodies (per route and server address).
+
+use std::net::IpAddr;
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+
+use super::Snapshot;
+use super::routes::{Route, Target};
+use crate::asterisk::RenderIssue;
+use crate::asterisk::render::{Renderer, World};
+use crate::model::PhoneId;
+
+/// A rendered body and its entity tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The bytes.
+    pub body: Bytes,
+    /// A strong entity tag, quotes included (ASCII): the same bytes always give the same tag.
+    pub etag: Bytes,
+}
+
+impl Rendered {
+    /// Wraps `body` and computes its tag.
+    pub fn new(body: Vec<u8>) -> Rendered {
+        let digest = Sha256::digest(&body);
+        let hex: String = digest[..10].iter().map(|b| format!("{b:02x}")).collect();
+        // Rendering grows its buffer by doubling. A cached body gets an exact copy instead: shrinking in
+        // place would leave the spare half as a hole between cached bodies, which the next (larger)
+        // render cannot use; freed whole, the buffer is reused by the next render.
+        let body = if body.capacity() == body.len() {
+            Bytes::from(body)
+        } else {
+            Bytes::copy_from_slice(&body)
+        };
+        Rendered {
+            body,
+            etag: Bytes::from(format!("\"{hex}\"")),
+        }
+    }
+
+    /// The entity tag as text.
+    pub fn etag_str(&self) -> &str {
+        std::str::from_utf8(&self.etag).unwrap_or_default()
+    }
+}
+
+/// A route that could not be rendered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderFailure {
+    /// The template or static file is not on disk.
+    #[error("{0}")]
+    Missing(String),
+    /// The template did something it may not (grew too large, nested too deep).
+    #[error(transparent)]
+    Template(#[from] crate::asterisk::RenderError),
+    /// A Handlebars template that does not compile or fails.
+    #[error("{0}")]
+    Handlebars(String),
+}
+
+impl Snapshot {
+    /// The body of a dynamic route as served to a phone that connected to `server`, rendered on first use
+    /// and cached per server address.
+    pub fn render(&self, route: &Route, server: IpAddr) -> Result<Rendered, RenderFailure> {
+        if let Some((_, hit)) = route
+            .cache
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(addr, _)| *addr == server)
+        {
+            return Ok(hit.clone());
+        }
+        let (body, _) = self.render_fresh(route, server);
+        let rendered = Rendered::new(body?);
+        let mut cache = route.cache.write().unwrap_or_else(|e| e.into_inner());
+        if !cache.iter().any(|(addr, _)| *addr == server) {
+            // Usually a single server address: do not reserve room for four.
+            cache.reserve_exact(1);
+            cache.push((server, rendered.clone()));
+        }
+        Ok(rendered)
+    }
+
+    /// Renders without the cache and returns what the templates did that deserves a warning.
+    pub fn render_fresh(
+        &self,
+        route: &Route,
+        server: IpAddr,
+    ) -> (Result<Vec<u8>, RenderFailure>, Vec<RenderIssue>) {
+        match &route.target {
+            Target::Static { path, .. } => {
+                let body = std::fs::read(path)
+                    .map_err(|e| RenderFailure::Missing(format!("{}: {e}", path.display())));
+                (body, Vec::new())
+            }
+            Target::Dynamic { phone, file } | Target::Shared { phone, file } => {
+                let (body, mut issues) = self.render_file(*phone, *file, server);
+                issues.extend(self.strict_issues(route, server));
+                (body, issues)
+            }
+        }
+    }
+
+    /// Renders file `file` of `phone`'s profile with the phone's variables.
+    fn render_file(
+        &self,
+        phone: PhoneId,
+        file: usize,
+        server: IpAddr,
+    ) -> (Result<Vec<u8>, RenderFailure>, Vec<RenderIssue>) {
+        let Some(owner) = self.phone(phone) else {
+            return (
+                Err(RenderFailure::Missing("no such phone".into())),
+                Vec::new(),
+            );
+        };
+        let Some(name) = self
+            .profiles
+            .get(owner.profile.index())
+            .and_then(|p| p.dynamic_files.get(file))
+            .map(|f| f.template.as_str())
+        else {
+            return (
+                Err(RenderFailure::Missing("no such file".into())),
+                Vec::new(),
+            );
+        };
+        if name.ends_with(".hbs") {
+            return self.render_handlebars(phone, name, server);
+        }
+        let template = match self.templates.get(name) {
+            Ok(t) => t,
+            Err(reason) => {
+                return (
+                    Err(RenderFailure::Missing(format!(
+                        "template '{name}': {reason}"
+                    ))),
+                    Vec::new(),
+                );
+            }
+        };
+        let world = self.world();
+        let first = owner.first_line();
+        let address = server_string(server);
+        let injected = (!first.vars.contains("SERVER")).then_some(address.as_str());
+        let renderer = Renderer::new(&world, Some(phone.index()), injected);
+        let scope = renderer.line_scope(phone.index(), 0);
+        let mut out = Vec::new();
+        let result = template
+            .render_into(&renderer, &scope, &mut out)
+            .map(|()| out)
+            .map_err(RenderFailure::from);
+        let mut issues = renderer.take_issues();
+        if template.truncated_at_nul {
+            issues.push(RenderIssue {
+                template: name.to_owned(),
+                line: 0,
+                message: "NUL byte: Asterisk ignores the rest of the template".into(),
+            });
+        }
+        (result, issues)
+    }
+
+    pub(super) fn world(&self) -> World<'_> {
+        World {
+            phones: &self.phones.phones,
+            user_order: &self.phones.user_order,
+            by_mac: &self.phones.by_mac,
+            templates: &self.templates,
+            config_dir: &self.paths.config_dir,
+            data_dir: &self.paths.data_dir,
+            epoch: jiff::Timestamp::now().as_second(),
+        }
+    }
+}
+
+/// `SERVER` for a connection's local address (IPv4-mapped IPv6 addresses are shown as IPv4).
+pub fn server_string(addr: IpAddr) -> String {
+    match addr {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => v6.to_string(),
+        },
+        IpAddr::V4(v4) => v4.to_string(),
+    }
+}

@@ -1,0 +1,519 @@
+//! The route table: every URI a snapshot answers, and what a name that is no route is about.
+//!
+//! Routes are built as res_phoneprov builds them: each profile's static files, then each phone's dynamic
+//! files (its profile's patterns substituted with the variables of the line that created it). Two routes
+//! with one URI: the first answers, as in Asterisk. A pattern without variables names one file that every
+//! phone of the profile shares (a boot file, a common config): it is rendered with the variables of the
+//! first phone that names it (Asterisk's bytes), but it is no phone's own file ([`Target::Shared`]).
+//!
+//! Names of per-phone routes with their MAC taken out are *shapes* (`prefix` + 12 hex digits + `suffix`):
+//! a name of that shape that is no route is what a scanner asks for. Several profiles may share a shape;
+//! access control then judges an unknown MAC by the strictest of their policies, so the answer does not
+//! tell which profile, if any, the MAC belongs to.
+
+use std::sync::RwLock;
+
+use bytes::Bytes;
+use rustc_hash::FxHashMap;
+
+use super::Snapshot;
+use super::render::Rendered;
+use crate::asterisk::Template;
+use crate::asterisk::render::World;
+use crate::error::{Diagnostic, Error};
+use crate::mac::Mac;
+use crate::model::{Location, PhoneId, ProfileId};
+use crate::phones;
+use crate::profile;
+use crate::templates::{FileProblem, resolve_inside};
+
+/// What a route answers with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A file sent as it is.
+    Static {
+        /// Its name under the phoneprov directory (`staticdir` + name), to resolve again at each request.
+        relative: String,
+        /// Where it was when the snapshot was built.
+        path: std::path::PathBuf,
+    },
+    /// A template rendered for one phone: its file.
+    Dynamic {
+        /// The phone.
+        phone: PhoneId,
+        /// Index of the file in its profile's [`crate::Profile::dynamic_files`].
+        file: usize,
+    },
+    /// A template whose name has no variables: one file shared by every phone of the profile, rendered with
+    /// the variables of `phone`, the first phone that names it (as Asterisk renders it).
+    Shared {
+        /// The phone whose variables render it.
+        phone: PhoneId,
+        /// Index of the file in the profile's [`crate::Profile::dynamic_files`].
+        file: usize,
+    },
+}
+
+impl Target {
+    /// The phone whose variables render this route, and the file of its profile: `None` for static files.
+    pub fn rendered(&self) -> Option<(PhoneId, usize)> {
+        match *self {
+            Target::Dynamic { phone, file } | Target::Shared { phone, file } => Some((phone, file)),
+            Target::Static { .. } => None,
+        }
+    }
+}
+
+/// One URI pjprov answers.
+#[derive(Debug)]
+pub struct Route {
+    /// The URI below `/phoneprov/`.
+    pub uri: String,
+    /// Its content type.
+    pub mime: String,
+    /// The content type as shared bytes, trimmed (cheap to put in every response).
+    pub mime_bytes: Bytes,
+    /// The profile that defines it.
+    pub profile: ProfileId,
+    /// What it serves.
+    pub target: Target,
+    pub(super) cache: RwLock<Vec<(std::net::IpAddr, Rendered)>>,
+}
+
+impl Route {
+    fn new(uri: String, mime: String, profile: ProfileId, target: Target) -> Route {
+        Route {
+            uri,
+            mime_bytes: Bytes::from(mime.trim().to_owned()),
+            mime,
+            profile,
+            target,
+            cache: RwLock::new(Vec::new()),
+        }
+    }
+}
+
+/// One shape of per-phone names (its position in the snapshot's shape list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ShapeId(u32);
+
+/// A per-phone route name with its MAC taken out: `prefix` + 12 hex digits + `suffix` (lower case), and
+/// every profile whose routes have it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Shape {
+    prefix: String,
+    suffix: String,
+    profiles: Vec<ProfileId>,
+}
+
+/// What a request is about, as access control needs to know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// A file rendered for one phone (it holds that phone's secrets).
+    Phone {
+        /// The phone.
+        phone: PhoneId,
+        /// Its profile.
+        profile: ProfileId,
+        /// Its MAC, when the configured MAC is a valid one.
+        mac: Option<Mac>,
+    },
+    /// A file no single phone owns: a static file, or a dynamic file whose name has no variables.
+    Shared {
+        /// The profile that serves it.
+        profile: ProfileId,
+        /// Whether its template reads a per-phone secret (then it carries the first phone's secret, and is
+        /// protected like a phone's file: `check` warns).
+        secret: bool,
+    },
+    /// No route, but shaped like some phone's file: the MAC in it, and the phone with that MAC if there is
+    /// one. Judged alike whether the phone exists or not.
+    PhoneShaped {
+        /// The MAC in the name.
+        mac: Mac,
+        /// The phone with that MAC, if any.
+        phone: Option<PhoneId>,
+        /// The shape: [`Snapshot::shape_profiles`] lists the profiles whose routes have it.
+        shape: ShapeId,
+    },
+    /// Anything else: it answers 404 for everyone.
+    Other,
+}
+
+/// The routes of a snapshot and how names find them.
+#[derive(Debug, Default)]
+pub(super) struct RouteTable {
+    pub routes: Vec<Route>,
+    exact: FxHashMap<String, usize>,
+    folded: FxHashMap<String, usize>,
+    shapes: Vec<Shape>,
+    /// For each profile and dynamic file: whether its template reads a per-phone secret.
+    pub secret_templates: Vec<Vec<bool>>,
+}
+
+impl RouteTable {
+    /// The route for `uri`: exact first, then ignoring case.
+    fn find(&self, uri: &str) -> Option<&Route> {
+        let index = self
+            .exact
+            .get(uri)
+            .or_else(|| self.folded.get(&uri.to_lowercase()))?;
+        self.routes.get(*index)
+    }
+
+    fn add(&mut self, route: Route) {
+        let index = self.routes.len();
+        self.exact.insert(route.uri.clone(), index);
+        self.folded.entry(route.uri.to_lowercase()).or_insert(index);
+        self.routes.push(route);
+    }
+}
+
+impl Snapshot {
+    /// Every route, static ones first.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes.routes
+    }
+
+    /// The route for `uri` (below `/phoneprov/`): exact first, then ignoring case (pjprov differs: Asterisk
+    /// matches exactly).
+    pub fn route(&self, uri: &str) -> Option<&Route> {
+        self.routes.find(uri)
+    }
+
+    /// The routes rendered for phone `phone` (its own files, and the shared files it renders).
+    pub fn routes_of(&self, phone: PhoneId) -> impl Iterator<Item = &Route> {
+        self.routes
+            .routes
+            .iter()
+            .filter(move |r| matches!(r.target, Target::Dynamic { phone: p, .. } if p == phone))
+    }
+
+    /// The template of a dynamic or shared route.
+    pub fn template_name(&self, route: &Route) -> Option<&str> {
+        let (_, file) = route.target.rendered()?;
+        let profile = self.profiles.get(route.profile.index())?;
+        Some(&profile.dynamic_files.get(file)?.template)
+    }
+
+    /// The MAC of a per-phone route's phone.
+    pub fn route_mac(&self, route: &Route) -> Option<Mac> {
+        match route.target {
+            Target::Dynamic { phone, .. } => Mac::parse(&self.phone(phone)?.mac),
+            Target::Shared { .. } | Target::Static { .. } => None,
+        }
+    }
+
+    /// What a request for `name` (below `/phoneprov/`, with `route` its route if it has one) is about.
+    pub fn subject(&self, name: &str, route: Option<&Route>) -> Subject {
+        match route {
+            Some(route) => match route.target {
+                Target::Dynamic { phone, .. } => Subject::Phone {
+                    phone,
+                    profile: route.profile,
+                    mac: self.route_mac(route),
+                },
+                Target::Shared { file, .. } => Subject::Shared {
+                    profile: route.profile,
+                    secret: self
+                        .routes
+                        .secret_templates
+                        .get(route.profile.index())
+                        .and_then(|files| files.get(file))
+                        .copied()
+                        .unwrap_or(false),
+                },
+                Target::Static { .. } => Subject::Shared {
+                    profile: route.profile,
+                    secret: false,
+                },
+            },
+            None => match self.phone_shaped(name) {
+                Some((mac, shape)) => Subject::PhoneShaped {
+                    mac,
+                    phone: self.phone_id(mac),
+                    shape,
+                },
+                None => Subject::Other,
+            },
+        }
+    }
+
+    /// The profiles whose per-phone routes have `shape`, in phoneprov.conf order.
+    pub fn shape_profiles(&self, shape: ShapeId) -> &[ProfileId] {
+        self.routes
+            .shapes
+            .get(shape.0 as usize)
+            .map_or(&[], |s| &s.profiles)
+    }
+
+    /// Whether `name` is shaped like a per-phone route of some profile (the name of a phone's file with
+    /// another MAC in it), and the MAC it names. Names no route has the shape of (vendor probes such as
+    /// `y000000000025.cfg`, `<mac>.boot` when nothing serves `.boot`) are not: they answer 404 for every
+    /// MAC, so they reveal nothing.
+    pub fn phone_shaped(&self, name: &str) -> Option<(Mac, ShapeId)> {
+        self.routes
+            .shapes
+            .iter()
+            .enumerate()
+            .find_map(|(index, shape)| {
+                if name.len() != shape.prefix.len() + 12 + shape.suffix.len() {
+                    return None;
+                }
+                let (head, rest) = name.split_at_checked(shape.prefix.len())?;
+                let (middle, tail) = rest.split_at_checked(12)?;
+                if !head.eq_ignore_ascii_case(&shape.prefix)
+                    || !tail.eq_ignore_ascii_case(&shape.suffix)
+                {
+                    return None;
+                }
+                let mac = Mac::from_hex12(middle.as_bytes()).filter(|m| !m.is_placeholder())?;
+                Some((mac, ShapeId(u32::try_from(index).unwrap_or(u32::MAX))))
+            })
+    }
+
+    /// Builds the route table (static files, then each phone's dynamic files) and the shapes.
+    pub(super) fn build_routes(&mut self, world: &World<'_>) {
+        let dir = self.paths.phoneprov_dir();
+        let mut diags = Vec::new();
+        let mut table = RouteTable::default();
+        for (p, profile) in self.profiles.iter().enumerate() {
+            for file in &profile.static_files {
+                let path = match resolve_inside(&dir, &file.path) {
+                    Ok(path) => path,
+                    Err(FileProblem::Outside) => {
+                        diags.push(diag_at(
+                            &file.location,
+                            Error::OutsideDataDir {
+                                profile: profile.name.clone(),
+                                path: file.path.clone(),
+                                dir: dir.display().to_string(),
+                            },
+                        ));
+                        continue;
+                    }
+                    Err(FileProblem::Missing(_) | FileProblem::Unreadable(_)) => {
+                        diags.push(diag_at(
+                            &file.location,
+                            Error::StaticFileMissing {
+                                profile: profile.name.clone(),
+                                path: dir.join(&file.path).display().to_string(),
+                                uri: file.uri.clone(),
+                            },
+                        ));
+                        dir.join(&file.path)
+                    }
+                };
+                let route = Route::new(
+                    file.uri.clone(),
+                    file.mime.clone(),
+                    ProfileId::new(p),
+                    Target::Static {
+                        relative: file.path.clone(),
+                        path,
+                    },
+                );
+                self.add_route(&mut table, route, &mut diags);
+            }
+        }
+        table.secret_templates = self
+            .profiles
+            .iter()
+            .map(|p| {
+                p.dynamic_files
+                    .iter()
+                    .map(|f| self.template_reads_secret(&f.template))
+                    .collect()
+            })
+            .collect();
+        // Each profile's URI patterns, parsed once.
+        let patterns: Vec<Vec<Template>> = self
+            .profiles
+            .iter()
+            .map(|p| {
+                p.dynamic_files
+                    .iter()
+                    .map(|f| Template::parse("phoneprov.conf", f.pattern.as_bytes()))
+                    .collect()
+            })
+            .collect();
+        let mut shared_done: Vec<(ProfileId, usize)> = Vec::new();
+        for (index, phone) in self.phones.phones.iter().enumerate() {
+            let profile_id = phone.profile;
+            let Some(profile) = self.profiles.get(profile_id.index()) else {
+                continue;
+            };
+            let vars = &phone.lines[phone.founding_line].vars;
+            for (f, file) in profile.dynamic_files.iter().enumerate() {
+                let pattern = &patterns[profile_id.index()][f];
+                let shared = !file.pattern.contains('$');
+                if shared {
+                    if shared_done.contains(&(profile_id, f)) {
+                        // Every phone of the profile names it; the first one answers, and that is no
+                        // mistake.
+                        continue;
+                    }
+                    shared_done.push((profile_id, f));
+                }
+                let uri = phones::substitute(world, pattern, vars);
+                let phone_id = PhoneId::new(index);
+                let target = if shared {
+                    Target::Shared {
+                        phone: phone_id,
+                        file: f,
+                    }
+                } else {
+                    Target::Dynamic {
+                        phone: phone_id,
+                        file: f,
+                    }
+                };
+                let route = Route::new(uri, file.mime.clone(), profile_id, target);
+                self.add_route(&mut table, route, &mut diags);
+            }
+        }
+        for (p, profile) in self.profiles.iter().enumerate() {
+            for (f, file) in profile.dynamic_files.iter().enumerate() {
+                if table.secret_templates[p][f]
+                    && !file.pattern.contains('$')
+                    && table.routes.iter().any(|r| {
+                        matches!(r.target, Target::Shared { file, .. } if file == f)
+                            && r.profile.index() == p
+                    })
+                {
+                    diags.push(diag_at(
+                        &file.location,
+                        Error::SharedFileWithSecret {
+                            profile: profile.name.clone(),
+                            uri: file.pattern.clone(),
+                            template: file.template.clone(),
+                        },
+                    ));
+                }
+            }
+        }
+        table.shapes = self.shapes_of(&table.routes);
+        self.routes = table;
+        self.diagnostics.extend(diags);
+    }
+
+    /// Adds `route` unless its URI is taken (the first route of a URI answers, as in Asterisk).
+    fn add_route(&self, table: &mut RouteTable, route: Route, diags: &mut Vec<Diagnostic>) {
+        if let Some(&first) = table.exact.get(&route.uri) {
+            let at = self.route_location(&route);
+            diags.push(diag_at(
+                &at,
+                Error::DuplicateRoute {
+                    uri: route.uri.clone(),
+                    first: self.describe(&table.routes[first]),
+                },
+            ));
+            return;
+        }
+        table.add(route);
+    }
+
+    fn shapes_of(&self, routes: &[Route]) -> Vec<Shape> {
+        let mut shapes: Vec<Shape> = Vec::new();
+        for route in routes {
+            let Target::Dynamic { phone, .. } = route.target else {
+                continue;
+            };
+            let Some(mac) = self.phone(phone).and_then(|p| Mac::parse(&p.mac)) else {
+                continue;
+            };
+            let Some(at) = find_mac(&route.uri, mac) else {
+                continue;
+            };
+            let (prefix, suffix) = (&route.uri[..at], &route.uri[at + 12..]);
+            match shapes.iter_mut().find(|s| {
+                s.prefix.eq_ignore_ascii_case(prefix) && s.suffix.eq_ignore_ascii_case(suffix)
+            }) {
+                Some(shape) => {
+                    if !shape.profiles.contains(&route.profile) {
+                        shape.profiles.push(route.profile);
+                        shape.profiles.sort();
+                    }
+                }
+                None => shapes.push(Shape {
+                    prefix: prefix.to_ascii_lowercase(),
+                    suffix: suffix.to_ascii_lowercase(),
+                    profiles: vec![route.profile],
+                }),
+            }
+        }
+        shapes
+    }
+
+    fn route_location(&self, route: &Route) -> Location {
+        let profile = &self.profiles[route.profile.index()];
+        match &route.target {
+            Target::Static { .. } => profile
+                .static_files
+                .iter()
+                .find(|f| f.uri == route.uri)
+                .map_or_else(|| profile.location.clone(), |f| f.location.clone()),
+            Target::Dynamic { phone, .. } | Target::Shared { phone, .. } => {
+                let phone = &self.phones.phones[phone.index()];
+                phone.lines[phone.founding_line].location.clone()
+            }
+        }
+    }
+
+    fn describe(&self, route: &Route) -> String {
+        match &route.target {
+            Target::Static { path, .. } => format!("static file {}", path.display()),
+            Target::Dynamic { phone, .. } => {
+                format!("phone {}", self.phones.phones[phone.index()].mac)
+            }
+            Target::Shared { .. } => {
+                format!(
+                    "the shared file of profile '{}'",
+                    self.profiles[route.profile.index()].name
+                )
+            }
+        }
+    }
+}
+
+/// Where the 12 hex digits of `mac` are in `uri` (any case).
+fn find_mac(uri: &str, mac: Mac) -> Option<usize> {
+    let text = mac.to_string();
+    let bytes = uri.as_bytes();
+    (0..bytes.len().checked_sub(11)?)
+        .find(|&i| bytes[i..i + 12].eq_ignore_ascii_case(text.as_bytes()))
+}
+
+pub(super) fn diag_at(location: &Location, error: Error) -> Diagnostic {
+    Diagnostic::new(&location.file, location.line, error)
+}
+
+/// Checks that a profile's template exists and can be used (once per profile and file).
+pub(super) fn check_template(
+    located: Result<std::path::PathBuf, FileProblem>,
+    roots: &str,
+    first_root: &std::path::Path,
+    profile: &crate::Profile,
+    file: &profile::DynamicFile,
+    diags: &mut Vec<Diagnostic>,
+) {
+    match located {
+        Ok(_) => {}
+        Err(FileProblem::Outside) => diags.push(diag_at(
+            &file.location,
+            Error::OutsideDataDir {
+                profile: profile.name.clone(),
+                path: file.template.clone(),
+                dir: roots.to_owned(),
+            },
+        )),
+        Err(FileProblem::Missing(_) | FileProblem::Unreadable(_)) => diags.push(diag_at(
+            &file.location,
+            Error::TemplateMissing {
+                profile: profile.name.clone(),
+                path: first_root.join(&file.template).display().to_string(),
+                uri: file.pattern.clone(),
+            },
+        )),
+    }
+}

@@ -1,0 +1,729 @@
+//! The access decision as a pure function: [`Facts`] in, a [`Verdict`] out, with the [`Effects`] the
+//! caller applies (a miss to count, a ban, the security lines to log). No socket, no clock but the nonce
+//! key's, no shared state: HTTP, HTTPS, TFTP and `pjprov explain` all call [`decide`], and table tests
+//! cover protocol × subject × policy directly.
+//!
+//! The order of the checks, and why:
+//! 1. a client the throttle refuses gets nothing, whatever it asks (a scanner learns nothing more);
+//! 2. what the request is about ([`Subject`]): a name that is no route and no phone's shape is a 404 for
+//!    everyone, and costs nothing;
+//! 3. over TFTP, only the profiles `[tftp] profiles` lists; a MAC no phone has gets the answer of the
+//!    strictest profile of its name's shape, so the answer tells nothing about which MACs exist;
+//! 4. over HTTP: the client certificate first (it is the strongest proof, and a certificate naming another
+//!    phone is refused even with good credentials), then the User-Agent binding (a phone that names itself
+//!    asking for another phone's file), then credentials — skipped when a certificate proved the phone;
+//! 5. a name with a MAC no phone has is a miss; enough misses and the client is refused;
+//! 6. a client past the slow-down point waits before every phone-shaped answer, known phone or not: delay
+//!    by standing, never by existence.
+
+use std::time::Duration;
+
+use pjprov_core::settings::{AuthSource, Binding, ClientCert, Policy, Protect, Settings};
+use pjprov_core::{Mac, PhoneId, ProfileId, Snapshot, Subject};
+
+use super::client_cert::CertIdentity;
+use super::credentials::{self, Expected, Failure, NonceKey, Presented};
+use super::throttle::Standing;
+use super::user_agent;
+
+/// How a request arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// Plain HTTP.
+    Http,
+    /// HTTP over TLS.
+    Https,
+    /// TFTP (no credentials, no User-Agent, no certificate).
+    Tftp,
+}
+
+impl Protocol {
+    /// `http`, `https`, `tftp`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Http => "http",
+            Protocol::Https => "https",
+            Protocol::Tftp => "tftp",
+        }
+    }
+}
+
+/// What an HTTP request carries that access control looks at.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HttpFacts<'a> {
+    /// The verified client certificate, if one was presented.
+    pub cert: Option<&'a CertIdentity>,
+    /// The method (Digest signs it).
+    pub method: &'a str,
+    /// The request target as sent: path and query (Digest signs it).
+    pub target: &'a str,
+    /// `User-Agent`.
+    pub user_agent: Option<&'a str>,
+    /// `Authorization`.
+    pub authorization: Option<&'a str>,
+}
+
+/// Everything the decision depends on.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts<'a> {
+    /// The configuration (policies, phones, shapes).
+    pub snapshot: &'a Snapshot,
+    /// What the request is about.
+    pub subject: Subject,
+    /// How it arrived.
+    pub protocol: Protocol,
+    /// What an HTTP request carries (`Default` for TFTP).
+    pub http: HttpFacts<'a>,
+    /// Whether the scan throttle applies to this client (it is on and the client is not exempt).
+    pub throttled: bool,
+    /// What the throttle knows of the client.
+    pub standing: Standing,
+    /// The Digest nonce key.
+    pub nonces: &'a NonceKey,
+}
+
+/// Why a request was refused (also a metrics label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The network ACL.
+    Acl,
+    /// The scan throttle.
+    Throttled,
+    /// A User-Agent naming another phone.
+    UserAgent,
+    /// A client certificate that does not name this phone (or none where one is required).
+    Certificate,
+    /// A profile not allowed over TFTP.
+    NotOverTftp,
+}
+
+impl Refusal {
+    /// The metrics label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Refusal::Acl => "acl",
+            Refusal::Throttled => "throttle",
+            Refusal::UserAgent => "user_agent",
+            Refusal::Certificate => "certificate",
+            Refusal::NotOverTftp => "tftp_profile",
+        }
+    }
+}
+
+/// What to do with a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Answer it (serve the route, or 404 when there is none).
+    Proceed,
+    /// 401 with these `WWW-Authenticate` values.
+    Challenge(Vec<String>),
+    /// Refuse it.
+    Refuse {
+        /// 403 or 429.
+        status: u16,
+        /// For 429: seconds until the client may try again.
+        retry_after: Option<u64>,
+        /// Why.
+        why: Refusal,
+    },
+}
+
+/// How the phone proved who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Proof {
+    /// It did not need to.
+    None,
+    /// Credentials (the username).
+    Credentials(String),
+    /// A client certificate naming it.
+    Certificate,
+}
+
+impl std::fmt::Display for Proof {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Proof::None => f.write_str("none"),
+            Proof::Credentials(user) => write!(f, "credentials:{user}"),
+            Proof::Certificate => f.write_str("certificate"),
+        }
+    }
+}
+
+/// A miss to count against the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Miss {
+    /// A name with a MAC no phone has.
+    UnknownMac(Mac),
+    /// Credentials that were wrong.
+    FailedCredentials,
+}
+
+/// A security event to log (fail2ban-friendly lines; the caller adds client and URI).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The client is refused by the throttle (a ban in force).
+    Throttled,
+    /// This request got the client banned.
+    Banned {
+        /// Misses in the window.
+        misses: u32,
+    },
+    /// A profile not in `[tftp] profiles`, asked over TFTP.
+    NotOverTftp,
+    /// `client_cert = require` and none presented.
+    CertificateRequired,
+    /// A certificate naming no single phone.
+    GenericCertificate {
+        /// Its subject.
+        subject: String,
+    },
+    /// A certificate naming another phone.
+    OtherPhonesCertificate {
+        /// Its subject.
+        subject: String,
+        /// The MAC it names.
+        theirs: Mac,
+    },
+    /// A User-Agent naming another phone.
+    OtherPhonesUserAgent {
+        /// The User-Agent.
+        user_agent: String,
+        /// The MAC it names.
+        theirs: Mac,
+        /// Whether the request was refused for it.
+        refused: bool,
+    },
+    /// Credentials that were wrong.
+    WrongCredentials {
+        /// The username presented.
+        user: String,
+    },
+    /// Basic credentials over plain HTTP.
+    BasicInClear {
+        /// The username presented.
+        user: String,
+    },
+}
+
+/// What the caller must do besides answering.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Effects {
+    /// Count this miss.
+    pub miss: Option<Miss>,
+    /// Refuse the client from now on (for `[limits] scan_ban`).
+    pub ban: bool,
+    /// Log these.
+    pub events: Vec<Event>,
+}
+
+/// The outcome of the checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// What to do.
+    pub decision: Decision,
+    /// The phone the request concerns (the route's, or the MAC in the name).
+    pub mac: Option<Mac>,
+    /// How it proved itself.
+    pub proof: Proof,
+    /// Wait this long before answering.
+    pub delay: Option<Duration>,
+    /// What to apply.
+    pub effects: Effects,
+}
+
+impl Verdict {
+    fn new(decision: Decision, mac: Option<Mac>) -> Verdict {
+        Verdict {
+            decision,
+            mac,
+            proof: Proof::None,
+            delay: None,
+            effects: Effects::default(),
+        }
+    }
+
+    fn refused(mut self, status: u16, retry_after: Option<u64>, why: Refusal) -> Verdict {
+        self.decision = Decision::Refuse {
+            status,
+            retry_after,
+            why,
+        };
+        self
+    }
+}
+
+/// Where the policy a request was judged by came from (for `explain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyFrom {
+    /// The phone's profile, or its `[phone:MAC]` section.
+    Phone(ProfileId),
+    /// The profile serving a shared file.
+    Profile(ProfileId),
+    /// The strictest of the profiles with the name's shape (`None`: `[auth]` alone).
+    Strictest(Option<ProfileId>),
+}
+
+/// One rule consulted, in order: what `pjprov explain` prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// The throttle's view of the client.
+    Standing {
+        /// Whether the throttle applies to this client.
+        throttled: bool,
+        /// What it knows.
+        standing: Standing,
+    },
+    /// What the request is about.
+    Subject(Subject),
+    /// The policy that applies.
+    Policy {
+        /// Where it comes from.
+        from: PolicyFrom,
+        /// The policy.
+        policy: Policy,
+    },
+    /// `[tftp] profiles`.
+    Tftp {
+        /// Whether the profile(s) may be served over TFTP.
+        allowed: bool,
+    },
+    /// The client certificate rule and what it found.
+    Certificate(&'static str),
+    /// The User-Agent rule and what it found.
+    UserAgent(&'static str),
+    /// Credentials.
+    Credentials(&'static str),
+    /// A miss counted, with the client's total.
+    Miss {
+        /// Misses after this one.
+        misses: u32,
+        /// The refusal point.
+        refuse_after: u32,
+    },
+    /// A delay, by standing.
+    Delay(Duration),
+}
+
+/// Where the steps of a decision go: nowhere for the servers, a list for `explain`.
+pub trait Trace {
+    /// Records one step.
+    fn step(&mut self, step: Step);
+}
+
+/// Records nothing.
+#[derive(Debug, Default)]
+pub struct NoTrace;
+
+impl Trace for NoTrace {
+    fn step(&mut self, _: Step) {}
+}
+
+impl Trace for Vec<Step> {
+    fn step(&mut self, step: Step) {
+        self.push(step);
+    }
+}
+
+/// Decides what `facts` get.
+pub fn decide(facts: &Facts<'_>, trace: &mut impl Trace) -> Verdict {
+    let settings = facts.snapshot.settings();
+    let limits = &settings.limits;
+    trace.step(Step::Standing {
+        throttled: facts.throttled,
+        standing: facts.standing,
+    });
+    if facts.throttled
+        && let Some(retry) = facts.standing.refused_for
+    {
+        let retry = (limits.refusal_status == 429).then_some(retry);
+        let mut verdict = Verdict::new(Decision::Proceed, None).refused(
+            limits.refusal_status,
+            retry,
+            Refusal::Throttled,
+        );
+        verdict.effects.events.push(Event::Throttled);
+        return verdict;
+    }
+    trace.step(Step::Subject(facts.subject));
+    match facts.subject {
+        Subject::Other => Verdict::new(Decision::Proceed, None),
+        Subject::Shared { profile, secret } => shared(facts, settings, profile, secret, trace),
+        Subject::Phone {
+            phone,
+            profile,
+            mac,
+        } => {
+            let policy = settings.policy(profile, mac);
+            trace.step(Step::Policy {
+                from: PolicyFrom::Phone(profile),
+                policy: policy.clone(),
+            });
+            let allowed_over_tftp = settings.tftp.allows(profile);
+            phone_file(
+                facts,
+                policy,
+                mac,
+                Some(phone),
+                allowed_over_tftp,
+                None,
+                trace,
+            )
+        }
+        Subject::PhoneShaped { mac, phone, shape } => {
+            let profiles = facts.snapshot.shape_profiles(shape);
+            let (strictest, policy) = settings.strictest(profiles);
+            trace.step(Step::Policy {
+                from: PolicyFrom::Strictest(strictest),
+                policy: policy.clone(),
+            });
+            // Over TFTP, the strictest answer is a refusal as soon as one of the profiles is not served.
+            let allowed_over_tftp = profiles.iter().all(|&p| settings.tftp.allows(p));
+            let miss = phone.is_none().then_some(Miss::UnknownMac(mac));
+            phone_file(
+                facts,
+                policy,
+                Some(mac),
+                phone,
+                allowed_over_tftp,
+                miss,
+                trace,
+            )
+        }
+    }
+}
+
+/// A phone's file, or a name shaped like one (`miss` set when no phone has its MAC).
+fn phone_file(
+    facts: &Facts<'_>,
+    policy: &Policy,
+    mac: Option<Mac>,
+    phone: Option<PhoneId>,
+    allowed_over_tftp: bool,
+    miss: Option<Miss>,
+    trace: &mut impl Trace,
+) -> Verdict {
+    let mut verdict = Verdict::new(Decision::Proceed, mac);
+    if facts.protocol == Protocol::Tftp {
+        trace.step(Step::Tftp {
+            allowed: allowed_over_tftp,
+        });
+        if !allowed_over_tftp {
+            verdict.effects.events.push(Event::NotOverTftp);
+            verdict = verdict.refused(403, None, Refusal::NotOverTftp);
+            // A refusal over TFTP still counts the MAC when no phone has it.
+            count(facts, &mut verdict, miss, trace);
+            return verdict;
+        }
+    } else {
+        if let Some(event) = check_certificate(policy, facts.http.cert, mac, trace) {
+            verdict.effects.events.push(event);
+            return verdict.refused(403, None, Refusal::Certificate);
+        }
+        if facts.http.cert.is_some() && policy.client_cert != ClientCert::Off {
+            verdict.proof = Proof::Certificate;
+        }
+        if let Some(event) = check_user_agent(policy, facts.http.user_agent, mac, trace) {
+            let refused = matches!(event, Event::OtherPhonesUserAgent { refused: true, .. });
+            verdict.effects.events.push(event);
+            if refused {
+                return verdict.refused(403, None, Refusal::UserAgent);
+            }
+        }
+        if policy.needs_credentials() && verdict.proof != Proof::Certificate {
+            let candidates = phone_credentials(facts.snapshot, policy, phone);
+            authenticate(facts, policy, &candidates, &mut verdict, trace);
+            if matches!(verdict.decision, Decision::Refuse { .. }) {
+                return verdict;
+            }
+        } else {
+            trace.step(Step::Credentials(if policy.needs_credentials() {
+                "not needed: the certificate proved the phone"
+            } else {
+                "none asked (auth = none)"
+            }));
+        }
+    }
+    if count(facts, &mut verdict, miss, trace) {
+        return verdict;
+    }
+    slow_down(facts, &mut verdict, trace);
+    verdict
+}
+
+/// A file no single phone owns: credentials only with `protect = all`, or when its template reads a
+/// secret (then it is protected like a phone's file).
+fn shared(
+    facts: &Facts<'_>,
+    settings: &Settings,
+    profile: ProfileId,
+    secret: bool,
+    trace: &mut impl Trace,
+) -> Verdict {
+    let policy = settings.policy(profile, None);
+    trace.step(Step::Policy {
+        from: PolicyFrom::Profile(profile),
+        policy: policy.clone(),
+    });
+    let mut verdict = Verdict::new(Decision::Proceed, None);
+    if facts.protocol == Protocol::Tftp {
+        let allowed = settings.tftp.allows(profile);
+        trace.step(Step::Tftp { allowed });
+        if !allowed {
+            verdict.effects.events.push(Event::NotOverTftp);
+            return verdict.refused(403, None, Refusal::NotOverTftp);
+        }
+        return verdict;
+    }
+    // Any verified certificate proves a phone of the vendor: which one does not matter for a shared file.
+    if policy.client_cert == ClientCert::Require && facts.http.cert.is_none() {
+        trace.step(Step::Certificate("required, none presented"));
+        verdict.effects.events.push(Event::CertificateRequired);
+        return verdict.refused(403, None, Refusal::Certificate);
+    }
+    let protected = settings.auth.protect == Protect::All || secret;
+    if !protected || !policy.needs_credentials() {
+        trace.step(Step::Credentials(
+            "none asked (a shared file, protect = dynamic)",
+        ));
+        return verdict;
+    }
+    let presented = facts.http.authorization.and_then(credentials::parse);
+    let candidates: Vec<(&str, &str)> = match (&policy.auth, &presented) {
+        (AuthSource::Static { username, password }, _) => {
+            vec![(username.as_str(), password.expose())]
+        }
+        (AuthSource::Sip, Some(p)) => facts.snapshot.sip_credentials(p.username()).collect(),
+        _ => Vec::new(),
+    };
+    authenticate(facts, policy, &candidates, &mut verdict, trace);
+    if !matches!(verdict.decision, Decision::Refuse { .. }) {
+        count(facts, &mut verdict, None, trace);
+    }
+    verdict
+}
+
+/// Checks the request's credentials against `candidates`: a proof, or a 401 (and a miss when they were
+/// wrong).
+fn authenticate(
+    facts: &Facts<'_>,
+    policy: &Policy,
+    candidates: &[(&str, &str)],
+    verdict: &mut Verdict,
+    trace: &mut impl Trace,
+) {
+    let auth = &facts.snapshot.settings().auth;
+    let basic_allowed = facts.protocol == Protocol::Https || auth.basic_without_tls;
+    let challenge = |stale: bool| {
+        Decision::Challenge(
+            facts
+                .nonces
+                .challenges(auth, policy.schemes, basic_allowed, stale),
+        )
+    };
+    let Some(presented) = facts.http.authorization.and_then(credentials::parse) else {
+        trace.step(Step::Credentials("needed, none presented: 401"));
+        verdict.decision = challenge(false);
+        return;
+    };
+    let expected = Expected {
+        realm: &auth.realm,
+        method: facts.http.method,
+        uri: facts.http.target,
+        algorithms: &auth.digest_algorithms,
+        nonce_lifetime: auth.nonce_lifetime,
+    };
+    let user = presented.username().to_owned();
+    match credentials::verify(
+        &presented,
+        candidates.iter().copied(),
+        &expected,
+        facts.nonces,
+        policy.schemes,
+        basic_allowed,
+    ) {
+        Ok(()) => {
+            trace.step(Step::Credentials("accepted"));
+            verdict.proof = Proof::Credentials(user);
+        }
+        Err(Failure::Stale) => {
+            trace.step(Step::Credentials(
+                "right, but the nonce is stale: 401 stale=true",
+            ));
+            verdict.decision = challenge(true);
+        }
+        Err(failure) => {
+            let event = if failure == Failure::Scheme
+                && matches!(presented, Presented::Basic { .. })
+                && !basic_allowed
+            {
+                Event::BasicInClear { user }
+            } else {
+                Event::WrongCredentials { user }
+            };
+            trace.step(Step::Credentials("wrong: 401, counted as a miss"));
+            verdict.effects.events.push(event);
+            verdict.decision = challenge(false);
+            count(facts, verdict, Some(Miss::FailedCredentials), trace);
+        }
+    }
+}
+
+/// Counts `miss`; returns true when it got the client refused (the verdict then says so).
+fn count(
+    facts: &Facts<'_>,
+    verdict: &mut Verdict,
+    miss: Option<Miss>,
+    trace: &mut impl Trace,
+) -> bool {
+    let Some(miss) = miss else {
+        return false;
+    };
+    if !facts.throttled {
+        return false;
+    }
+    let limits = &facts.snapshot.settings().limits;
+    let misses = misses_after(facts, Some(miss));
+    trace.step(Step::Miss {
+        misses,
+        refuse_after: limits.refuse_after,
+    });
+    verdict.effects.miss = Some(miss);
+    if misses >= limits.refuse_after {
+        verdict.effects.ban = true;
+        verdict.effects.events.push(Event::Banned { misses });
+        let retry = (limits.refusal_status == 429).then_some(limits.ban.as_secs());
+        verdict.decision = Decision::Refuse {
+            status: limits.refusal_status,
+            retry_after: retry,
+            why: Refusal::Throttled,
+        };
+        return true;
+    }
+    false
+}
+
+/// A client past the slow-down point waits, whatever the phone-shaped name it asks for.
+fn slow_down(facts: &Facts<'_>, verdict: &mut Verdict, trace: &mut impl Trace) {
+    if !facts.throttled {
+        return;
+    }
+    let limits = &facts.snapshot.settings().limits;
+    let misses = misses_after(facts, verdict.effects.miss);
+    if misses > limits.slow_after {
+        let delay = limits
+            .delay
+            .saturating_mul(misses - limits.slow_after)
+            .min(Duration::from_secs(2));
+        trace.step(Step::Delay(delay));
+        verdict.delay = Some(delay);
+    }
+}
+
+/// The client's misses once `miss` is counted (a MAC already counted in the window is no new one).
+fn misses_after(facts: &Facts<'_>, miss: Option<Miss>) -> u32 {
+    let new = match miss {
+        Some(Miss::UnknownMac(_)) => !facts.standing.counted,
+        Some(Miss::FailedCredentials) => true,
+        None => false,
+    };
+    facts.standing.misses.saturating_add(u32::from(new))
+}
+
+/// The `(username, password)` pairs that open phone `phone`'s files under `policy`.
+fn phone_credentials<'s>(
+    snapshot: &'s Snapshot,
+    policy: &'s Policy,
+    phone: Option<PhoneId>,
+) -> Vec<(&'s str, &'s str)> {
+    match &policy.auth {
+        AuthSource::None => Vec::new(),
+        AuthSource::Static { username, password } => vec![(username.as_str(), password.expose())],
+        AuthSource::Sip => phone
+            .and_then(|p| snapshot.phone(p))
+            .map(|phone| {
+                phone
+                    .lines
+                    .iter()
+                    .filter_map(|line| Some((line.vars.get("USERNAME")?, line.vars.get("SECRET")?)))
+                    .filter(|(_, secret)| !secret.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+fn check_certificate(
+    policy: &Policy,
+    cert: Option<&CertIdentity>,
+    mac: Option<Mac>,
+    trace: &mut impl Trace,
+) -> Option<Event> {
+    match (policy.client_cert, cert) {
+        (ClientCert::Off, _) => {
+            trace.step(Step::Certificate("off: not looked at"));
+            None
+        }
+        (ClientCert::Optional, None) => {
+            trace.step(Step::Certificate("optional, none presented"));
+            None
+        }
+        (ClientCert::Require, None) => {
+            trace.step(Step::Certificate("required, none presented: 403"));
+            Some(Event::CertificateRequired)
+        }
+        (_, Some(cert)) => match (cert.mac, mac) {
+            (Some(theirs), Some(wanted)) if theirs == wanted => {
+                trace.step(Step::Certificate("names this phone: proof"));
+                None
+            }
+            (None, _) => {
+                trace.step(Step::Certificate("generic (no single MAC in it): 403"));
+                Some(Event::GenericCertificate {
+                    subject: cert.subject.clone(),
+                })
+            }
+            (Some(theirs), _) => {
+                trace.step(Step::Certificate("names another phone: 403"));
+                Some(Event::OtherPhonesCertificate {
+                    subject: cert.subject.clone(),
+                    theirs,
+                })
+            }
+        },
+    }
+}
+
+fn check_user_agent(
+    policy: &Policy,
+    agent: Option<&str>,
+    mac: Option<Mac>,
+    trace: &mut impl Trace,
+) -> Option<Event> {
+    if policy.user_agent == Binding::Off {
+        trace.step(Step::UserAgent("off: not looked at"));
+        return None;
+    }
+    let (Some(wanted), Some(agent)) = (mac, agent) else {
+        trace.step(Step::UserAgent("no MAC to compare"));
+        return None;
+    };
+    let Some(theirs) = user_agent::mac_in(agent) else {
+        trace.step(Step::UserAgent("carries no MAC"));
+        return None;
+    };
+    if theirs == wanted {
+        trace.step(Step::UserAgent("names this phone"));
+        return None;
+    }
+    let refused = policy.user_agent == Binding::Enforce;
+    trace.step(Step::UserAgent(if refused {
+        "names another phone: 403 (enforce)"
+    } else {
+        "names another phone: logged (log)"
+    }));
+    Some(Event::OtherPhonesUserAgent {
+        user_agent: agent.to_owned(),
+        theirs,
+        refused,
+    })
+}

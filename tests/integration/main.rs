@@ -5,7 +5,9 @@
 mod check;
 mod contrib;
 mod dump;
+mod fail_closed;
 mod golden;
+mod hostile;
 mod list;
 mod pki;
 #[path = "../support/reference.rs"]

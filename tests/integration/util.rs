@@ -75,6 +75,7 @@ pub struct Server {
     pub tftp_addr: Option<std::net::SocketAddr>,
     pub admin: Option<std::net::SocketAddr>,
     log: std::sync::Arc<std::sync::Mutex<String>>,
+    stalled: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Server {
@@ -97,27 +98,43 @@ impl Server {
         extra: &[&str],
         log_filter: &str,
     ) -> Server {
+        let mut options = Options::new(etc, data);
+        options.cwd = cwd.map(Path::to_owned);
+        options.extra = extra.iter().map(|s| s.to_string()).collect();
+        options.log_filter = log_filter.to_owned();
+        options.start()
+    }
+
+    fn spawn(options: &Options) -> Server {
         use std::io::BufRead;
-        let plain = !extra.contains(&"--no-plain-http");
+        let extra: Vec<&str> = options.extra.iter().map(String::as_str).collect();
+        let plain = options.listen && !extra.contains(&"--no-plain-http");
         let tls = extra.contains(&"--tls-listen");
         let tftp = extra.contains(&"--tftp-listen");
-        let mut command = pjprov();
-        if let Some(cwd) = cwd {
+        let mut command = match &options.run_as {
+            Some(wrapper) => {
+                let mut command = Command::new(&wrapper[0]);
+                command.args(&wrapper[1..]);
+                command
+            }
+            None => pjprov(),
+        };
+        if let Some(cwd) = &options.cwd {
             command.current_dir(cwd);
         }
         command
             .arg("serve")
             .arg("--config-dir")
-            .arg(etc)
+            .arg(&options.etc)
             .arg("--data-dir")
-            .arg(data)
+            .arg(&options.data)
             .args(["--admin-listen", "127.0.0.1:0", "--debounce-ms", "50"]);
         if plain {
             command.args(["--listen", "127.0.0.1:0"]);
         }
         let mut child = command
-            .args(extra)
-            .env("RUST_LOG", log_filter)
+            .args(&extra)
+            .env("RUST_LOG", &options.log_filter)
             .stderr(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null())
             .spawn()
@@ -126,8 +143,13 @@ impl Server {
         let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let (found, addresses) = std::sync::mpsc::channel();
         let sink = log.clone();
+        let stalled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stall = stalled.clone();
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(stderr).lines() {
+                while stall.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
                 let Ok(line) = line else { break };
                 if let Some(rest) = line.split("serving phones on http://").nth(1) {
                     let addr = rest.split('/').next().unwrap().to_owned();
@@ -155,9 +177,10 @@ impl Server {
         let mut tftp_addr = None;
         let mut admin = None;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while (plain && addr.is_none())
-            || (tls && tls_addr.is_none())
-            || (tftp && tftp_addr.is_none())
+        let phones = options.expect_phones;
+        while (phones && plain && addr.is_none())
+            || (phones && tls && tls_addr.is_none())
+            || (phones && tftp && tftp_addr.is_none())
             || admin.is_none()
         {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
@@ -169,14 +192,22 @@ impl Server {
                 Err(_) => panic!("pjprov serve did not start:\n{}", log.lock().unwrap()),
             }
         }
+        let unbound: std::net::SocketAddr = "0.0.0.0:0".parse().unwrap();
         Server {
             child,
-            addr: addr.or(tls_addr).unwrap(),
+            addr: addr.or(tls_addr).unwrap_or(unbound),
             tls_addr,
             tftp_addr,
             admin,
             log,
+            stalled,
         }
+    }
+
+    /// Stops reading the server's stderr, as a stuck log reader would.
+    pub fn stall_log(&self) {
+        self.stalled
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Everything the server logged so far.
@@ -211,10 +242,102 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        self.stalled
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         let _ = std::process::Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
         let _ = self.child.wait();
+    }
+}
+
+/// How to start a server: [`Server::start`] and friends, or this for more control.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub etc: PathBuf,
+    pub data: PathBuf,
+    pub cwd: Option<PathBuf>,
+    pub extra: Vec<String>,
+    pub log_filter: String,
+    /// Add `--listen 127.0.0.1:0` (unless `--no-plain-http` is among `extra`).
+    pub listen: bool,
+    /// Wait for the phone-facing listeners too (false: only for the admin address).
+    pub expect_phones: bool,
+    /// Run through this command (e.g. `setpriv ... pjprov`) instead of the binary itself.
+    pub run_as: Option<Vec<String>>,
+}
+
+impl Options {
+    pub fn new(etc: &Path, data: &Path) -> Options {
+        Options {
+            etc: etc.to_owned(),
+            data: data.to_owned(),
+            cwd: None,
+            extra: Vec::new(),
+            log_filter: "info".into(),
+            listen: true,
+            expect_phones: true,
+            run_as: None,
+        }
+    }
+
+    pub fn args(mut self, args: &[&str]) -> Options {
+        self.extra.extend(args.iter().map(|s| s.to_string()));
+        self
+    }
+
+    pub fn start(&self) -> Server {
+        Server::spawn(self)
+    }
+}
+
+/// A free TCP port on loopback (bound and released: good enough for a test that binds it right away).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// When the tests run as root, a command that runs `pjprov` as `nobody` (from a copy of the binary anyone
+/// may run, placed in `dir`), so that file permissions apply to it; `None` when the tests do not run as
+/// root (pjprov then simply runs as the current user, for whom permissions apply anyway).
+pub fn as_nobody(dir: &Path) -> Option<Vec<String>> {
+    use std::os::unix::fs::PermissionsExt;
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let euid = status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .unwrap_or("0");
+    if euid != "0" {
+        return None;
+    }
+    let copy = dir.join("pjprov-bin");
+    std::fs::copy(env!("CARGO_BIN_EXE_pjprov"), &copy).unwrap();
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    Some(vec![
+        "setpriv".into(),
+        "--reuid=65534".into(),
+        "--regid=65534".into(),
+        "--clear-groups".into(),
+        "--".into(),
+        copy.display().to_string(),
+    ])
+}
+
+/// Makes every directory under `dir` (and `dir` itself) searchable and every file readable by anyone.
+pub fn open_to_all(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            open_to_all(&path);
+        } else {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
     }
 }
 

@@ -209,6 +209,10 @@ pub struct ServeArgs {
     /// Log filter (tracing's env-filter syntax); RUST_LOG wins when set.
     #[arg(long, value_name = "FILTER", default_value = "info")]
     pub log_level: String,
+    /// KiB of log lines queued for stderr before new ones are dropped (and counted): a stalled log reader
+    /// never stalls serving.
+    #[arg(long, value_name = "KIB", default_value_t = 8192, hide = true)]
+    pub log_queue_kib: usize,
 }
 
 /// How the request arrives, for `explain`.

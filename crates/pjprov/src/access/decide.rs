@@ -727,3 +727,272 @@ fn check_user_agent(
         refused,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! The decision as a table: protocol × subject × policy, from real snapshots and no socket.
+
+    use super::*;
+    use pjprov_core::{BuildOptions, Paths};
+
+    const PHONE: &str = "0004f2000100";
+    const YEALINK: &str = "805ec0000200";
+
+    /// Two profiles sharing the shape `<mac>.cfg`, a shared file and a static file.
+    fn snapshot(pjprov_conf: &str) -> (tempfile::TempDir, Snapshot) {
+        let dir = tempfile::tempdir().unwrap();
+        let (etc, data) = (dir.path().join("etc"), dir.path().join("data"));
+        std::fs::create_dir_all(data.join("phoneprov")).unwrap();
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::write(
+            etc.join("pjsip.conf"),
+            format!(
+                "[udp]\ntype = transport\nbind = 0.0.0.0\n\
+                 [100]\ntype = endpoint\ntransport = udp\nauth = 100\n\
+                 [100]\ntype = auth\nusername = 100\npassword = pw-100\n\
+                 [100-pp]\ntype = phoneprov\nendpoint = 100\nMAC = {PHONE}\nPROFILE = polycom\n\
+                 [200-pp]\ntype = phoneprov\nMAC = {YEALINK}\nPROFILE = yealink\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            etc.join("phoneprov.conf"),
+            "[polycom]\nstatic_file => fw.bin\n${MAC}.cfg => p.cfg\nboot.cfg => boot.cfg\n\
+             [yealink]\n${MAC}.cfg => p.cfg\n",
+        )
+        .unwrap();
+        std::fs::write(etc.join("pjprov.conf"), pjprov_conf).unwrap();
+        for file in ["p.cfg", "boot.cfg", "fw.bin"] {
+            std::fs::write(data.join("phoneprov").join(file), "x").unwrap();
+        }
+        let snapshot = Snapshot::build(&Paths::new(etc, data), &BuildOptions::default())
+            .expect("a usable configuration");
+        (dir, snapshot)
+    }
+
+    struct Case<'a> {
+        protocol: Protocol,
+        name: &'a str,
+        user_agent: Option<&'a str>,
+        cert: Option<CertIdentity>,
+        standing: Standing,
+    }
+
+    impl<'a> Case<'a> {
+        fn http(name: &'a str) -> Case<'a> {
+            Case {
+                protocol: Protocol::Http,
+                name,
+                user_agent: None,
+                cert: None,
+                standing: Standing::default(),
+            }
+        }
+    }
+
+    fn run(snapshot: &Snapshot, case: &Case<'_>) -> Verdict {
+        let nonces = NonceKey::generate();
+        let route = snapshot.route(case.name);
+        let facts = Facts {
+            snapshot,
+            subject: snapshot.subject(case.name, route),
+            protocol: case.protocol,
+            http: HttpFacts {
+                cert: case.cert.as_ref(),
+                method: "GET",
+                target: "/phoneprov/x",
+                user_agent: case.user_agent,
+                authorization: None,
+            },
+            throttled: snapshot.settings().limits.throttle,
+            standing: case.standing,
+            nonces: &nonces,
+        };
+        decide(&facts, &mut NoTrace)
+    }
+
+    /// A short word for a decision, to compare rows.
+    fn outcome(verdict: &Verdict) -> &'static str {
+        match &verdict.decision {
+            Decision::Proceed => "go",
+            Decision::Challenge(_) => "401",
+            Decision::Refuse { status: 403, .. } => "403",
+            Decision::Refuse { status: 429, .. } => "429",
+            Decision::Refuse { .. } => "refused",
+        }
+    }
+
+    fn mac(text: &str) -> Mac {
+        Mac::parse(text).unwrap()
+    }
+
+    #[test]
+    fn subjects_by_policy() {
+        let phone = format!("{PHONE}.cfg");
+        let unknown = "0004f2abcdef.cfg";
+        let rows: &[(&str, &str, &str, &str, &str)] = &[
+            // pjprov.conf, phone file, unknown of that shape, shared file, static file
+            ("", "go", "go", "go", "go"),
+            ("[auth]\nauth = sip\n", "401", "401", "go", "go"),
+            (
+                "[auth]\nauth = sip\nprotect = all\n",
+                "401",
+                "401",
+                "401",
+                "401",
+            ),
+            (
+                "[profile:polycom]\nclient_cert = require\n",
+                "403",
+                "403",
+                "403",
+                "403",
+            ),
+            // The yealink profile asks for nothing, polycom for credentials: an unknown MAC gets the
+            // strictest answer (polycom's).
+            (
+                "[auth]\nauth = sip\n[profile:yealink]\nauth = none\n",
+                "401",
+                "401",
+                "go",
+                "go",
+            ),
+        ];
+        for (conf, phone_file, unknown_file, shared, fixed) in rows {
+            let (_dir, snapshot) = snapshot(conf);
+            let got = [
+                outcome(&run(&snapshot, &Case::http(&phone))),
+                outcome(&run(&snapshot, &Case::http(unknown))),
+                outcome(&run(&snapshot, &Case::http("boot.cfg"))),
+                outcome(&run(&snapshot, &Case::http("fw.bin"))),
+            ];
+            assert_eq!(
+                got,
+                [*phone_file, *unknown_file, *shared, *fixed],
+                "{conf:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn tftp_by_profiles() {
+        let phone = format!("{PHONE}.cfg");
+        let yealink = format!("{YEALINK}.cfg");
+        let rows: &[(&str, [&str; 4])] = &[
+            ("", ["403", "403", "403", "403"]),
+            // polycom only: the yealink phone and an unknown MAC of the shared shape alike are refused.
+            ("[tftp]\nprofiles = polycom\n", ["go", "403", "403", "go"]),
+            ("[tftp]\nprofiles = *\n", ["go", "go", "go", "go"]),
+        ];
+        for (conf, want) in rows {
+            let (_dir, snapshot) = snapshot(conf);
+            let tftp = |name: &str| {
+                let mut case = Case::http(name);
+                case.protocol = Protocol::Tftp;
+                outcome(&run(&snapshot, &case))
+            };
+            let got = [
+                tftp(&phone),
+                tftp(&yealink),
+                tftp("0004f2abcdef.cfg"),
+                tftp("boot.cfg"),
+            ];
+            assert_eq!(got, *want, "{conf:?}");
+        }
+    }
+
+    #[test]
+    fn certificates_and_user_agents() {
+        let phone = format!("{PHONE}.cfg");
+        let (_dir, snapshot) = snapshot("");
+        let named = |m: &str| CertIdentity {
+            mac: Some(mac(m)),
+            subject: String::new(),
+        };
+        let generic = CertIdentity {
+            mac: None,
+            subject: "CN=generic".into(),
+        };
+        let mut case = Case::http(&phone);
+        case.protocol = Protocol::Https;
+        case.cert = Some(named(PHONE));
+        let verdict = run(&snapshot, &case);
+        assert_eq!(
+            (outcome(&verdict), &verdict.proof),
+            ("go", &Proof::Certificate)
+        );
+        case.cert = Some(named(YEALINK));
+        assert_eq!(
+            outcome(&run(&snapshot, &case)),
+            "403",
+            "another phone's certificate"
+        );
+        case.cert = Some(generic.clone());
+        assert_eq!(
+            outcome(&run(&snapshot, &case)),
+            "403",
+            "a generic certificate"
+        );
+        // For a shared file any verified certificate is fine.
+        let mut shared = Case::http("boot.cfg");
+        shared.cert = Some(named(YEALINK));
+        assert_eq!(outcome(&run(&snapshot, &shared)), "go");
+
+        let mut agent = Case::http(&phone);
+        agent.user_agent = Some("Yealink SIP-T46G 28.72.0.1 80:5e:c0:00:02:00");
+        assert_eq!(
+            outcome(&run(&snapshot, &agent)),
+            "403",
+            "enforce by default"
+        );
+        agent.user_agent = Some("Yealink SIP-T46G 28.72.0.1 00:04:f2:00:01:00");
+        assert_eq!(outcome(&run(&snapshot, &agent)), "go");
+        let (_dir, logged) = self::snapshot("[auth]\nuser_agent = log\n");
+        agent.user_agent = Some("Yealink SIP-T46G 28.72.0.1 80:5e:c0:00:02:00");
+        let verdict = run(&logged, &agent);
+        assert_eq!(outcome(&verdict), "go");
+        assert!(matches!(
+            verdict.effects.events[..],
+            [Event::OtherPhonesUserAgent { refused: false, .. }]
+        ));
+    }
+
+    #[test]
+    fn misses_slow_down_then_refuse_by_standing_not_existence() {
+        let (_dir, snapshot) = snapshot("[limits]\nscan_slow_after = 2\nscan_refuse_after = 4\n");
+        let phone = format!("{PHONE}.cfg");
+        let unknown = "0004f2abcdef.cfg";
+        // A fresh client: the unknown MAC is a miss, nothing else happens.
+        let verdict = run(&snapshot, &Case::http(unknown));
+        assert_eq!(
+            verdict.effects.miss,
+            Some(Miss::UnknownMac(mac("0004f2abcdef")))
+        );
+        assert_eq!(verdict.delay, None);
+        // Past the slow-down point, a known phone's file is delayed as much as an unknown one.
+        let mut suspect = Case::http(&phone);
+        suspect.standing = Standing {
+            misses: 3,
+            ..Standing::default()
+        };
+        let known = run(&snapshot, &suspect);
+        assert_eq!(known.effects.miss, None);
+        suspect.name = unknown;
+        suspect.standing.counted = true;
+        let again = run(&snapshot, &suspect);
+        assert_eq!(known.delay, again.delay);
+        assert!(known.delay.is_some());
+        // The miss that reaches the refusal point refuses and bans.
+        suspect.standing.counted = false;
+        let refused = run(&snapshot, &suspect);
+        assert_eq!(outcome(&refused), "429");
+        assert!(refused.effects.ban);
+        // A banned client gets nothing, whatever it asks.
+        let mut banned = Case::http(&phone);
+        banned.standing.refused_for = Some(60);
+        assert_eq!(outcome(&run(&snapshot, &banned)), "429");
+        // Names no phone has the shape of cost nothing.
+        let probe = run(&snapshot, &Case::http("y000000000025.cfg"));
+        assert_eq!((outcome(&probe), probe.effects.miss), ("go", None));
+    }
+}

@@ -22,10 +22,6 @@ use tracing_subscriber::util::SubscriberInitExt;
 use crate::cli::LogFormat;
 pub use sink::Sink;
 
-/// Bytes queued for the writer before lines are dropped (tens of thousands of lines: seconds of a boot
-/// storm, minutes of normal traffic).
-const QUEUE_BYTES: usize = 8 << 20;
-
 /// Keeps the writer thread alive: dropping it writes what is queued and stops the thread.
 #[must_use = "dropping the guard stops logging"]
 #[derive(Debug)]
@@ -63,9 +59,11 @@ fn allowed(meta: &Metadata<'_>) -> bool {
     *meta.level() <= LevelFilter::INFO
 }
 
-pub fn init(format: LogFormat, level: &str) -> anyhow::Result<Guard> {
+/// Sets up logging; `queue_bytes` of lines may wait for stderr (8 MiB by default: tens of thousands of
+/// lines, seconds of a boot storm, minutes of normal traffic) before new ones are dropped.
+pub fn init(format: LogFormat, level: &str, queue_bytes: usize) -> anyhow::Result<Guard> {
     let filter = EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(level))?;
-    let sink = Sink::new(QUEUE_BYTES);
+    let sink = Sink::new(queue_bytes);
     let writer = {
         let sink = sink.clone();
         std::thread::Builder::new()

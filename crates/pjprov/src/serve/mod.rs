@@ -38,7 +38,11 @@ use listeners::{ListenerSet, Setup};
 use options::Listeners;
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
-    let log = crate::logging::init(args.log_format, &args.log_level)?;
+    let log = crate::logging::init(
+        args.log_format,
+        &args.log_level,
+        args.log_queue_kib.saturating_mul(1024),
+    )?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("pjprov")

@@ -2,10 +2,12 @@
 //!
 //! One test binary, one module per area, as ripgrep does; `util` holds the shared helpers.
 
+mod ami_double;
 mod check;
 mod contrib;
 mod dump;
 mod fail_closed;
+mod fleet;
 mod golden;
 mod hostile;
 mod list;

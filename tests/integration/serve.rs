@@ -222,7 +222,7 @@ fn health_and_metrics_on_the_admin_address() {
         "pjprov_http_requests_total{status=\"404\"} 1",
         "pjprov_reloads_total{result=\"ok\"} 1",
         "pjprov_snapshot_generation 1",
-        "pjprov_phones 1",
+        "pjprov_phones{state=\"current\"} 1",
         "pjprov_routes 2",
     ] {
         assert!(metrics.contains(line), "{line}\n{metrics}");

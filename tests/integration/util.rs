@@ -128,7 +128,19 @@ impl Server {
             .arg(&options.etc)
             .arg("--data-dir")
             .arg(&options.data)
-            .args(["--admin-listen", "127.0.0.1:0", "--debounce-ms", "50"]);
+            .args([
+                "--admin-listen",
+                &options.admin_listen,
+                "--debounce-ms",
+                "50",
+            ]);
+        if !extra.contains(&"--state-dir") {
+            let state = options
+                .etc
+                .parent()
+                .map_or_else(|| options.etc.join("state"), |p| p.join("state"));
+            command.arg("--state-dir").arg(state);
+        }
         if plain {
             command.args(["--listen", "127.0.0.1:0"]);
         }
@@ -265,6 +277,8 @@ pub struct Options {
     pub expect_phones: bool,
     /// Run through this command (e.g. `setpriv ... pjprov`) instead of the binary itself.
     pub run_as: Option<Vec<String>>,
+    /// `--admin-listen`.
+    pub admin_listen: String,
 }
 
 impl Options {
@@ -278,6 +292,7 @@ impl Options {
             listen: true,
             expect_phones: true,
             run_as: None,
+            admin_listen: "127.0.0.1:0".into(),
         }
     }
 
@@ -374,13 +389,44 @@ pub fn request(
     )
 }
 
+/// Like [`request_from`], with a body (its `Content-Length` is added).
+pub fn request_with_body(
+    from: std::net::IpAddr,
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Response {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(&std::net::SocketAddr::new(from, 0).into())
+        .unwrap();
+    socket.connect(&addr.into()).unwrap();
+    let length = body.len().to_string();
+    let mut all: Vec<(&str, &str)> = headers.to_vec();
+    all.push(("Content-Length", &length));
+    exchange_with(socket.into(), addr, method, path, &all, body.as_bytes())
+}
+
 /// Writes one request on `stream` and reads the whole answer.
 fn exchange(
+    stream: std::net::TcpStream,
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Response {
+    exchange_with(stream, addr, method, path, headers, b"")
+}
+
+fn exchange_with(
     mut stream: std::net::TcpStream,
     addr: std::net::SocketAddr,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
+    body: &[u8],
 ) -> Response {
     use std::io::{Read, Write};
     stream
@@ -392,6 +438,7 @@ fn exchange(
     }
     text.push_str("\r\n");
     stream.write_all(text.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).unwrap();
     parse_response(&raw, method == "HEAD")
@@ -496,4 +543,58 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
+}
+
+/// Debian's chromium, for the tests that need a real browser. Missing: under CI (`CI` set) the test
+/// fails, since `.ci/run` installs it; elsewhere it says so and the test is skipped.
+pub fn chromium() -> Option<PathBuf> {
+    for candidate in [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ] {
+        if Path::new(candidate).exists() {
+            return Some(PathBuf::from(candidate));
+        }
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("chromium is needed by this test (apt-get install chromium; .ci/run installs it)");
+    }
+    eprintln!("SKIPPED: chromium is not installed (apt-get install chromium)");
+    None
+}
+
+/// The DOM a headless chromium builds from `url`.
+pub fn browser_dom(chromium: &Path, url: &str) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let output = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(["--dump-dom", url])
+        .output()
+        .expect("run chromium");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// An address of this host that is not loopback (the one it would use to reach the outside), to play a
+/// client from elsewhere; `None` (said) on a host with none.
+pub fn host_address() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    // No packet is sent: connecting a UDP socket only picks the route.
+    socket.connect("192.0.2.1:9").ok()?;
+    let address = socket.local_addr().ok()?.ip();
+    if address.is_loopback() || address.is_unspecified() {
+        eprintln!("SKIPPED: this host has no address other than loopback");
+        return None;
+    }
+    Some(address)
 }

@@ -38,6 +38,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod agent;
 pub mod asterisk;
 pub mod callerid;
 mod error;
@@ -56,6 +57,7 @@ pub mod tz;
 pub mod uri;
 mod vars;
 
+pub use agent::{Agent, Vendor};
 pub use error::{Diagnostic, Error, HasSeverity, Severity};
 pub use mac::Mac;
 pub use model::{Line, Location, Phone, PhoneId, ProfileId};

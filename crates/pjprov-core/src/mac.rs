@@ -48,6 +48,11 @@ impl Mac {
         Mac(bytes)
     }
 
+    /// The MAC of these six bytes.
+    pub fn from_octets(octets: [u8; 6]) -> Mac {
+        Mac(octets)
+    }
+
     /// The six bytes.
     pub fn octets(&self) -> [u8; 6] {
         self.0

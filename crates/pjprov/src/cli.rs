@@ -27,6 +27,10 @@ pub enum Command {
     Dump(DumpArgs),
     /// Explain why a request gets what it gets: route, phone, profile, template, every access rule.
     Explain(ExplainArgs),
+    /// The fleet as the running server sees it: each phone's state, model, firmware, address, last seen.
+    Status(StatusArgs),
+    /// Ask the running server to tell phones to fetch their files again (SIP NOTIFY through Asterisk).
+    Notify(NotifyArgs),
     /// Print the manual page (roff) on standard output.
     #[command(hide = true)]
     Man,
@@ -203,6 +207,10 @@ pub struct ServeArgs {
     /// Seconds open connections may take to finish on SIGTERM.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub shutdown_grace: u64,
+    /// Where pjprov keeps what it learns of the phones (the inventory): created if missing; without a
+    /// writable one, pjprov keeps it in memory only.
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/pjprov")]
+    pub state_dir: PathBuf,
     /// Log line format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -255,4 +263,54 @@ pub struct ExplainArgs {
     /// The address the phone connected to (SERVER).
     #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
     pub server_addr: std::net::IpAddr,
+}
+
+/// How to reach the running server's admin address.
+#[derive(Debug, Clone, Args)]
+pub struct AdminClient {
+    /// The server's admin address (its --admin-listen).
+    #[arg(
+        long = "admin",
+        value_name = "ADDR:PORT",
+        default_value = "127.0.0.1:8089"
+    )]
+    pub admin: std::net::SocketAddr,
+    /// The [admin] token, for an admin address other than loopback (or set PJPROV_ADMIN_TOKEN).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "PJPROV_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub admin: AdminClient,
+    /// The clients that asked for files of MACs no phone has, instead of the phones.
+    #[arg(long)]
+    pub unknown: bool,
+    /// Only phones in this state.
+    #[arg(long, value_name = "STATE", value_parser = ["current", "stale", "never"])]
+    pub state: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    #[command(flatten)]
+    pub admin: AdminClient,
+    /// The phones whose files changed since they fetched them (the default).
+    #[arg(long, conflicts_with_all = ["all", "macs"])]
+    pub changed: bool,
+    /// Every phone that has fetched its files.
+    #[arg(long, conflicts_with = "macs")]
+    pub all: bool,
+    /// These phones.
+    #[arg(value_name = "MAC", value_parser = crate::commands::explain::parse_mac)]
+    pub macs: Vec<pjprov_core::Mac>,
 }

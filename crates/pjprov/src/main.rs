@@ -3,8 +3,10 @@
 mod access;
 mod cli;
 mod commands;
+mod inventory;
 mod logging;
 mod memory;
+mod notify;
 mod serve;
 
 use std::process::ExitCode;
@@ -22,6 +24,8 @@ fn main() -> ExitCode {
         Command::Render(args) => commands::render::run(args),
         Command::Dump(args) => commands::dump::run(args),
         Command::Explain(args) => commands::explain::run(args),
+        Command::Status(args) => commands::status::run(args),
+        Command::Notify(args) => commands::notify::run(args),
         Command::Man => commands::man::run(),
     };
     match result {

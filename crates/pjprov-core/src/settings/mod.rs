@@ -16,6 +16,7 @@
 //! configuration (a server keeps its last good one), where an error in pjsip.conf only skips an object.
 
 mod acl;
+mod ami;
 mod policy;
 mod strictness;
 mod values;
@@ -28,6 +29,7 @@ use asterisk_config::{Config, Entry, Section};
 use rustc_hash::FxHashMap;
 
 pub use acl::{Acl, Rule, Sense, unmap};
+pub use ami::{Ami, NotifyMode};
 pub use policy::{AuthKind, AuthSource, Binding, ClientCert, Patch, Policy, Schemes, Secret};
 
 use crate::error::{Diagnostic, Error};
@@ -54,7 +56,11 @@ pub struct Settings {
     pub tftp: Tftp,
     /// `[admin]`.
     pub admin: Admin,
+    /// `[ami]`, when pjprov.conf has it.
+    pub ami: Option<Ami>,
     default_policy: Policy,
+    /// `notify_event` of each profile's `[profile:NAME]`.
+    profile_events: Vec<Option<String>>,
     profile_policies: Vec<Policy>,
     /// The name of each profile of `profile_policies` (to compare two snapshots' settings).
     profile_names: Vec<String>,
@@ -292,6 +298,11 @@ impl Settings {
         best
     }
 
+    /// The SIP event `[profile:NAME] notify_event` names for `profile`'s phones, if any.
+    pub fn notify_event(&self, profile: ProfileId) -> Option<&str> {
+        self.profile_events.get(profile.index())?.as_deref()
+    }
+
     /// The policy outside any profile (`[auth]` alone).
     pub fn default_policy(&self) -> &Policy {
         &self.default_policy
@@ -341,7 +352,7 @@ impl Settings {
             errors: 0,
         };
         let mut auth_patch = Patch::default();
-        let mut profile_patches: Vec<(&Section, String, Patch)> = Vec::new();
+        let mut profile_patches: Vec<(&Section, String, Patch, Option<String>)> = Vec::new();
         let mut phone_patches: Vec<(&Section, Mac, Patch)> = Vec::new();
         let mut tftp_profiles: Option<(&Entry, String)> = None;
         for section in config.sections().iter().filter(|s| !s.template) {
@@ -400,8 +411,15 @@ impl Settings {
                 }
                 lower if lower.starts_with("profile:") => {
                     let profile = name["profile:".len()..].trim().to_owned();
-                    let patch = reader.patch(section).implied_auth();
-                    profile_patches.push((section, profile, patch));
+                    let (patch, event) = reader.profile_section(section);
+                    profile_patches.push((section, profile, patch.implied_auth(), event));
+                }
+                "ami" => {
+                    let at = section_location(config, section);
+                    match reader.ami(section).resolve() {
+                        Ok(ami) => settings.ami = Some(ami),
+                        Err(why) => reader.error(at, "[ami]", "username/secret", why),
+                    }
                 }
                 lower if lower.starts_with("phone:") => {
                     let text = name["phone:".len()..].trim();
@@ -435,6 +453,7 @@ impl Settings {
                                     "limits",
                                     "tftp",
                                     "admin",
+                                    "ami",
                                     "profile:NAME",
                                     "phone:MAC",
                                 ],
@@ -459,13 +478,15 @@ impl Settings {
         let auth_patch = auth_patch.implied_auth();
         settings.profile_policies = vec![settings.default_policy.clone(); profiles.len()];
         let mut merged_profiles: Vec<Patch> = vec![auth_patch.clone(); profiles.len()];
-        for (section, name, patch) in &profile_patches {
+        settings.profile_events = vec![None; profiles.len()];
+        for (section, name, patch, event) in &profile_patches {
             let at = section_location(config, section);
             match profiles
                 .iter()
                 .position(|p| p.name.eq_ignore_ascii_case(name))
             {
                 Some(index) => {
+                    settings.profile_events[index] = event.clone();
                     let merged = auth_patch.then(patch);
                     match merged.resolve() {
                         Ok(policy) => settings.profile_policies[index] = policy,
@@ -787,6 +808,80 @@ impl Reader<'_> {
                     .into(),
             );
         }
+    }
+
+    /// A `[profile:NAME]` section: the policy keys, and `notify_event`.
+    fn profile_section(&mut self, section: &Section) -> (Patch, Option<String>) {
+        let mut patch = Patch::default();
+        let mut event = None;
+        for entry in &section.entries {
+            if self.policy_key(section, entry, &mut patch) {
+                continue;
+            }
+            if entry.key.eq_ignore_ascii_case("notify_event") {
+                event = self.value(section, entry, ami::event).or(event);
+                continue;
+            }
+            let known: Vec<&str> = POLICY_KEYS
+                .iter()
+                .copied()
+                .chain(["notify_event"])
+                .collect();
+            self.unknown_key(section, entry, &known);
+        }
+        (patch, event)
+    }
+
+    /// `[ami]`.
+    fn ami(&mut self, section: &Section) -> ami::AmiPatch {
+        let mut patch = ami::AmiPatch::default();
+        for entry in &section.entries {
+            match entry.key.to_ascii_lowercase().as_str() {
+                "host" => {
+                    patch.host = self
+                        .value(section, entry, |t| {
+                            let t = t.trim().trim_start_matches('[').trim_end_matches(']');
+                            if t.is_empty() || t.contains(char::is_whitespace) {
+                                Err("must be a host name or an address".to_owned())
+                            } else {
+                                Ok(t.to_owned())
+                            }
+                        })
+                        .or(patch.host);
+                }
+                "port" => {
+                    patch.port = self
+                        .value(section, entry, |t| {
+                            values::number(t, 1, 65_535).map(|n| n as u16)
+                        })
+                        .or(patch.port);
+                }
+                "username" => patch.username = Some(entry.value.trim().to_owned()),
+                "secret" => patch.secret = Some(Secret::new(entry.value.to_string())),
+                "tls" => patch.tls = self.value(section, entry, values::boolean).or(patch.tls),
+                "notify" => {
+                    patch.notify = self
+                        .value(section, entry, |t| {
+                            values::choice(
+                                t,
+                                &[("changed", NotifyMode::Changed), ("off", NotifyMode::Off)],
+                            )
+                        })
+                        .or(patch.notify);
+                }
+                "rate" => {
+                    patch.rate = self.value(section, entry, |t| count(t, 1)).or(patch.rate);
+                }
+                "quiet" => {
+                    patch.quiet = self
+                        .value(section, entry, |t| values::seconds(t, 0, 3_600))
+                        .or(patch.quiet);
+                }
+                "event" => patch.event = self.value(section, entry, ami::event).or(patch.event),
+                _ => self.unknown_key(section, entry, ami::AMI_KEYS),
+            }
+        }
+        patch
     }
 
     /// The policy keys of a section; other keys are errors.

@@ -239,3 +239,38 @@ fn auth_settings() {
     let errs = errors("[auth]\nrealm = a\"b\n");
     assert!(errs[0].contains("without quotes"));
 }
+
+#[test]
+fn ami_settings_and_notify_events() {
+    let (settings, diags) = read(
+        "[ami]\nhost = pbx.example\nusername = pjprov\nsecret = Ami-Secret-1\nrate = 5\nquiet = 1\n\
+         [profile:yealink]\nnotify_event = check-sync\\;reboot=false\n",
+    );
+    let settings = settings.unwrap_or_else(|| panic!("{diags:?}"));
+    let ami = settings.ami.clone().unwrap();
+    assert_eq!(
+        (ami.host.as_str(), ami.port, ami.rate),
+        ("pbx.example", 5038, 5)
+    );
+    assert_eq!(ami.quiet, Duration::from_secs(1));
+    assert_eq!(ami.notify, NotifyMode::Changed);
+    assert!(!format!("{settings:?}").contains("Ami-Secret-1"));
+    assert_eq!(
+        settings.notify_event(ProfileId(1)),
+        Some("check-sync;reboot=false")
+    );
+    assert_eq!(settings.notify_event(ProfileId(0)), None);
+
+    let (tls, _) = read("[ami]\nusername = u\nsecret = s\ntls = yes\n");
+    assert_eq!(tls.unwrap().ami.unwrap().port, 5039);
+    let (missing, diags) = read("[ami]\nusername = u\n");
+    assert!(missing.is_none(), "no secret: the file is refused");
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.to_string().contains("secret is needed")),
+        "{diags:?}"
+    );
+    let (bad, _) = read("[profile:polycom]\nnotify_event = check sync\n");
+    assert!(bad.is_none());
+}

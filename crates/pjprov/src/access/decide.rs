@@ -24,7 +24,6 @@ use pjprov_core::{Mac, PhoneId, ProfileId, Snapshot, Subject};
 use super::client_cert::CertIdentity;
 use super::credentials::{self, Expected, Failure, NonceKey, Presented};
 use super::throttle::Standing;
-use super::user_agent;
 
 /// How a request arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -707,7 +706,7 @@ fn check_user_agent(
         trace.step(Step::UserAgent("no MAC to compare"));
         return None;
     };
-    let Some(theirs) = user_agent::mac_in(agent) else {
+    let Some(theirs) = pjprov_core::agent::mac_in(agent) else {
         trace.step(Step::UserAgent("carries no MAC"));
         return None;
     };

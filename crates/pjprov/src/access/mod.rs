@@ -17,7 +17,6 @@ mod client_cert;
 pub mod credentials;
 pub mod decide;
 mod throttle;
-pub mod user_agent;
 
 use std::net::IpAddr;
 use std::time::Instant;

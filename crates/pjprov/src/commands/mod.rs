@@ -1,11 +1,14 @@
 //! One module per subcommand, and the few helpers they share.
 
+pub mod admin_client;
 pub mod check;
 pub mod dump;
 pub mod explain;
 pub mod list;
 pub mod man;
+pub mod notify;
 pub mod render;
+pub mod status;
 
 use std::io::Write;
 

@@ -23,6 +23,8 @@ use super::metrics::Metrics;
 use crate::access::{
     self, Access, Asked, CertIdentity, Decision, HttpFacts, Proof, Protocol, Refusal,
 };
+use crate::inventory::{Fetch, Inventory};
+use pjprov_core::Subject;
 
 /// What every request needs: the snapshot being served, the access state and the counters.
 #[derive(Debug)]
@@ -46,6 +48,12 @@ pub struct State {
     pub problem: ArcSwapOption<String>,
     /// The log's queue (for `pjprov_log_dropped_total`).
     pub log: Option<Arc<crate::logging::Sink>>,
+    /// What every phone has fetched.
+    pub inventory: Arc<Inventory>,
+    /// Where to ask for NOTIFYs (set once the notifier runs).
+    pub notifier: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<crate::notify::Request>>,
+    /// The last reload, for the status page.
+    pub reload_report: arc_swap::ArcSwap<super::status_page::ReloadReport>,
 }
 
 impl State {
@@ -62,6 +70,9 @@ impl State {
             hush: Hush::default(),
             problem: ArcSwapOption::empty(),
             log: None,
+            inventory: Arc::new(Inventory::in_memory()),
+            notifier: std::sync::OnceLock::new(),
+            reload_report: arc_swap::ArcSwap::from_pointee(Default::default()),
         }
     }
 
@@ -93,6 +104,8 @@ const SERVER_HEADER: &str = concat!("pjprov/", env!("CARGO_PKG_VERSION"));
 struct Answer {
     response: Response<Body>,
     phone: Option<(Mac, Proof)>,
+    /// What the request was about, and the name asked for (for the inventory).
+    subject: Option<(Subject, String)>,
 }
 
 impl From<Response<Body>> for Answer {
@@ -100,6 +113,7 @@ impl From<Response<Body>> for Answer {
         Answer {
             response,
             phone: None,
+            subject: None,
         }
     }
 }
@@ -115,6 +129,7 @@ pub async fn handle<B>(
     let Answer {
         mut response,
         phone,
+        subject,
     } = respond(&state, &snapshot, &conn, &req).await;
     response
         .headers_mut()
@@ -138,14 +153,30 @@ pub async fn handle<B>(
         .get(header::USER_AGENT)
         .map(|v| String::from_utf8_lossy(v.as_bytes()))
         .unwrap_or_default();
+    let protocol = if conn.tls {
+        Protocol::Https
+    } else {
+        Protocol::Http
+    }
+    .name();
+    if let Some((subject, uri)) = &subject {
+        let etag = response
+            .headers()
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok());
+        let fetch = Fetch {
+            client: normalize(conn.peer.ip()),
+            server: normalize(conn.local.ip()),
+            user_agent: &user_agent,
+            uri,
+            etag,
+            status,
+            protocol,
+        };
+        state.inventory.record(*subject, fetch);
+    }
     if let Some((mac, proof)) = &phone {
         state.access.served(&snapshot, conn.peer.ip(), *mac, status);
-        let protocol = if conn.tls {
-            Protocol::Https
-        } else {
-            Protocol::Http
-        }
-        .name();
         access::audit(
             protocol,
             conn.peer.ip(),
@@ -241,6 +272,7 @@ async fn respond<B>(
         tokio::time::sleep(delay).await;
     }
     let phone = verdict.mac.map(|mac| (mac, verdict.proof.clone()));
+    let subject = Some((asked.subject, uri.to_string()));
     let response = match verdict.decision {
         Decision::Refuse {
             status,
@@ -256,7 +288,11 @@ async fn respond<B>(
             None => not_found(),
         },
     };
-    Answer { response, phone }
+    Answer {
+        response,
+        phone,
+        subject,
+    }
 }
 
 async fn serve_route<B>(
@@ -439,6 +475,17 @@ fn unsatisfiable(len: u64) -> Response<Body> {
     response
 }
 
+/// The entity tag of a static file: its size and modification time (what the HTTP server sends, and what the
+/// notifier compares).
+pub fn static_etag(meta: &std::fs::Metadata) -> String {
+    let mtime = meta
+        .modified()
+        .unwrap_or(SystemTime::UNIX_EPOCH)
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("\"{:x}-{mtime:x}\"", meta.len())
+}
+
 /// A static file, streamed from disk. The path was resolved inside the phoneprov directory when the
 /// snapshot was built; it is checked again here, since the disk may have changed since.
 async fn static_file(
@@ -464,10 +511,7 @@ async fn static_file(
     }
     let len = meta.len();
     let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-    let mtime = modified
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let etag = format!("\"{len:x}-{mtime:x}\"");
+    let etag = static_etag(&meta);
     let mut response = Response::new(Body::Empty);
     let out = response.headers_mut();
     out.insert(header::CONTENT_TYPE, content_type(route));

@@ -24,6 +24,8 @@ pub struct Metrics {
     tftp: [AtomicU64; TFTP_RESULTS.len()],
     client_limit: AtomicU64,
     last_reload_ok: std::sync::atomic::AtomicBool,
+    notifies: [AtomicU64; crate::notify::Outcome::ALL.len()],
+    phones_changed: AtomicU64,
 }
 
 /// TFTP request results: (pseudo-status, label).
@@ -53,6 +55,8 @@ pub struct Gauges {
     pub throttle_refused: usize,
     /// Log lines dropped because the log's reader did not keep up.
     pub log_dropped: u64,
+    /// Configured phones by state (current, stale, never).
+    pub phones_by_state: [u64; 3],
 }
 
 impl Default for Metrics {
@@ -74,6 +78,8 @@ impl Default for Metrics {
             tftp: Default::default(),
             client_limit: AtomicU64::new(0),
             last_reload_ok: std::sync::atomic::AtomicBool::new(false),
+            notifies: Default::default(),
+            phones_changed: AtomicU64::new(0),
         }
     }
 }
@@ -110,6 +116,22 @@ impl Metrics {
         if let Some(i) = TFTP_RESULTS.iter().position(|(s, _)| *s == status) {
             self.tftp[i].fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// A NOTIFY's outcome.
+    pub fn notified(&self, outcome: crate::notify::Outcome) {
+        if let Some(i) = crate::notify::Outcome::ALL
+            .iter()
+            .position(|o| *o == outcome)
+        {
+            self.notifies[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Phones whose files a reload changed.
+    pub fn phones_changed(&self, count: usize) {
+        self.phones_changed
+            .fetch_add(count as u64, Ordering::Relaxed);
     }
 
     /// A connection closed at once: its client already held `[limits] client_connections`.
@@ -212,12 +234,7 @@ impl Metrics {
             "Generation of the configuration being served.",
             &[(String::new(), load(&self.generation))],
         );
-        metric(
-            "phones",
-            "gauge",
-            "Phones in the configuration being served.",
-            &[(String::new(), load(&self.phones))],
-        );
+
         metric(
             "routes",
             "gauge",
@@ -282,6 +299,34 @@ impl Metrics {
                 u64::from(self.last_reload_ok.load(Ordering::Relaxed)),
             )],
         );
+        let states: Vec<(String, u64)> = crate::inventory::State::ALL
+            .iter()
+            .zip(gauges.phones_by_state)
+            .map(|(state, count)| (format!("{{state=\"{}\"}}", state.name()), count))
+            .collect();
+        metric(
+            "phones",
+            "gauge",
+            "Phones in the configuration being served, by what they have: current (fetched the current bytes of every file), stale (a reload changed them since), never (never fetched).",
+            &states,
+        );
+        let notifies: Vec<(String, u64)> = crate::notify::Outcome::ALL
+            .iter()
+            .zip(&self.notifies)
+            .map(|(outcome, count)| (format!("{{result=\"{}\"}}", outcome.label()), load(count)))
+            .collect();
+        metric(
+            "notifies_total",
+            "counter",
+            "SIP NOTIFYs asked of Asterisk, by result.",
+            &notifies,
+        );
+        metric(
+            "phones_changed_total",
+            "counter",
+            "Phones whose files a reload changed (compared by entity tag).",
+            &[(String::new(), load(&self.phones_changed))],
+        );
         metric(
             "log_dropped_total",
             "counter",
@@ -333,6 +378,7 @@ mod tests {
             throttle_clients: 7,
             throttle_refused: 1,
             log_dropped: 3,
+            phones_by_state: [1, 2, 3],
         });
         for line in [
             "pjprov_http_requests_total{status=\"200\"} 2",
@@ -342,7 +388,6 @@ mod tests {
             "pjprov_reloads_total{result=\"ok\"} 1",
             "pjprov_reloads_total{result=\"failed\"} 1",
             "pjprov_snapshot_generation 3",
-            "pjprov_phones 2",
             "pjprov_routes 4",
             "pjprov_config_diagnostics{severity=\"warning\"} 1",
             "pjprov_refused_total{reason=\"throttle\"} 1",
@@ -350,6 +395,8 @@ mod tests {
             "pjprov_throttle_clients 7",
             "pjprov_throttle_refused_clients 1",
             "pjprov_log_dropped_total 3",
+            "pjprov_phones{state=\"stale\"} 2",
+            "pjprov_notifies_total{result=\"sent\"} 0",
             "pjprov_last_reload_success 1",
             "pjprov_build_info{version=",
         ] {

@@ -7,6 +7,7 @@
 //! systemd's status say why.
 
 mod admin;
+mod api;
 mod body;
 mod clients;
 mod conditional;
@@ -18,6 +19,7 @@ mod metrics;
 mod options;
 mod paced;
 mod reload;
+mod status_page;
 mod systemd;
 mod tftp;
 mod tls;
@@ -60,7 +62,24 @@ async fn serve(args: &ServeArgs, log: Arc<crate::logging::Sink>) -> anyhow::Resu
     let paths = args.dirs.paths();
     let mut state = State::new(Snapshot::empty(&paths), args.prefix.clone());
     state.log = Some(log);
+    let (inventory, problem) = crate::inventory::Inventory::open(&args.state_dir);
+    if let Some(problem) = problem {
+        tracing::warn!(
+            "{problem}: what phones fetch is kept in memory only (give pjprov a writable --state-dir)"
+        );
+    }
+    let inventory = Arc::new(inventory);
+    state.inventory = inventory.clone();
     let state = Arc::new(state);
+    let writer = {
+        let inventory = inventory.clone();
+        std::thread::Builder::new()
+            .name("pjprov-inventory".into())
+            .spawn(move || inventory.run_writer())?
+    };
+    let _ = state
+        .notifier
+        .set(crate::notify::start(state.clone(), inventory.clone()));
 
     let (trigger, triggers) = mpsc::channel(1);
     let watcher = watch::start_watcher(trigger.clone());
@@ -132,8 +151,13 @@ async fn serve(args: &ServeArgs, log: Arc<crate::logging::Sink>) -> anyhow::Resu
     systemd::stopping();
     let _ = stop.send(());
     let _ = reloads.await;
+    // The last fetches reach the disk before exit.
+    inventory.stop();
+    let _ = writer.join();
     Ok(ExitCode::SUCCESS)
 }
+
+pub use http::static_etag;
 
 /// The route name a TFTP file name means (`None` for a name that tries to leave the served files), as the
 /// TFTP server reads it.

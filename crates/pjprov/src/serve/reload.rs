@@ -133,6 +133,23 @@ impl Reloader {
                     ));
                     self.watching = watching;
                     let why = first_error(&rejected.diagnostics);
+                    self.state
+                        .reload_report
+                        .store(Arc::new(super::status_page::ReloadReport {
+                            generation: self.generation,
+                            at: jiff::Timestamp::now().as_second(),
+                            adopted: false,
+                            summary: format!(
+                                "the last save cannot be used, generation {} keeps serving: {why}",
+                                self.generation
+                            ),
+                            diagnostics: rejected
+                                .diagnostics
+                                .iter()
+                                .take(300)
+                                .map(|d| d.to_string())
+                                .collect(),
+                        }));
                     if self.state.is_ready() {
                         tracing::error!(
                             generation = self.generation,
@@ -207,6 +224,27 @@ impl Reloader {
             .store(true, std::sync::atomic::Ordering::Relaxed);
         self.state.problem.store(None);
         self.state.metrics.reloaded(facts);
+        let snapshot = self.state.snapshot.load();
+        self.state
+            .reload_report
+            .store(Arc::new(super::status_page::ReloadReport {
+                generation: facts.generation,
+                at: jiff::Timestamp::now().as_second(),
+                adopted: true,
+                summary: format!(
+                    "loaded: {} phones, {} routes, {} errors, {} warnings",
+                    facts.phones, facts.routes, facts.errors, facts.warnings
+                ),
+                diagnostics: snapshot
+                    .diagnostics()
+                    .iter()
+                    .take(300)
+                    .map(|d| d.to_string())
+                    .collect(),
+            }));
+        if let Some(notifier) = self.state.notifier.get() {
+            let _ = notifier.send(crate::notify::Request::Reloaded);
+        }
         tracing::info!(
             generation = facts.generation,
             phones = facts.phones,

@@ -132,7 +132,8 @@ impl Handler for Files {
 
     async fn read_req_open(&mut self, client: &SocketAddr, path: &Path) -> Opened {
         let snapshot = self.state.snapshot.load_full();
-        let (result, audit) = self.open(&snapshot, *client, path);
+        let mut seen = None;
+        let (result, audit) = self.open(&snapshot, *client, path, &mut seen);
         let status = match &result {
             Ok(_) => 200,
             Err(packet::Error::FileNotFound) => 404,
@@ -140,6 +141,18 @@ impl Handler for Files {
             Err(_) => 403,
         };
         self.state.metrics.tftp(status);
+        if let Some((subject, uri, etag)) = &seen {
+            let fetch = crate::inventory::Fetch {
+                client: normalize(client.ip()),
+                server: self.server_address(*client),
+                user_agent: "",
+                uri,
+                etag: etag.as_deref(),
+                status,
+                protocol: "tftp",
+            };
+            self.state.inventory.record(*subject, fetch);
+        }
         if let Some(mac) = audit {
             self.state
                 .access
@@ -189,11 +202,13 @@ impl Handler for Files {
 
 impl Files {
     /// Opens `path` for `client`; also returns the MAC to audit, when the name concerns a phone.
+    /// `seen` is set to what the request was about (for the inventory), with the entity tag of what went.
     fn open(
         &self,
         snapshot: &Snapshot,
         client: SocketAddr,
         path: &Path,
+        seen: &mut Option<(pjprov_core::Subject, String, Option<String>)>,
     ) -> (Opened, Option<pjprov_core::Mac>) {
         // The network ACL before anything else.
         let ip = normalize(client.ip());
@@ -228,6 +243,7 @@ impl Files {
             http: HttpFacts::default(),
         };
         let verdict = self.state.access.check(snapshot, &asked);
+        *seen = Some((asked.subject, name.to_owned(), None));
         let mac = verdict.mac;
         match verdict.decision {
             Decision::Refuse { why, status, .. } => {
@@ -270,6 +286,7 @@ impl Files {
             );
         };
         let deadline = std::time::Instant::now() + snapshot.settings().tftp.transfer_lifetime;
+        let mut etag = None;
         let opened = self.read(
             snapshot,
             route,
@@ -278,11 +295,22 @@ impl Files {
                 _client: slot,
                 deadline,
             },
+            &mut etag,
         );
+        if let Some(seen) = seen {
+            seen.2 = etag;
+        }
         (opened, mac)
     }
 
-    fn read(&self, snapshot: &Snapshot, route: &Route, client: SocketAddr, slots: Slots) -> Opened {
+    fn read(
+        &self,
+        snapshot: &Snapshot,
+        route: &Route,
+        client: SocketAddr,
+        slots: Slots,
+        etag: &mut Option<String>,
+    ) -> Opened {
         let guard = Active::new(self.active.clone());
         match &route.target {
             Target::Static { relative, .. } => {
@@ -294,6 +322,7 @@ impl Files {
                 if !meta.is_file() {
                     return Err(packet::Error::FileNotFound);
                 }
+                *etag = Some(super::http::static_etag(&meta));
                 let reader = Guarded {
                     inner: blocking::Unblock::with_capacity(FILE_BUFFER, file),
                     _active: guard,
@@ -305,6 +334,7 @@ impl Files {
                 let server = self.server_address(client);
                 match snapshot.render(route, server) {
                     Ok(rendered) => {
+                        *etag = Some(rendered.etag_str().to_owned());
                         let len = rendered.body.len() as u64;
                         let reader = Guarded {
                             inner: futures_lite::io::Cursor::new(rendered.body),

@@ -1,0 +1,107 @@
+//! What the inventory remembers of a phone, and of a client that asked for a file no phone has.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+/// One phone, as seen from its requests.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneRecord {
+    /// First request (Unix seconds).
+    pub first_seen: i64,
+    /// Last request (Unix seconds).
+    pub last_seen: i64,
+    /// Its address at the last request.
+    pub address: Option<IpAddr>,
+    /// The address it connected to at the last request (what `SERVER` was).
+    pub server: Option<IpAddr>,
+    /// Its last User-Agent.
+    pub user_agent: String,
+    /// Vendor, model and firmware read from the User-Agent.
+    pub vendor: Option<String>,
+    pub model: Option<String>,
+    pub firmware: Option<String>,
+    /// How it came: `http`, `https`, `tftp`.
+    pub protocol: String,
+    /// Every file served to it, the latest fetch of each.
+    pub files: Vec<Fetched>,
+    /// When a reload last changed its files (Unix seconds).
+    pub changed_at: Option<i64>,
+    /// The last NOTIFY sent to it, and how it went.
+    pub notified_at: Option<i64>,
+    pub notify_result: Option<String>,
+}
+
+/// A file served to a phone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fetched {
+    /// The URI below `/phoneprov/`.
+    pub uri: String,
+    /// The entity tag served (quotes included), when there was one.
+    pub etag: Option<String>,
+    /// When (Unix seconds).
+    pub at: i64,
+    /// The status.
+    pub status: u16,
+}
+
+/// A MAC no phone has, asked for by someone (a phone not configured yet, or a scanner).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnknownRecord {
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub address: Option<IpAddr>,
+    pub user_agent: String,
+    /// The last name asked for.
+    pub uri: String,
+    /// Requests seen.
+    pub requests: u64,
+}
+
+/// Where a phone stands with the configuration being served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// It fetched the current bytes of every file it is served.
+    Current,
+    /// A reload changed its files since it fetched them.
+    Stale,
+    /// Configured, never fetched anything.
+    Never,
+}
+
+impl State {
+    /// `current`, `stale`, `never`.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Current => "current",
+            State::Stale => "stale",
+            State::Never => "never",
+        }
+    }
+
+    /// Every state, in the order pages and metrics list them.
+    pub const ALL: [State; 3] = [State::Current, State::Stale, State::Never];
+}
+
+impl PhoneRecord {
+    /// The latest fetch of `uri`.
+    pub fn file(&self, uri: &str) -> Option<&Fetched> {
+        self.files.iter().find(|f| f.uri == uri)
+    }
+
+    /// Records a fetch of `uri`, replacing the previous one.
+    pub fn remember(&mut self, fetched: Fetched) {
+        match self.files.iter_mut().find(|f| f.uri == fetched.uri) {
+            Some(old) => *old = fetched,
+            None => {
+                // Bounded: a phone asks for a handful of files; a client looping over names does not grow it.
+                if self.files.len() >= 64 {
+                    self.files.sort_by_key(|f| f.at);
+                    self.files.remove(0);
+                }
+                self.files.push(fetched);
+            }
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! The inventory on disk: one redb database (`inventory.redb`) in the state directory.
+//!
+//! redb (pure Rust, copy-on-write B-trees, crash-safe, one file) rather than SQLite: no C build, no SQL for
+//! what is a key-value map (MAC → record), and a commit that is either whole or absent after a crash.
+//! Records are JSON (small, readable with any redb tool, tolerant of fields added later). Writes come in
+//! batches from one thread; each batch is one durable transaction, so a fetch recorded before a crash is
+//! on disk once its batch has been committed.
+
+use std::path::Path;
+
+use pjprov_core::Mac;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+use super::record::{PhoneRecord, UnknownRecord};
+
+const PHONES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("phones");
+const UNKNOWN: TableDefinition<&[u8], &[u8]> = TableDefinition::new("unknown");
+/// Small values: the schema version, keys for generated passwords, enrolment windows.
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+const SCHEMA: &[u8] = b"1";
+
+/// The database.
+#[derive(Debug)]
+pub struct Store {
+    db: Database,
+}
+
+/// One batch of changes.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub phones: Vec<(Mac, PhoneRecord)>,
+    pub unknown: Vec<(Mac, Option<UnknownRecord>)>,
+}
+
+impl Store {
+    /// Opens (or creates) `dir/inventory.redb`.
+    pub fn open(dir: &Path) -> Result<Store, String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create the state directory {}: {e}", dir.display()))?;
+        let path = dir.join("inventory.redb");
+        let db =
+            Database::create(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        let store = Store { db };
+        store
+            .init()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(store)
+    }
+
+    fn init(&self) -> Result<(), redb::Error> {
+        let txn = self.db.begin_write()?;
+        {
+            txn.open_table(PHONES)?;
+            txn.open_table(UNKNOWN)?;
+            let mut meta = txn.open_table(META)?;
+            if meta.get("schema")?.is_none() {
+                meta.insert("schema", SCHEMA)?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Everything stored: phones and unknown clients. Records that cannot be read are skipped.
+    #[allow(clippy::type_complexity)]
+    pub fn load(
+        &self,
+    ) -> Result<(Vec<(Mac, PhoneRecord)>, Vec<(Mac, UnknownRecord)>), redb::Error> {
+        let txn = self.db.begin_read()?;
+        let mut phones = Vec::new();
+        for row in txn.open_table(PHONES)?.iter()? {
+            let (key, value) = row?;
+            if let (Some(mac), Ok(record)) = (
+                mac_of(key.value()),
+                serde_json::from_slice::<PhoneRecord>(value.value()),
+            ) {
+                phones.push((mac, record));
+            }
+        }
+        let mut unknown = Vec::new();
+        for row in txn.open_table(UNKNOWN)?.iter()? {
+            let (key, value) = row?;
+            if let (Some(mac), Ok(record)) = (
+                mac_of(key.value()),
+                serde_json::from_slice::<UnknownRecord>(value.value()),
+            ) {
+                unknown.push((mac, record));
+            }
+        }
+        Ok((phones, unknown))
+    }
+
+    /// Writes one batch in one durable transaction.
+    pub fn write(&self, batch: &Batch) -> Result<(), redb::Error> {
+        if batch.phones.is_empty() && batch.unknown.is_empty() {
+            return Ok(());
+        }
+        let txn = self.db.begin_write()?;
+        {
+            let mut phones = txn.open_table(PHONES)?;
+            for (mac, record) in &batch.phones {
+                let value = serde_json::to_vec(record).unwrap_or_default();
+                phones.insert(&mac.octets()[..], &value[..])?;
+            }
+            let mut unknown = txn.open_table(UNKNOWN)?;
+            for (mac, record) in &batch.unknown {
+                match record {
+                    Some(record) => {
+                        let value = serde_json::to_vec(record).unwrap_or_default();
+                        unknown.insert(&mac.octets()[..], &value[..])?;
+                    }
+                    None => {
+                        unknown.remove(&mac.octets()[..])?;
+                    }
+                }
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+}
+
+fn mac_of(key: &[u8]) -> Option<Mac> {
+    let bytes: [u8; 6] = key.try_into().ok()?;
+    Some(Mac::from_octets(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let mac = Mac::parse("0004f2aabbcc").unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let record = PhoneRecord {
+                first_seen: 1,
+                last_seen: 2,
+                user_agent: "x".into(),
+                ..PhoneRecord::default()
+            };
+            store
+                .write(&Batch {
+                    phones: vec![(mac, record)],
+                    unknown: vec![(mac, Some(UnknownRecord::default()))],
+                })
+                .unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let (phones, unknown) = store.load().unwrap();
+        assert_eq!(phones.len(), 1);
+        assert_eq!(phones[0].0, mac);
+        assert_eq!(phones[0].1.last_seen, 2);
+        assert_eq!(unknown.len(), 1);
+        store
+            .write(&Batch {
+                phones: vec![],
+                unknown: vec![(mac, None)],
+            })
+            .unwrap();
+        assert!(store.load().unwrap().1.is_empty());
+    }
+}

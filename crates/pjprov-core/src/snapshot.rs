@@ -4,6 +4,7 @@
 //! and the list of paths to watch. Bodies are rendered on first request and cached per (route, server
 //! address) inside the snapshot, so a reload simply replaces the whole snapshot.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::{OnceLock, RwLock};
@@ -24,6 +25,7 @@ use crate::pjsip::{self, Objects};
 use crate::profile::{self, Profile};
 use crate::settings::{self, Settings};
 use crate::templates::{FileProblem, TemplateStore, resolve_inside};
+use crate::vars::Vars;
 
 /// Where Asterisk's files are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -408,15 +410,45 @@ impl Snapshot {
             })
             .collect();
         let mut checked = vec![Vec::new(); self.profiles.len()];
+        // Variables a pattern unlinked from a phone's first line (Asterisk's `SET` in a route pattern).
+        let mut unlinked: Vec<(usize, Vars)> = Vec::new();
         for (index, phone) in self.phones.phones.iter().enumerate() {
             let profile = &self.profiles[phone.profile];
-            let vars = &phone.lines[phone.founding_line].vars;
+            let mut vars = Cow::Borrowed(&phone.lines[phone.founding_line].vars);
             for (f, file) in profile.dynamic_files.iter().enumerate() {
                 if !checked[phone.profile].contains(&f) {
                     checked[phone.profile].push(f);
                     check_template(&self.templates, profile, file, &mut diags);
                 }
-                let uri = phones::substitute(world, &patterns[phone.profile][f], vars);
+                let substituted = phones::substitute(world, &patterns[phone.profile][f], &vars);
+                let mut report = |error: Error| {
+                    let diag = diag_at(&file.location, error);
+                    if !diags.contains(&diag) {
+                        diags.push(diag);
+                    }
+                };
+                for issue in substituted.issues {
+                    report(Error::RoutePatternIssue {
+                        pattern: file.pattern.clone(),
+                        message: issue.message,
+                    });
+                }
+                for deleted in &substituted.deleted {
+                    if vars.to_mut().remove(deleted) {
+                        report(Error::RoutePatternDeletes {
+                            pattern: file.pattern.clone(),
+                            mac: phone.mac.to_string(),
+                            variable: deleted.clone(),
+                        });
+                    }
+                }
+                let uri = substituted.text;
+                if uri.is_empty() {
+                    report(Error::EmptyRoute {
+                        pattern: file.pattern.clone(),
+                        mac: phone.mac.to_string(),
+                    });
+                }
                 routes.push(Route::new(
                     uri,
                     file.mime.clone(),
@@ -427,6 +459,14 @@ impl Snapshot {
                     },
                 ));
             }
+            if let Cow::Owned(vars) = vars {
+                unlinked.push((index, vars));
+            }
+        }
+        for (index, mut vars) in unlinked {
+            let phone = &mut self.phones.phones[index];
+            vars.shrink_to_fit();
+            phone.lines[phone.founding_line].vars = vars;
         }
         let mut kept: Vec<Route> = Vec::with_capacity(routes.len());
         for route in routes {
@@ -697,7 +737,7 @@ impl Snapshot {
         let scope = renderer.line_scope(phone, 0);
         let mut out = Vec::new();
         let result = template
-            .render_into(&renderer, &scope, &mut out)
+            .render_into(&renderer, &scope, &mut out, None)
             .map(|()| out)
             .map_err(RenderFailure::from);
         let mut issues = renderer.take_issues();
@@ -782,6 +822,7 @@ impl Snapshot {
             config_dir: &self.paths.config_dir,
             data_dir: &self.paths.data_dir,
             epoch: jiff::Timestamp::now().as_second(),
+            allowed_env: ALLOWED_ENV,
         }
     }
 
@@ -911,6 +952,10 @@ fn check_template(
     }
 }
 
+/// The environment variables `ENV` may read. Empty: `ENV` is off. pjprov.conf's `[general] allow_env`
+/// (not read yet) is meant to fill this, for both worlds below.
+const ALLOWED_ENV: &[String] = &[];
+
 /// A world without phones or templates, owned.
 struct EmptyWorld {
     map: FxHashMap<CompactString, usize>,
@@ -928,6 +973,7 @@ impl EmptyWorld {
             config_dir: &self.paths.config_dir,
             data_dir: &self.paths.data_dir,
             epoch: self.epoch,
+            allowed_env: ALLOWED_ENV,
         }
     }
 }

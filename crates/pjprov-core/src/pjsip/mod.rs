@@ -128,16 +128,14 @@ impl Objects {
                 continue;
             };
             match kind {
-                "wizard" => {
-                    diags.push(diag(
-                        pjsip,
-                        section,
-                        Error::WizardInPjsipConf {
-                            id: section.name.to_string(),
-                        },
-                    ));
-                    wizard_sections.push((pjsip, section));
-                }
+                // Asterisk's wizard reads pjsip_wizard.conf only: this section makes nothing.
+                "wizard" => diags.push(diag(
+                    pjsip,
+                    section,
+                    Error::WizardInPjsipConf {
+                        id: section.name.to_string(),
+                    },
+                )),
                 _ if options::for_type(kind).is_some() || options::OTHER_TYPES.contains(&kind) => {
                     by_type.entry(kind).or_default().push(section);
                 }

@@ -1,0 +1,1 @@
+//! Unit tests of the functions, with cases read from their C sources.

@@ -265,9 +265,7 @@ pub(crate) fn strbetween(call: &Call<'_, '_>, data: &[u8], out: &mut Vec<u8>) ->
         if i + 1 < value.len() {
             out.extend_from_slice(insert);
         }
-        if i % 4096 == 0 {
-            call.check_size(out)?;
-        }
+        call.check_size(out)?;
     }
     Ok(true)
 }

@@ -306,9 +306,9 @@ pub(crate) fn call(
         match named {
             Some(n) => r.issue(
                 origin,
-                format_args!("function {n} is not registered: it renders empty"),
+                format_args!("function {n} not registered: it renders empty"),
             ),
-            None => r.issue(origin, "the function is not registered: it renders empty"),
+            None => r.issue(origin, "function not registered: it renders empty"),
         }
         return Ok(false);
     };

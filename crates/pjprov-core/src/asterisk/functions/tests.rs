@@ -705,8 +705,8 @@ fn unknown_functions_render_empty_with_a_warning() {
     assert_eq!(
         issues,
         [
-            "${NOSUCHFUNC(x)}: function NOSUCHFUNC is not registered: it renders empty",
-            "${cut(LIST,\\,,1)}: function cut is not registered: it renders empty"
+            "${NOSUCHFUNC(x)}: function NOSUCHFUNC not registered: it renders empty",
+            "${cut(LIST,\\,,1)}: function cut not registered: it renders empty"
         ]
     );
 }
@@ -741,7 +741,7 @@ fn a_derived_template_reports_at_the_node_that_made_it() {
     let (_, issues) = render_with("x\n${EVAL(${BAD})}", &[]);
     assert_eq!(
         issues,
-        ["${EVAL(${BAD})}: the function is not registered: it renders empty"]
+        ["${EVAL(${BAD})}: function not registered: it renders empty"]
     );
 }
 

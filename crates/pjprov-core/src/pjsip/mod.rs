@@ -1,4 +1,5 @@
-//! pjsip objects by `type=`, as res_pjsip's sorcery would create them from pjsip.conf and the config wizard.
+//! pjsip objects by `type=`, as res_pjsip's sorcery would create them from pjsip.conf and the config wizard
+//! (pjsip_wizard.conf: a wizard in pjsip.conf is an error and makes nothing, as in Asterisk).
 //!
 //! Only what provisioning needs is kept (endpoints, auths, transports, phoneprov objects), but every object
 //! type Asterisk validates is validated the same way: an option its type does not know rejects the whole

@@ -1,9 +1,14 @@
 //! The pjsip config wizard (res_pjsip_config_wizard): one `type=wizard` section becomes an endpoint `<id>`,
 //! an inbound auth `<id>-iauth` and, with `has_phoneprov`, a phoneprov object `<id>-phoneprov`.
 //!
+//! Wizards are read from pjsip_wizard.conf only, as Asterisk reads them: a `type=wizard` section in
+//! pjsip.conf makes nothing (no endpoint, no phone) and is a `check` error (see `Objects::read`).
+//!
 //! Wizard-level options are read with "last value wins" and without case; `endpoint/`, `inbound_auth/` and
 //! `phoneprov/` prefixes are matched with case, as Asterisk does. Each object is made independently: a
-//! problem with one loses only that one.
+//! problem with one loses only that one. So a wizard Asterisk logs as failed ("must have 'remote_hosts'"
+//! for its identify or its registrations, "must have 'outbound_auth/username'") still makes its endpoint
+//! and its phone; pjprov keeps neither identify, registration nor outbound auth, and only warns.
 
 use asterisk_config::{Config, Section, Text};
 

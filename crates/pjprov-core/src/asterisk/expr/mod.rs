@@ -1035,15 +1035,17 @@ impl<'a, 't, 'l> Machine<'a, 't, 'l> {
                     "syntax error: {msg}; Input:\n{}\n{caret}",
                     String::from_utf8_lossy(self.input)
                 ),
-                &format!("syntax error: {msg}; at byte offset {}", at.start),
+                &format!("syntax error: {msg}"),
             );
         } else {
-            let message = format!(
-                "syntax error: {msg}; at byte offset {} of a {}-byte expression",
-                at.start,
-                self.input.len()
+            self.ctx.warn_quoting(
+                format!(
+                    "syntax error: {msg}; at byte offset {} of a {}-byte expression",
+                    at.start,
+                    self.input.len()
+                ),
+                &format!("syntax error: {msg}"),
             );
-            self.ctx.warn(&message);
         }
     }
 

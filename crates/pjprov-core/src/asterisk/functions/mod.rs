@@ -29,50 +29,55 @@
 //!
 //! # What pjprov does not have
 //!
-//! Asterisk 22.10.1 registers 219 functions. Those below render empty in pjprov with a `check` warning
-//! ("not registered"), for the reason given:
+//! Asterisk 22.10.1 registers 219 functions; pjprov has the 51 of [`TABLE`]. Each of the other 168 renders
+//! empty with a `check` warning ("not registered"), for the reason given:
 //!
-//! * **Write-only** (no read callback: reading them is an error in Asterisk too): `ARRAY`, `PUSH`,
-//!   `UNSHIFT` (func_strings), `DELETE` (func_logic), `GLOBAL_DELETE` (func_global), `CALENDAR_WRITE`,
-//!   `CONFBRIDGE`, `DB_DELETE` reads but deletes (below), `FRAME_DROP`, `FRAME_TRACE`, `HOLD_INTERCEPT`,
-//!   `JITTERBUFFER`, `AGC`, `DENOISE`, `PITCH_SHIFT`, `TALK_DETECT`, `TONE_DETECT`, `VOLUME`, `MUTEAUDIO`,
-//!   `PERIODIC_HOOK`, `REALTIME_DESTROY`, `REALTIME_STORE`, `SCRAMBLE`, `AMI_CLIENT`, `MESSAGE_DATA` writes.
-//! * **Need a real channel or call** (the dummy channel of a substitution has no call, no CDR, no bridge, no
-//!   dialplan position): `CALLERID`, `CONNECTEDLINE`, `REDIRECTING`, `CDR`, `CDR_PROP`, `CHANNEL`,
-//!   `CHANNELS`, `CHANNEL_EXISTS`, `MASTER_CHANNEL`, `IMPORT`, `EXCEPTION`, `TESTTIME`, `TIMEOUT`,
-//!   `HANGUPCAUSE`, `HANGUPCAUSE_KEYS`, `CALLCOMPLETION`, `FAXOPT`, `FEATURE`, `FEATUREMAP`, `GROUP`,
-//!   `GROUP_COUNT`, `GROUP_LIST`, `GROUP_MATCH_COUNT`, `LOCAL`, `LOCAL_PEEK`, `STACK_PEEK`, `EVAL_EXTEN`,
-//!   `EVAL_SUB`, `DIALPLAN_EXISTS`, `VALID_EXTEN`, `EXPORT`, `SHARED`, `HASH`, `HASHKEYS` (hash variables
-//!   only the write side makes), `LOCK`, `TRYLOCK`, `UNLOCK`, `MESSAGE`, `MESSAGE_DATA`, `MIXMONITOR`,
-//!   `RECORDING_INFO`, `JACK_HOOK`, `GEOLOC_PROFILE`, `STIR_SHAKEN`, `STIR_SHAKEN_ATTESTATION`,
-//!   `PARK_GET_CHANNEL`, `LOG_GROUP`, `DIALGROUP`, the `SPEECH*` functions, the `PJSIP_*` header, media,
-//!   DTMF and dial-contact functions of chan_pjsip and res_pjsip_header_funcs (`PJSIP_HEADER`,
-//!   `PJSIP_HEADERS`, `PJSIP_HEADER_PARAM`, `PJSIP_INHERITABLE_HEADER`, `PJSIP_RESPONSE_HEADER`,
-//!   `PJSIP_RESPONSE_HEADERS`, `PJSIP_MEDIA_OFFER`, `PJSIP_DTMF_MODE`, `PJSIP_MOH_PASSTHROUGH`,
-//!   `PJSIP_SEND_SESSION_REFRESH`, `PJSIP_TRANSFER_HANDLING`, `PJSIP_DIAL_CONTACTS`, `PJSIP_PARSE_URI`,
-//!   `PJSIP_PARSE_URI_FROM`), `DAHDI_CHANNEL`, `POLARITY`, `IAXVAR`, `IAXPEER`.
-//! * **Need Asterisk's running state or another module's data** that pjprov does not have: `AGENT`,
-//!   `CONFBRIDGE_INFO`, `CONFBRIDGE_CHANNELS`, `MEETME_INFO`, the `QUEUE_*` functions, `VM_INFO`, `VMCOUNT`,
-//!   `MINIVMACCOUNT`, `MINIVMCOUNTER`, `DEVICE_STATE`, `HINT`, `EXTENSION_STATE`, `PRESENCE_STATE`,
-//!   `CALENDAR_BUSY`, `CALENDAR_EVENT`, `CALENDAR_QUERY`, `CALENDAR_QUERY_RESULT`, `SMDI_MSG`,
-//!   `SMDI_MSG_RETRIEVE`, `JABBER_STATUS`, `JABBER_RECEIVE`, `IFMODULE` (which modules are loaded),
-//!   `GLOBAL`, `GLOBAL_EXISTS` (globals come from extensions.conf, which pjprov does not read),
-//!   `PJSIP_AOR`, `PJSIP_CONTACT`, `PJSIP_ENDPOINT` and `AST_SORCERY` (every field of every sorcery object:
-//!   pjprov keeps only what provisioning needs), `AST_CONFIG` (any configuration file).
+//! * **Write-only** (no read callback: reading them fails in Asterisk too): `ARRAY`, `PUSH`, `UNSHIFT`
+//!   (func_strings), `DELETE` (func_logic), `GLOBAL_DELETE` (func_global), `EXPORT`, `TESTTIME`,
+//!   `CALENDAR_WRITE`, `CONFBRIDGE`, `FRAME_DROP`, `FRAME_TRACE`, `HOLD_INTERCEPT`, `JACK_HOOK`,
+//!   `JITTERBUFFER`, `LOG_GROUP`, `MUTEAUDIO`, `PITCH_SHIFT`, `SCRAMBLE`, `TALK_DETECT`.
+//! * **Need a call** (the dummy channel of a substitution has no caller, CDR, media, bridge, dialplan
+//!   position or SIP dialog): `CALLERID`, `CONNECTEDLINE`, `REDIRECTING`, `CDR`, `CDR_PROP`, `CHANNEL`,
+//!   `CHANNELS`, `CHANNEL_EXISTS`, `MASTER_CHANNEL`, `IMPORT`, `EXCEPTION`, `TIMEOUT`, `HANGUPCAUSE`,
+//!   `HANGUPCAUSE_KEYS`, `CALLCOMPLETION`, `FAXOPT`, `FEATURE`, `FEATUREMAP`, `GROUP`, `GROUP_COUNT`,
+//!   `GROUP_LIST`, `GROUP_MATCH_COUNT`, `LOCAL`, `LOCAL_PEEK`, `STACK_PEEK`, `EVAL_EXTEN`, `EVAL_SUB`,
+//!   `DIALPLAN_EXISTS`, `VALID_EXTEN`, `SHARED`, `HASH`, `HASHKEYS` (hash variables only the write side
+//!   makes), `LOCK`, `TRYLOCK`, `UNLOCK`, `MESSAGE`, `MESSAGE_DATA`, `MIXMONITOR`, `RECORDING_INFO`,
+//!   `GEOLOC_PROFILE`, `STIR_SHAKEN`, `STIR_SHAKEN_ATTESTATION`, `PARK_GET_CHANNEL`, `DIALGROUP`, `AGC`,
+//!   `DENOISE`, `VOLUME`, `PERIODIC_HOOK`, `TONE_DETECT`, `SPEECH`, `SPEECH_ENGINE`, `SPEECH_GRAMMAR`,
+//!   `SPEECH_RESULTS_TYPE`, `SPEECH_SCORE`, `SPEECH_TEXT`, `PJSIP_HEADER`, `PJSIP_HEADERS`,
+//!   `PJSIP_HEADER_PARAM`, `PJSIP_INHERITABLE_HEADER`, `PJSIP_RESPONSE_HEADER`, `PJSIP_RESPONSE_HEADERS`,
+//!   `PJSIP_MEDIA_OFFER`, `PJSIP_DTMF_MODE`, `PJSIP_MOH_PASSTHROUGH`, `PJSIP_SEND_SESSION_REFRESH`,
+//!   `PJSIP_TRANSFER_HANDLING`, `PJSIP_DIAL_CONTACTS`, `DAHDI_CHANNEL`, `POLARITY`, `IAXVAR`.
+//! * **Need Asterisk's running state or another module's data**: `AGENT`, `CONFBRIDGE_INFO`,
+//!   `CONFBRIDGE_CHANNELS`, `MEETME_INFO`, `QUEUE_EXISTS`, `QUEUE_GET_CHANNEL`, `QUEUE_MEMBER`,
+//!   `QUEUE_MEMBER_COUNT`, `QUEUE_MEMBER_LIST`, `QUEUE_MEMBER_PENALTY`, `QUEUE_VARIABLES`,
+//!   `QUEUE_WAITING_COUNT`, `VM_INFO`, `VMCOUNT`, `MINIVMACCOUNT`, `MINIVMCOUNTER`, `DEVICE_STATE`,
+//!   `HINT`, `EXTENSION_STATE`, `PRESENCE_STATE`, `CALENDAR_BUSY`, `CALENDAR_EVENT`, `CALENDAR_QUERY`,
+//!   `CALENDAR_QUERY_RESULT`, `SMDI_MSG`, `SMDI_MSG_RETRIEVE`, `JABBER_STATUS`, `JABBER_RECEIVE`,
+//!   `AMI_CLIENT`, `IAXPEER`, `IFMODULE` (which modules are loaded), `GLOBAL` and `GLOBAL_EXISTS` (globals
+//!   come from extensions.conf, which pjprov does not read), `PJSIP_AOR`, `PJSIP_CONTACT`,
+//!   `PJSIP_ENDPOINT` and `AST_SORCERY` (every field of every sorcery object: pjprov keeps only what
+//!   provisioning needs), `AST_CONFIG` (any configuration file), `PJSIP_PARSE_URI` and
+//!   `PJSIP_PARSE_URI_FROM` (pjproject's SIP URI parser).
 //! * **Need a database or the network**: `DB`, `DB_EXISTS`, `DB_KEYS`, `DB_KEYCOUNT`, `DB_DELETE` (astdb),
-//!   `REALTIME`, `REALTIME_FIELD`, `REALTIME_HASH`, `ODBC`, `ODBC_FETCH`, `SQL_ESC`,
-//!   `SQL_ESC_BACKSLASHES` (func_odbc, which loads only with res_odbc), `CURL`, `CURLOPT`, `ENUMLOOKUP`,
-//!   `ENUMQUERY`, `ENUMRESULT`, `TXTCIDNAME`, `SRVQUERY`, `SRVRESULT`, `DUNDILOOKUP`, `DUNDIQUERY`,
-//!   `DUNDIRESULT`, `BLACKLIST`.
+//!   `REALTIME`, `REALTIME_FIELD`, `REALTIME_HASH`, `REALTIME_STORE`, `REALTIME_DESTROY`, `ODBC`,
+//!   `ODBC_FETCH`, `SQL_ESC`, `SQL_ESC_BACKSLASHES` (func_odbc, which loads only with res_odbc), `CURL`,
+//!   `CURLOPT`, `ENUMLOOKUP`, `ENUMQUERY`, `ENUMRESULT`, `TXTCIDNAME`, `SRVQUERY`, `SRVRESULT`,
+//!   `DUNDILOOKUP`, `DUNDIQUERY`, `DUNDIRESULT`, `BLACKLIST`.
 //! * **Dangerous** (privilege-escalating: Asterisk blocks them in res_phoneprov's substitutions unless
 //!   `live_dangerously`, and a provisioning server must not run commands or read arbitrary files for
-//!   whoever writes a template): `SHELL`, `FILE`, `FILE_COUNT_LINE`, `FILE_FORMAT`. (`STAT` is the one
-//!   exception pjprov makes, because Asterisk's own Polycom template uses it.)
-//! * **Different answer each time**, which the render cache (one body per route until the next reload)
-//!   would freeze or which would break `ETag`s: `RAND`, `UUID`, `SYSINFO`.
-//! * **No honest answer**: `VERSION` (pjprov is not Asterisk), `ICONV` (charset tables of the host's
-//!   iconv), `AES_ENCRYPT`, `AES_DECRYPT` (need a cipher dependency for keys templates should not hold),
-//!   `JSON_DECODE`, `SAYFILES` (sound file names of a language pack).
+//!   whoever writes a template): `SHELL`, `FILE`, `FILE_COUNT_LINE`, `FILE_FORMAT`. `STAT` is the one
+//!   exception pjprov makes, because Asterisk's own Polycom template uses it.
+//! * **A different answer each time**, which the render cache (one body per route and server address until
+//!   the next reload) would freeze and which would break `ETag`s: `RAND`, `UUID`, `SYSINFO`.
+//! * **No honest or useful answer here**: `VERSION` (pjprov is not Asterisk), `ICONV` (the host iconv's
+//!   character sets), `AES_ENCRYPT` and `AES_DECRYPT` (keys do not belong in templates; they would need a
+//!   cipher dependency), `JSON_DECODE` (no provisioning variable holds JSON; serde_json could do it),
+//!   `SAYFILES` (sound file names of a language pack).
+//!
+//! `EPOCH`, `SYSTEMNAME`, `ASTETCDIR`, `ASTDATADIR` and `ASTVARLIBDIR` are variables, not functions
+//! (see [`super::render`]).
 
 mod base64;
 mod cut;

@@ -118,10 +118,15 @@ pub(crate) fn strptime(call: &Call<'_, '_>, data: &[u8], out: &mut Vec<u8>) -> O
         return Ok(true);
     };
     let tz = zone_for(call, arg(&args, 1));
+    // ast_mktime: a local time that does not exist (in a DST gap), or any failure, is its `WRONG`, 0.
     let seconds = tm
         .civil()
-        .and_then(|civil| tz.to_ambiguous_timestamp(civil).compatible().ok())
-        .map_or(-1, |timestamp| timestamp.as_second());
+        .and_then(|civil| {
+            let ambiguous = tz.to_ambiguous_timestamp(civil);
+            let gap = matches!(ambiguous.offset(), jiff::tz::AmbiguousOffset::Gap { .. });
+            (!gap).then(|| ambiguous.compatible().ok()).flatten()
+        })
+        .map_or(0, |timestamp| timestamp.as_second());
     out.extend_from_slice((seconds as i32).to_string().as_bytes());
     Ok(true)
 }

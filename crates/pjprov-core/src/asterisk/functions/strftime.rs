@@ -156,7 +156,8 @@ fn write(
         });
         let width = (digits > 0).then_some(width.min(size));
         i += digits;
-        while matches!(format.get(i), Some(b'E' | b'O')) {
+        let modifier = format.get(i).copied().filter(|m| matches!(m, b'E' | b'O'));
+        if modifier.is_some() {
             i += 1;
         }
         let Some(&conversion) = format.get(i) else {
@@ -165,6 +166,17 @@ fn write(
             break;
         };
         i += 1;
+        // glibc refuses `E` and `O` before some conversions (and copies them as written).
+        let valid = match (modifier, conversion) {
+            (None, _) => true,
+            (Some(_), b'%' | b'a' | b'A' | b'D' | b'F') => false,
+            (Some(b'E'), c) => !b"bBhdeHIjklmMSuUVwWgG".contains(&c),
+            (Some(_), c) => !b"cxXY".contains(&c),
+        };
+        if !valid {
+            push(out, &format[start..i], size)?;
+            continue;
+        }
         let field = Field {
             pad,
             width,
@@ -284,7 +296,7 @@ struct Field {
 
 impl Field {
     fn text(&self, text: &str) -> Vec<u8> {
-        self.padded(text.as_bytes().to_vec(), b' ')
+        self.padded(text.as_bytes().to_vec())
     }
 
     /// A name: `^` and `#` make it upper case.
@@ -293,7 +305,7 @@ impl Field {
         if self.upper || self.swap_case {
             text.make_ascii_uppercase();
         }
-        self.padded(text, b' ')
+        self.padded(text)
     }
 
     /// `AM`/`PM` (`%p`; `#` makes it lower case) or `am`/`pm` (`%P`).
@@ -302,7 +314,7 @@ impl Field {
         if (lower || self.swap_case) && !self.upper {
             text.make_ascii_lowercase();
         }
-        self.padded(text, b' ')
+        self.padded(text)
     }
 
     fn zone(&self, zone: &str) -> Vec<u8> {
@@ -312,77 +324,58 @@ impl Field {
         } else if self.swap_case {
             text.make_ascii_lowercase();
         }
-        self.padded(text, b' ')
+        self.padded(text)
     }
 
-    /// A number of at least `digits` digits, padded with `fill` unless a flag says otherwise.
+    /// glibc's `DO_NUMBER(digits, value)`: at least `max(digits, width)` digits, padded with zeros (with
+    /// blanks for `_`, or by default where `fill` is a blank: `%e`, `%k`, `%l`), not padded for `-`; then,
+    /// like any text, padded to the width (which `-` does not cancel).
     fn number(&self, value: i64, digits: usize, fill: u8) -> Vec<u8> {
+        let pad = self.pad.unwrap_or(if fill == b' ' { b'_' } else { b'0' });
+        let digits = digits.max(self.width.unwrap_or(0));
         let negative = value < 0;
         let magnitude = value.unsigned_abs().to_string().into_bytes();
-        let fill = match self.pad {
-            Some(b'_') => b' ',
-            Some(b'0') => b'0',
-            Some(b'-') => return self.sign(negative, magnitude),
-            _ => fill,
+        let len = magnitude.len() + usize::from(negative);
+        let mut out = Vec::with_capacity(digits.max(len));
+        let padding = if pad == b'-' {
+            0
+        } else {
+            digits.saturating_sub(len)
         };
-        let width = self.width.unwrap_or(digits).max(1);
-        let used = magnitude.len() + usize::from(negative);
-        let mut out = Vec::with_capacity(width.max(used));
-        if fill == b'0' {
-            if negative {
-                out.push(b'-');
-            }
-            out.resize(out.len() + width.saturating_sub(used), b'0');
-            out.extend_from_slice(&magnitude);
-        } else {
-            out.resize(width.saturating_sub(used), b' ');
-            if negative {
-                out.push(b'-');
-            }
-            out.extend_from_slice(&magnitude);
+        if pad == b'_' {
+            out.resize(padding, b' ');
         }
-        out
-    }
-
-    fn sign(&self, negative: bool, magnitude: Vec<u8>) -> Vec<u8> {
         if negative {
-            let mut out = vec![b'-'];
-            out.extend_from_slice(&magnitude);
-            out
-        } else {
-            magnitude
+            out.push(b'-');
         }
+        if pad != b'_' {
+            out.resize(out.len() + padding, b'0');
+        }
+        out.extend_from_slice(&magnitude);
+        Field {
+            pad: Some(pad),
+            ..*self
+        }
+        .padded(out)
     }
 
-    /// `%z`: `+hhmm`.
+    /// `%z`: the sign, as a text padded to the width, then `hhmm` as a number of at least 4 digits
+    /// (glibc 2.36 pads both to the width: `%3z` is `  +0000`).
     fn offset(&self, gmtoff: i64) -> Vec<u8> {
-        let sign = if gmtoff < 0 { b'-' } else { b'+' };
+        let sign = if gmtoff < 0 { "-" } else { "+" };
         let minutes = gmtoff.unsigned_abs() / 60;
-        let digits = format!("{:02}{:02}", minutes / 60, minutes % 60).into_bytes();
-        let width = self.width.unwrap_or(5);
-        let mut out = vec![sign];
-        let fill = if self.pad == Some(b'_') { b' ' } else { b'0' };
-        if self.pad != Some(b'-') && width > digits.len() + 1 {
-            if fill == b' ' {
-                let mut spaced = vec![b' '; width - digits.len() - 1];
-                spaced.push(sign);
-                out = spaced;
-            } else {
-                out.resize(out.len() + width - digits.len() - 1, b'0');
-            }
-        }
-        out.extend_from_slice(&digits);
+        let value = (minutes / 60) * 100 + minutes % 60;
+        let mut out = self.text(sign);
+        out.extend_from_slice(&self.number(value as i64, 4, b'0'));
         out
     }
 
-    fn padded(&self, text: Vec<u8>, fill: u8) -> Vec<u8> {
+    /// Pads `text` on the left to the width: with zeros for the `0` flag, else with blanks (`-` too).
+    fn padded(&self, text: Vec<u8>) -> Vec<u8> {
         let Some(width) = self.width.filter(|&w| w > text.len()) else {
             return text;
         };
-        if self.pad == Some(b'-') {
-            return text;
-        }
-        let fill = if self.pad == Some(b'0') { b'0' } else { fill };
+        let fill = if self.pad == Some(b'0') { b'0' } else { b' ' };
         let mut out = vec![fill; width - text.len()];
         out.extend_from_slice(&text);
         out
@@ -397,7 +390,7 @@ impl Field {
         if self.upper {
             text.make_ascii_uppercase();
         }
-        Ok(self.padded(text, b' '))
+        Ok(self.padded(text))
     }
 }
 
@@ -448,8 +441,28 @@ mod tests {
             f("%-d %_m %05Y %^a %#b %^B %#p %10A|"),
             "5  3 02024 TUE MAR MARCH am    Tuesday|"
         );
-        assert_eq!(f("%3d|%-3d|%_3d"), "005|5|  5");
-        assert_eq!(f("%Ey %Od %EY"), "24 05 2024");
+        assert_eq!(f("%3d|%-3d|%_3d|%1d|%1j"), "005|  5|  5|05|065");
+        assert_eq!(f("%Ey %Od %EY %Ec"), "24 05 2024 Tue Mar  5 07:08:09 2024");
+        assert_eq!(
+            f("%Ox %Ea %OY %EH %EG"),
+            "%Ox %Ea %OY %EH %EG",
+            "modifiers glibc refuses"
+        );
+        assert_eq!(
+            f("%Ez %Oz %EC %Oy %OS %Ex %EX"),
+            "+0000 +0000 20 24 09 03/05/24 07:08:09"
+        );
+        // Asterisk's answers (glibc 2.36).
+        assert_eq!(
+            f(
+                "%3z|%-z|%_z|%08z|%-8z|%_8z|%1Y|%6Y|%_6Y|%-6Y|%06y|%_3e|%-e|%0e|%03a|%_10B|%-10B|%^10b"
+            ),
+            "  +0000|+0|+   0|0000000+00000000|       +       0|       +       0|2024|002024|  2024|  2024|000024|  5|5|05|Tue|     March|     March|       MAR"
+        );
+        assert_eq!(
+            f("%-10T|%_12D|%012D|%5n|%5%"),
+            "  07:08:09|    03/05/24|000003/05/24|    \n|    %"
+        );
     }
 
     #[test]

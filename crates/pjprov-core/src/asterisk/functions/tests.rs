@@ -732,7 +732,10 @@ fn issues_quote_the_template_never_a_value() {
         assert!(!issues.is_empty(), "{source}: an issue is expected");
         for issue in issues {
             assert!(!issue.contains("hunter2"), "{source}: {issue}");
-            assert!(!issue.contains("offset"), "not even where: {source}: {issue}");
+            assert!(
+                !issue.contains("offset"),
+                "not even where: {source}: {issue}"
+            );
         }
     }
 }

@@ -201,6 +201,20 @@ pub enum Error {
         /// What is lost.
         consequence: String,
     },
+    /// A wizard object Asterisk fails to make while it still makes the others (the endpoint, the phone).
+    #[error(
+        "wizard '{id}' must have '{option}' if it {because}: Asterisk logs \"Unable to create objects for wizard\" and makes no {object}, but the endpoint and the phone are still made"
+    )]
+    WizardObjectFailed {
+        /// The wizard id.
+        id: String,
+        /// The missing option.
+        option: String,
+        /// The setting that requires it.
+        because: String,
+        /// The object not made.
+        object: String,
+    },
     /// A wizard option Asterisk does not know.
     #[error(
         "wizard '{id}': unknown option '{option}'{}; it is ignored",
@@ -214,9 +228,9 @@ pub enum Error {
         /// The closest known option.
         suggestion: Option<String>,
     },
-    /// `type=wizard` in pjsip.conf.
+    /// `type=wizard` in pjsip.conf: Asterisk makes nothing of it, and neither does pjprov.
     #[error(
-        "[{id}]: type=wizard in pjsip.conf: Asterisk reads wizards only from pjsip_wizard.conf (pjprov reads both)"
+        "[{id}]: type=wizard in pjsip.conf creates nothing (no endpoint, no phone): Asterisk reads wizards only from pjsip_wizard.conf; move the section there"
     )]
     WizardInPjsipConf {
         /// The wizard id.
@@ -390,6 +404,64 @@ pub enum Error {
         /// Why.
         message: String,
     },
+    /// Something a setvar's substitution did (an unknown function, a failed call...).
+    #[error("setvar '{name}': {message}")]
+    SetvarIssue {
+        /// The setvar's name.
+        name: String,
+        /// What happened (the text as written, never a value).
+        message: String,
+    },
+    /// A setvar that assigns a variable the line has (`SET`, `INC`, `DEC`, `SHIFT`, `POP`).
+    #[error(
+        "setvar '{name}' assigns '{variable}': as in Asterisk, the line loses its '{variable}' (the new value is not kept)"
+    )]
+    SetvarDeletes {
+        /// The setvar's name.
+        name: String,
+        /// The variable lost.
+        variable: String,
+    },
+    /// Something a route pattern's substitution did.
+    #[error("route pattern '{pattern}': {message}")]
+    RoutePatternIssue {
+        /// The pattern as written.
+        pattern: String,
+        /// What happened (the text as written, never a value).
+        message: String,
+    },
+    /// A route pattern that assigns a variable of the phone's first line.
+    #[error(
+        "route pattern '{pattern}' assigns '{variable}': as in Asterisk, phone {mac} loses its '{variable}' (the new value is not kept)"
+    )]
+    RoutePatternDeletes {
+        /// The pattern as written.
+        pattern: String,
+        /// The phone.
+        mac: String,
+        /// The variable lost.
+        variable: String,
+    },
+    /// A route pattern that renders to nothing for a phone.
+    #[error(
+        "route pattern '{pattern}' gives an empty name for phone {mac}: the file is served at /phoneprov/ itself"
+    )]
+    EmptyRoute {
+        /// The pattern as written.
+        pattern: String,
+        /// The phone.
+        mac: String,
+    },
+    /// A phoneprov.conf `[general]` option that only Asterisk's users.conf provider reads.
+    #[error(
+        "phoneprov.conf [general] {option} does nothing for pjsip phones (res_pjsip_phoneprov_provider ignores it, in Asterisk too); {instead}"
+    )]
+    GeneralOptionIgnored {
+        /// The option.
+        option: String,
+        /// What to do instead.
+        instead: String,
+    },
 }
 
 fn suggestion_note(suggestion: &Option<String>) -> String {
@@ -408,7 +480,6 @@ impl HasSeverity for Error {
             | Error::RepeatedKey { .. }
             | Error::MacFormat { .. }
             | Error::UnknownWizardOption { .. }
-            | Error::WizardInPjsipConf { .. }
             | Error::DuplicateProfile { .. }
             | Error::BadSetvar { .. }
             | Error::DuplicateRoute { .. }
@@ -416,7 +487,14 @@ impl HasSeverity for Error {
             | Error::DuplicateLine { .. }
             | Error::Template { .. }
             | Error::SharedFileWithSecret { .. }
-            | Error::SettingNote { .. } => Severity::Warning,
+            | Error::SettingNote { .. }
+            | Error::SetvarIssue { .. }
+            | Error::SetvarDeletes { .. }
+            | Error::RoutePatternIssue { .. }
+            | Error::RoutePatternDeletes { .. }
+            | Error::EmptyRoute { .. }
+            | Error::GeneralOptionIgnored { .. }
+            | Error::WizardObjectFailed { .. } => Severity::Warning,
             _ => Severity::Error,
         }
     }

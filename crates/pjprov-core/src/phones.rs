@@ -10,7 +10,7 @@ use compact_str::CompactString;
 use rustc_hash::FxHashMap;
 
 use crate::asterisk::render::{Renderer, Scope, World};
-use crate::asterisk::{RenderError, Template};
+use crate::asterisk::{RenderIssue, Template};
 use crate::callerid;
 use crate::error::{Diagnostic, Error};
 use crate::model::{Line, Phone, ProfileId};
@@ -291,12 +291,36 @@ fn add_line(
     }
 
     // add_user_extension: the phone's profile's setvars, substituted with the line's variables so far.
-    for (name, template) in &setvars[profile.index()] {
+    for (i, (name, template)) in setvars[profile.index()].iter().enumerate() {
         if vars.contains(name) {
             continue;
         }
         let substituted = substitute(inputs.empty_world, template, &vars);
-        vars.set(name, &substituted);
+        let at = inputs.profiles[profile.index()].setvar_locations.get(i);
+        let mut report = |error: Error| {
+            let diag = match at {
+                Some(at) => Diagnostic::new(&at.file, at.line, error),
+                None => pp.src.diag(error),
+            };
+            if !diags.contains(&diag) {
+                diags.push(diag);
+            }
+        };
+        for issue in substituted.issues {
+            report(Error::SetvarIssue {
+                name: (*name).to_owned(),
+                message: issue.message,
+            });
+        }
+        for deleted in &substituted.deleted {
+            if vars.remove(deleted) {
+                report(Error::SetvarDeletes {
+                    name: (*name).to_owned(),
+                    variable: deleted.clone(),
+                });
+            }
+        }
+        vars.set(name, &substituted.text);
     }
     vars.shrink_to_fit();
 
@@ -345,16 +369,38 @@ fn add_line(
     }
 }
 
-/// Substitutes `template` with `vars` and no phones (setvars and route patterns).
-pub(crate) fn substitute(world: &World<'_>, template: &Template, vars: &Vars) -> String {
-    let renderer = Renderer::new(world, None, None);
+/// What substituting a setvar or a route pattern gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Substituted {
+    /// The text.
+    pub text: String,
+    /// What the substitution did that deserves a warning.
+    pub issues: Vec<RenderIssue>,
+    /// Variables it unlinked from the line, as Asterisk's `SET`, `INC`, `DEC`, `SHIFT` and `POP` do
+    /// there (see [`crate::asterisk::render::Assignments::Asterisk`]).
+    pub deleted: Vec<String>,
+}
+
+/// Substitutes `template` with `vars` and no phones, as Asterisk substitutes setvars and route patterns.
+pub(crate) fn substitute(world: &World<'_>, template: &Template, vars: &Vars) -> Substituted {
+    let renderer = Renderer::for_config(world);
     let mut out = Vec::new();
     let scope = Scope { vars, server: None };
-    let result: Result<(), RenderError> = template.render_into(&renderer, &scope, &mut out);
-    if result.is_err() {
+    let result = template.render_into(&renderer, &scope, &mut out, None);
+    let mut issues = renderer.take_issues();
+    if let Err(error) = result {
         out.clear();
+        issues.push(RenderIssue {
+            template: template.name().to_owned(),
+            line: 1,
+            message: format!("{error}; it is taken as empty"),
+        });
     }
-    String::from_utf8_lossy(&out).into_owned()
+    Substituted {
+        text: String::from_utf8_lossy(&out).into_owned(),
+        issues,
+        deleted: renderer.take_deleted(),
+    }
 }
 
 fn check_mac(pp: &Phoneprov, mac: &str, diags: &mut Vec<Diagnostic>) {

@@ -4,6 +4,10 @@
 //! prefix of the `static_file`s after it, `setvar => NAME=VALUE` adds a variable, `static_file => NAME[,MIME]`
 //! a static route, and any other `PATTERN => TEMPLATE[,MIME]` a dynamic file. pjprov keeps phoneprov.conf
 //! exactly in Asterisk's format: there is no option of its own here.
+//!
+//! `[general]`'s `serveraddr`, `serverport`, `serveriface` and `default_profile` serve only res_phoneprov's
+//! users.conf provider: for pjsip phones they change nothing, in Asterisk as in pjprov, and each is a
+//! `check` warning at its line.
 
 use asterisk_config::{Config, Section};
 
@@ -22,6 +26,8 @@ pub struct Profile {
     pub location: Location,
     /// `setvar`s in order: added to each line where not set, after substitution.
     pub setvars: Vec<(String, String)>,
+    /// Where each of `setvars` is written.
+    pub setvar_locations: Vec<Location>,
     /// Static files: served from disk as they are.
     pub static_files: Vec<StaticFile>,
     /// Dynamic files: a URI pattern and a template.
@@ -60,6 +66,7 @@ pub fn read(config: &Config, diags: &mut Vec<Diagnostic>) -> Vec<Profile> {
     let mut profiles: Vec<Profile> = Vec::new();
     for section in config.sections().iter().filter(|s| !s.template) {
         if section.name.eq_ignore_ascii_case("general") {
+            warn_general(config, section, diags);
             continue;
         }
         if let Some(first) = profiles.iter().find(|p| p.name == section.name) {
@@ -85,11 +92,52 @@ pub fn read(config: &Config, diags: &mut Vec<Diagnostic>) -> Vec<Profile> {
     profiles
 }
 
+/// What `[general]`'s options for the users.conf provider would have done, and what to do instead.
+const USERS_CONF_ONLY: &[(&str, &str)] = &[
+    (
+        "serveraddr",
+        "SERVER is the address each phone connected to (set SERVER on a phoneprov object or in a setvar to force one)",
+    ),
+    (
+        "serveriface",
+        "SERVER is the address each phone connected to (set SERVER on a phoneprov object or in a setvar to force one)",
+    ),
+    (
+        "serverport",
+        "SERVER_PORT is the port of the endpoint's transport (set SERVER_PORT on the phoneprov object to force one)",
+    ),
+    (
+        "default_profile",
+        "a phoneprov object without PROFILE is skipped (give each one a PROFILE)",
+    ),
+];
+
+fn warn_general(config: &Config, section: &Section, diags: &mut Vec<Diagnostic>) {
+    for entry in &section.entries {
+        let Some((option, instead)) = USERS_CONF_ONLY
+            .iter()
+            .find(|(option, _)| option.eq_ignore_ascii_case(&entry.key))
+        else {
+            continue;
+        };
+        let at = location(config, entry.file, entry.line);
+        diags.push(Diagnostic::new(
+            &at.file,
+            at.line,
+            Error::GeneralOptionIgnored {
+                option: (*option).to_owned(),
+                instead: (*instead).to_owned(),
+            },
+        ));
+    }
+}
+
 fn build(config: &Config, section: &Section, diags: &mut Vec<Diagnostic>) -> Profile {
     let mut profile = Profile {
         name: section.name.to_string(),
         location: location(config, section.file, section.line),
         setvars: Vec::new(),
+        setvar_locations: Vec::new(),
         static_files: Vec::new(),
         dynamic_files: Vec::new(),
     };
@@ -104,7 +152,10 @@ fn build(config: &Config, section: &Section, diags: &mut Vec<Diagnostic>) -> Pro
             continue;
         } else if key.eq_ignore_ascii_case("setvar") {
             match setvar(&entry.value) {
-                Some(pair) => profile.setvars.push(pair),
+                Some(pair) => {
+                    profile.setvars.push(pair);
+                    profile.setvar_locations.push(at);
+                }
                 None => diags.push(Diagnostic::new(
                     &at.file,
                     at.line,
@@ -185,7 +236,10 @@ mod tests {
              ${MAC}.cfg => st.cfg\n${MAC}.xml => st.cfg,text/x-custom\nsetvar => GREETING=Hello ${DISPLAY_NAME}\n\
              setvar => SITE = main-office\n",
         );
-        assert!(d.is_empty(), "{d:?}");
+        assert!(
+            matches!(&d[..], [Diagnostic { error: Error::GeneralOptionIgnored { option, .. }, line: 2, .. }] if option == "default_profile"),
+            "{d:?}"
+        );
         assert_eq!(p.len(), 1);
         let st = &p[0];
         assert_eq!(st.name, "st");
@@ -236,6 +290,31 @@ mod tests {
     }
 
     #[test]
+    fn users_conf_options_of_general_are_warnings_at_their_lines() {
+        let (_, d) = profiles(
+            "[general]\nserveraddr = 192.0.2.1\nServerPort = 5070\nserveriface = eth0\n\
+             default_profile = polycom\nstaticdir = x/\n[p]\n",
+        );
+        let found: Vec<(u32, &str)> = d
+            .iter()
+            .map(|d| match &d.error {
+                Error::GeneralOptionIgnored { option, .. } => (d.line, option.as_str()),
+                other => panic!("unexpected {other}"),
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (2, "serveraddr"),
+                (3, "serverport"),
+                (4, "serveriface"),
+                (5, "default_profile")
+            ]
+        );
+        assert!(d.iter().all(|d| d.severity() == crate::Severity::Warning));
+    }
+
+    #[test]
     fn setvar_rules() {
         assert_eq!(setvar("A=b=c"), Some(("A".into(), "b=c".into())));
         assert_eq!(setvar(" A = b "), Some(("A".into(), "b".into())));
@@ -247,7 +326,7 @@ mod tests {
 
     #[test]
     fn general_is_not_a_profile_and_none_is_an_error() {
-        let (p, d) = profiles("[general]\ndefault_profile=x\n[tpl](!)\nk=v\n");
+        let (p, d) = profiles("[general]\n[tpl](!)\nk=v\n");
         assert!(p.is_empty());
         assert!(matches!(
             d[..],

@@ -63,6 +63,43 @@ pub fn timezone_vars(zone: Option<&str>, now: Timestamp) -> (TzVars, Option<Unkn
     }
 }
 
+/// The zone `ast_tzset` gives for `zone` (`None` or empty: the host zone): GMT when it cannot be loaded.
+/// What `STRFTIME`, `STRPTIME` and `IFTIME` break times down in.
+pub(crate) fn zone(zone: Option<&str>) -> TimeZone {
+    load(zone).unwrap_or_else(|_| TimeZone::posix("GMT0").unwrap_or(TimeZone::UTC))
+}
+
+/// glibc's `tzname[dst]` for the host zone: the abbreviation of the latest standard (or daylight saving)
+/// time type in the zone's transitions, the other one when the zone has no such type. Asterisk's
+/// `STRFTIME` prints `%Z` with this whatever zone it broke the time down in (its `ast_tm` has no zone
+/// name, so glibc falls back to `tzname`).
+pub(crate) fn host_tzname(dst: bool) -> String {
+    let tz = host_zone();
+    // Far enough to cover the explicit transitions of a TZif file; rules repeat after that.
+    let far = Timestamp::from_second(2_145_916_800).unwrap_or(Timestamp::UNIX_EPOCH);
+    let mut names: [Option<String>; 2] = [None, None];
+    for transition in tz.preceding(far).take(64) {
+        let slot = &mut names[usize::from(transition.dst().is_dst())];
+        if slot.is_none() {
+            *slot = Some(transition.abbreviation().to_owned());
+        }
+        if names.iter().all(Option::is_some) {
+            break;
+        }
+    }
+    let [standard, daylight] = names;
+    let standard = standard.unwrap_or_else(|| {
+        tz.to_offset_info(Timestamp::now())
+            .abbreviation()
+            .to_owned()
+    });
+    if dst {
+        daylight.unwrap_or(standard)
+    } else {
+        standard
+    }
+}
+
 fn load(zone: Option<&str>) -> Result<TimeZone, UnknownZone> {
     let name = zone.unwrap_or("").split('\0').next().unwrap_or("");
     if name.is_empty() {

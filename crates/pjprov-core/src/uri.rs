@@ -1,7 +1,11 @@
 //! From a request path to a route URI, as Asterisk's HTTP server does it: the query string is dropped, the
 //! `/phoneprov` prefix matches without case, and the rest is decoded (`%XX`, and `+` as a space).
+//!
+//! A path that decodes to a NUL byte (`%00`) is refused: Asterisk would cut the name there
+//! (`x.cfg%00.txt` serves `x.cfg`); **pjprov differs** and answers 404.
 
-/// The part of `path` below `prefix` + `/phoneprov/`, decoded; `None` when the path is not under it.
+/// The part of `path` below `prefix` + `/phoneprov/`, decoded; `None` when the path is not under it or
+/// holds an encoded NUL.
 ///
 /// `prefix` is Asterisk's http.conf `prefix` (empty, or e.g. `asterisk`); it matches without case too.
 pub fn route_uri<'a>(path: &'a str, prefix: &str) -> Option<std::borrow::Cow<'a, str>> {
@@ -13,7 +17,8 @@ pub fn route_uri<'a>(path: &'a str, prefix: &str) -> Option<std::borrow::Cow<'a,
     }
     let below = strip_segment(rest, "phoneprov")?;
     if below.bytes().any(|b| b == b'%' || b == b'+') {
-        Some(std::borrow::Cow::Owned(decode(below)))
+        let decoded = decode(below);
+        (!decoded.contains('\0')).then_some(std::borrow::Cow::Owned(decoded))
     } else {
         Some(std::borrow::Cow::Borrowed(below))
     }
@@ -36,12 +41,17 @@ fn strip_segment<'a>(path: &'a str, segment: &str) -> Option<&'a str> {
 /// `ast_uri_decode` in legacy mode: `+` is a space, `%` and two more characters are read with
 /// `sscanf("%2x")` (so a single hex digit counts, and both characters are consumed anyway).
 pub fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
+    String::from_utf8_lossy(&decode_bytes(text.as_bytes(), true)).into_owned()
+}
+
+/// `ast_uri_decode` on bytes; `+` is a space only in legacy mode (`plus_is_space`; the HTTP server uses
+/// it, `URIDECODE` does not).
+pub(crate) fn decode_bytes(bytes: &[u8], plus_is_space: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'+' => out.push(b' '),
+            b'+' if plus_is_space => out.push(b' '),
             b'%' if i + 2 < bytes.len() => match scan_hex2(&bytes[i + 1..]) {
                 Some(value) => {
                     out.push(value);
@@ -53,7 +63,7 @@ pub fn decode(text: &str) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// `sscanf(s, "%2x")`: blanks skipped, an optional sign and hex digits, two characters at most.
@@ -106,6 +116,21 @@ mod tests {
         assert_eq!(
             route_uri("/phoneprov/config/x", "").as_deref(),
             Some("config/x")
+        );
+    }
+
+    #[test]
+    fn a_nul_is_refused_and_a_plus_is_a_space() {
+        assert_eq!(route_uri("/phoneprov/x.cfg%00.txt", ""), None);
+        assert_eq!(route_uri("/phoneprov/x%0", "").as_deref(), Some("x%0"));
+        assert_eq!(
+            route_uri("/phoneprov/my+file.txt", "").as_deref(),
+            Some("my file.txt")
+        );
+        assert_eq!(
+            route_uri("/phoneprov/a%2Bb", "").as_deref(),
+            Some("a+b"),
+            "an encoded plus stays a plus"
         );
     }
 

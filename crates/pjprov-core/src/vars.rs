@@ -48,6 +48,17 @@ impl Vars {
         }
     }
 
+    /// Removes `name`; true when it was set. Its text stays until [`Vars::shrink_to_fit`].
+    pub fn remove(&mut self, name: &str) -> bool {
+        match self.position(name) {
+            Some(i) => {
+                self.spans.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Sets `name` only when it is not set yet (how Asterisk's derived and default variables behave, since
     /// its lookups return the first of a name). Empty values are not stored, as `assign_and_insert` does.
     pub fn set_default(&mut self, name: &str, value: &str) {

@@ -1,7 +1,7 @@
 //! Properties of Asterisk's template language: the argument splitter and the `${}` engine.
 
 use pjprov_core::Vars;
-use pjprov_core::asterisk::{MAX_OUTPUT, Template, separate_args};
+use pjprov_core::asterisk::{FUNCTIONS, MAX_OUTPUT, Template, separate_args};
 use proptest::prelude::*;
 
 fn render(source: &[u8], vars: &Vars) -> Vec<u8> {
@@ -113,5 +113,46 @@ proptest! {
         vars.set(&name, &value);
         let out = render(format!("<${{{name}}}>").as_bytes(), &vars);
         prop_assert_eq!(out, format!("<{value}>").into_bytes());
+    }
+
+    /// `$[...]` of anything renders without panicking.
+    #[test]
+    fn any_expression_renders(expr in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let mut source = b"$[".to_vec();
+        source.extend_from_slice(&expr);
+        source.push(b']');
+        let (result, _) = Template::parse("t", &source).render_alone(&Vars::new(), None);
+        prop_assert!(result.is_ok());
+    }
+
+    /// `MATH` of anything shaped like arithmetic renders without panicking.
+    #[test]
+    fn math_never_panics(
+        expr in "[-+*/%^<>=ANDXORI0-9.eEinfa ]{0,40}",
+        kind in proptest::option::of("(f|float|i|int|h|hex|c|char|x|)"),
+    ) {
+        let call = match kind {
+            Some(kind) => format!("${{MATH({expr},{kind})}}"),
+            None => format!("${{MATH({expr})}}"),
+        };
+        let (result, _) = Template::parse("t", call.as_bytes()).render_alone(&Vars::new(), None);
+        prop_assert!(result.is_ok());
+    }
+
+    /// Every function, with arguments full of the characters its parsing cares about, renders within
+    /// bounds and without panicking.
+    #[test]
+    fn every_function_survives_any_arguments(
+        function in proptest::sample::select(FUNCTIONS),
+        args in "[-a-zA-Z0-9,.%:&|\\\"()\\[\\] ?=*/+^<>#_${}]{0,60}",
+    ) {
+        let mut vars = Vars::new();
+        vars.set("MAC", "0004f2aabbcc");
+        vars.set("LIST", "a,b,c");
+        let call = format!("${{{function}({args})}}");
+        let (result, _) = Template::parse("t", call.as_bytes()).render_alone(&vars, None);
+        if let Ok(out) = result {
+            prop_assert!(out.len() <= MAX_OUTPUT);
+        }
     }
 }

@@ -3,7 +3,12 @@
 //!
 //! [`Template`] parses a file once; rendering walks the parsed nodes against a line's variables. Function
 //! arguments split as `__ast_app_separate_args` splits them ([`separate_args`]), and each function behaves as
-//! its Asterisk counterpart, quirks included.
+//! its Asterisk counterpart, quirks included: [`FUNCTIONS`] lists them, one module per Asterisk module
+//! (func_strings, func_logic, func_math, func_cut, func_env, func_sprintf, func_uri, func_base64, func_md5,
+//! func_sha1, res_phoneprov). Setvars and route patterns use the same engine when phones are built.
+//!
+//! Issues ([`RenderIssue`]) name the template, the line and the node as written there: never the
+//! substituted text, which may hold a secret.
 
 mod args;
 pub(crate) mod expr;

@@ -1,5 +1,15 @@
 //! Rendering parsed templates against the phones of a snapshot.
+//!
+//! A [`Renderer`] is one substitution: a template served to a phone, a setvar, a route pattern. It holds the
+//! budgets, the issues met and the variables the substitution assigned (`SET`, `INC`, `SHIFT`...), which
+//! lookups consult before the line's own. What an assignment does depends on the [`Assignments`] mode:
+//! in a template pjprov keeps it for the rest of the render; in a setvar or route pattern it does what
+//! Asterisk does (see [`Assignments::Asterisk`]).
+//!
+//! Diagnostics never quote substituted text: an issue names the template, the line and the node as written
+//! in the template (its `${...}` source, see [`Origin`]), never the values that went through it.
 
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::path::Path;
 use std::sync::Arc;
@@ -16,6 +26,8 @@ use crate::vars::Vars;
 pub const MAX_OUTPUT: usize = 32 << 20;
 /// How deep templates may call templates (`PP_EACH_EXTENSION`, `PP_EACH_USER`, `CUT`).
 pub const MAX_DEPTH: u32 = 32;
+/// How much of a node's source a diagnostic quotes.
+const EXCERPT_CHARS: usize = 60;
 
 /// Where templates for `PP_EACH_EXTENSION` come from.
 pub(crate) trait TemplateSource {
@@ -34,8 +46,8 @@ impl TemplateSource for NoTemplates {
 
 impl Template {
     /// Renders the template by itself, with `vars` and `SERVER` = `server` (unless `vars` sets it), in a
-    /// world without phones: `PP_EACH_USER` yields nothing and `PP_EACH_EXTENSION` finds no template. This
-    /// is what setvars and route patterns get; it is also the way to try a template out.
+    /// world without phones: `PP_EACH_USER` yields nothing and `PP_EACH_EXTENSION` finds no template; `ENV`
+    /// is off. This is the way to try a template out.
     pub fn render_alone(
         &self,
         vars: &Vars,
@@ -50,11 +62,14 @@ impl Template {
             config_dir: Path::new(""),
             data_dir: Path::new(""),
             epoch: jiff::Timestamp::now().as_second(),
+            allowed_env: &[],
         };
         let renderer = Renderer::new(&world, None, server);
         let scope = Scope { vars, server };
         let mut out = Vec::new();
-        let result = self.render_into(&renderer, &scope, &mut out).map(|()| out);
+        let result = self
+            .render_into(&renderer, &scope, &mut out, None)
+            .map(|()| out);
         (result, renderer.take_issues())
     }
 }
@@ -68,8 +83,11 @@ pub(crate) struct World<'a> {
     pub templates: &'a dyn TemplateSource,
     pub config_dir: &'a Path,
     pub data_dir: &'a Path,
-    /// `${EPOCH}`.
+    /// `${EPOCH}`, and "now" for `STRFTIME`, `IFTIME`.
     pub epoch: i64,
+    /// The environment variables `ENV` may read (pjprov.conf `[general] allow_env`); empty: `ENV` is off and
+    /// renders empty. Asterisk reads any variable of its process, which may hold secrets of the host.
+    pub allowed_env: &'a [String],
 }
 
 /// The variables a piece of template sees.
@@ -87,7 +105,7 @@ pub struct RenderIssue {
     pub template: String,
     /// Line in the template.
     pub line: u32,
-    /// What happened.
+    /// What happened: the node as written in the template and what went wrong with it, never a value.
     pub message: String,
 }
 
@@ -116,24 +134,98 @@ pub enum RenderError {
     },
 }
 
-/// One render: budgets and the issues met.
+/// The node of a file template being evaluated: what an issue points at. Derived templates (made from
+/// substituted text) inherit the origin of the node that made them.
+#[derive(Clone, Copy)]
+pub(crate) struct Origin<'t> {
+    pub template: &'t Template,
+    pub line: u32,
+    span: (u32, u32),
+}
+
+impl Origin<'_> {
+    /// The node as written, shortened, on one line.
+    pub fn excerpt(&self) -> String {
+        let text = String::from_utf8_lossy(self.template.text(self.span.0, self.span.1));
+        let mut shown: String = text
+            .chars()
+            .take(EXCERPT_CHARS)
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        if text.chars().count() > EXCERPT_CHARS {
+            shown.push_str("...");
+        }
+        shown
+    }
+
+    /// Whether `name` is written as such in the node (so a message may name it without revealing a value).
+    pub fn shows(&self, name: &[u8]) -> bool {
+        let text = self.template.text(self.span.0, self.span.1);
+        !name.is_empty() && memchr::memmem::find(text, name).is_some()
+    }
+}
+
+/// What assigning a variable (`SET`, `INC`, `DEC`, `SHIFT`, `POP`) does in this substitution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Assignments {
+    /// A template served to a phone: the line being substituted holds the value for the rest of this
+    /// render (another phone's line in `PP_EACH_USER`, or another line in `PP_EACH_EXTENSION`, keeps its
+    /// own); nothing outlives the render. **pjprov differs**: Asterisk assigns on a throw-away channel
+    /// (below), so a later `${VAR}` never sees the value, and the line loses its own `VAR` for good.
+    Render,
+    /// A setvar or a route pattern, as Asterisk substitutes them: the function runs on a dummy channel whose
+    /// variable list starts as the line's (`ast_str_substitute_variables_full2`), so the new value vanishes
+    /// with that channel, while an existing variable of the name is unlinked from the line's list for good
+    /// (`pbx_builtin_setvar_helper`). Later `${VAR}` in the substitution, and everything after it, see no
+    /// such variable; [`Renderer::take_deleted`] lists the names so the line can lose them too.
+    Asterisk,
+}
+
+/// One assignment of a substitution.
+struct Assigned {
+    /// Which line's variables: the address of its [`Vars`].
+    line: usize,
+    name: String,
+    value: Option<String>,
+}
+
+fn line_of(scope: &Scope<'_>) -> usize {
+    std::ptr::from_ref(scope.vars) as usize
+}
+
+/// One substitution: budgets, assignments and the issues met.
 pub(crate) struct Renderer<'a> {
     pub world: &'a World<'a>,
     /// The phone being served, whose lines see `server`.
     pub requesting: Option<usize>,
     pub server: Option<&'a str>,
+    assignments: Assignments,
+    /// Variables assigned in this substitution: the line's variables (by identity), the name, and `Some`
+    /// value or `None` for a variable made unset.
+    assigned: RefCell<Vec<Assigned>>,
     depth: Cell<u32>,
     issues: RefCell<Vec<RenderIssue>>,
 }
 
 impl<'a> Renderer<'a> {
+    /// A render of a template for a phone.
     pub fn new(world: &'a World<'a>, requesting: Option<usize>, server: Option<&'a str>) -> Self {
         Renderer {
             world,
             requesting,
             server,
+            assignments: Assignments::Render,
+            assigned: RefCell::new(Vec::new()),
             depth: Cell::new(0),
             issues: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// A substitution of phoneprov.conf text (a setvar, a route pattern) as Asterisk does it.
+    pub fn for_config(world: &'a World<'a>) -> Self {
+        Renderer {
+            assignments: Assignments::Asterisk,
+            ..Renderer::new(world, None, None)
         }
     }
 
@@ -142,11 +234,23 @@ impl<'a> Renderer<'a> {
         std::mem::take(&mut self.issues.borrow_mut())
     }
 
-    pub(crate) fn issue(&self, template: &Template, line: u32, message: String) {
+    /// The line variables an [`Assignments::Asterisk`] substitution unlinked.
+    pub fn take_deleted(&self) -> Vec<String> {
+        if self.assignments != Assignments::Asterisk {
+            return Vec::new();
+        }
+        std::mem::take(&mut *self.assigned.borrow_mut())
+            .into_iter()
+            .map(|assigned| assigned.name)
+            .collect()
+    }
+
+    /// Reports `message` about the node at `origin`.
+    pub(crate) fn issue(&self, origin: Origin<'_>, message: impl std::fmt::Display) {
         self.issues.borrow_mut().push(RenderIssue {
-            template: template.name().to_owned(),
-            line,
-            message,
+            template: origin.template.name().to_owned(),
+            line: origin.line,
+            message: format!("{}: {message}", origin.excerpt()),
         });
     }
 
@@ -163,32 +267,34 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    /// Renders `template` in `scope` one level deeper (for functions that render templates).
+    /// Renders `template` in `scope` one level deeper (for functions that render templates). A derived
+    /// template reports its issues at `origin`.
     pub(crate) fn nested(
         &self,
         template: &Template,
-        line: u32,
+        origin: Origin<'_>,
         scope: &Scope<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), RenderError> {
         let depth = self.depth.get();
         if depth >= MAX_DEPTH {
             return Err(RenderError::TooDeep {
-                template: template.name().to_owned(),
-                line,
+                template: origin.template.name().to_owned(),
+                line: origin.line,
                 limit: MAX_DEPTH,
             });
         }
         self.depth.set(depth + 1);
-        let result = template.render_into(self, scope, out);
+        let result = template.render_into(self, scope, out, Some(origin));
         self.depth.set(depth);
         result
     }
 
-    fn check_size(&self, template: &Template, out: &[u8]) -> Result<(), RenderError> {
+    /// Fails once `out` holds more than a render may produce (for functions whose output grows in loops).
+    pub(crate) fn check_size(&self, origin: Origin<'_>, out: &[u8]) -> Result<(), RenderError> {
         if out.len() > MAX_OUTPUT {
             Err(RenderError::TooLarge {
-                template: template.name().to_owned(),
+                template: origin.template.name().to_owned(),
                 limit: MAX_OUTPUT,
             })
         } else {
@@ -202,53 +308,48 @@ impl<'a> Renderer<'a> {
         nodes: &[Node],
         scope: &Scope<'_>,
         out: &mut Vec<u8>,
+        inherited: Option<Origin<'_>>,
     ) -> Result<(), RenderError> {
         for node in nodes {
-            match node {
-                Node::Text(start, end) => out.extend_from_slice(template.text(*start, *end)),
-                Node::Var {
-                    inside,
-                    line,
-                    unterminated,
-                } => {
-                    if *unterminated {
-                        self.issue(
-                            template,
-                            *line,
-                            "missing '}': the rest of the template is read as a variable name"
-                                .into(),
-                        );
-                    }
-                    let mut name = Vec::new();
-                    self.render_nodes(template, inside, scope, &mut name)?;
-                    self.variable(template, *line, &name, scope, out)?;
+            let (sub, is_variable) = match node {
+                Node::Text(start, end) => {
+                    out.extend_from_slice(template.text(*start, *end));
+                    continue;
                 }
-                Node::Expr {
-                    inside,
-                    line,
-                    unterminated,
-                } => {
-                    if *unterminated {
-                        self.issue(
-                            template,
-                            *line,
-                            "missing ']': the rest of the template is read as an expression".into(),
-                        );
-                    }
-                    let mut text = Vec::new();
-                    self.render_nodes(template, inside, scope, &mut text)?;
-                    let result = super::expr::evaluate(&text);
-                    if let Some(error) = result.error {
-                        self.issue(
-                            template,
-                            *line,
-                            format!("expression $[{}]: {error}", String::from_utf8_lossy(&text)),
-                        );
-                    }
-                    out.extend_from_slice(&result.value);
-                }
+                Node::Var(sub) => (sub, true),
+                Node::Expr(sub) => (sub, false),
+            };
+            let own = Origin {
+                template,
+                line: sub.line,
+                span: sub.span,
+            };
+            let origin = match inherited {
+                Some(origin) if template.derived => origin,
+                _ => own,
+            };
+            if sub.unterminated && !template.derived {
+                self.issue(
+                    origin,
+                    if is_variable {
+                        "missing '}': the rest of the template is read as a variable name"
+                    } else {
+                        "missing ']': the rest of the template is read as an expression"
+                    },
+                );
             }
-            self.check_size(template, out)?;
+            let mut text = Vec::new();
+            self.render_nodes(template, &sub.inside, scope, &mut text, inherited)?;
+            if is_variable {
+                self.variable(origin, &text, scope, out)?;
+            } else {
+                let result = super::expr::evaluate(&text);
+                if let Some(summary) = result.summary {
+                    self.issue(origin, format_args!("expression: {summary}"));
+                }
+                out.extend_from_slice(&result.value);
+            }
+            self.check_size(origin, out)?;
         }
         Ok(())
     }
@@ -256,8 +357,7 @@ impl<'a> Renderer<'a> {
     /// `${text}`: a variable or a function call, with an optional `:offset:length`.
     fn variable(
         &self,
-        template: &Template,
-        line: u32,
+        origin: Origin<'_>,
         text: &[u8],
         scope: &Scope<'_>,
         out: &mut Vec<u8>,
@@ -265,8 +365,7 @@ impl<'a> Renderer<'a> {
         let name = parse_variable_name(text);
         if name.is_function {
             let mut result = Vec::new();
-            let ok = functions::call(self, template, line, name.name, scope, &mut result)?;
-            if ok {
+            if functions::call(self, origin, name.name, scope, &mut result)? {
                 out.extend_from_slice(substring(&result, name.offset, name.length));
             }
         } else if let Some(value) = self.lookup(name.name, scope) {
@@ -275,13 +374,8 @@ impl<'a> Renderer<'a> {
         Ok(())
     }
 
-    /// `ast_str_retrieve_variable` without a channel: a few built-in names first, then the line's variables.
-    pub(crate) fn lookup<'s>(
-        &'s self,
-        name: &[u8],
-        scope: &Scope<'s>,
-    ) -> Option<std::borrow::Cow<'s, str>> {
-        use std::borrow::Cow;
+    /// `ast_str_retrieve_variable` without a channel: a few built-in names first, then the variables.
+    pub(crate) fn lookup<'s>(&'s self, name: &[u8], scope: &Scope<'s>) -> Option<Cow<'s, str>> {
         let name = std::str::from_utf8(name).ok()?;
         let world = self.world;
         match name {
@@ -293,6 +387,25 @@ impl<'a> Renderer<'a> {
             }
             _ => {}
         }
+        self.variable_value(name, scope)
+    }
+
+    /// `pbx_builtin_getvar_helper`: the variable `name` (what this substitution assigned first, then the
+    /// line's, then `SERVER`), without built-in names.
+    pub(crate) fn variable_value<'s>(
+        &'s self,
+        name: &str,
+        scope: &Scope<'s>,
+    ) -> Option<Cow<'s, str>> {
+        let line = line_of(scope);
+        if let Some(assigned) = self
+            .assigned
+            .borrow()
+            .iter()
+            .find(|a| a.line == line && a.name == name)
+        {
+            return assigned.value.clone().map(Cow::Owned);
+        }
         if let Some(value) = scope.vars.get(name) {
             return Some(Cow::Borrowed(value));
         }
@@ -301,4 +414,29 @@ impl<'a> Renderer<'a> {
         }
         None
     }
+
+    /// `pbx_builtin_setvar_helper(chan, name, value)` on the channel a function runs on, for the line of
+    /// `scope`: up to two leading `_` (Asterisk's inheritance marks) are not part of the name.
+    pub(crate) fn assign(&self, scope: &Scope<'_>, name: &[u8], value: &[u8]) {
+        let name = String::from_utf8_lossy(strip_inheritance(name)).into_owned();
+        let value = match self.assignments {
+            Assignments::Render => Some(String::from_utf8_lossy(value).into_owned()),
+            Assignments::Asterisk => None,
+        };
+        let line = line_of(scope);
+        let mut assigned = self.assigned.borrow_mut();
+        match assigned
+            .iter_mut()
+            .find(|a| a.line == line && a.name == name)
+        {
+            Some(old) => old.value = value,
+            None => assigned.push(Assigned { line, name, value }),
+        }
+    }
+}
+
+/// A variable's name without the one or two leading `_` that mark inheritance.
+pub(crate) fn strip_inheritance(name: &[u8]) -> &[u8] {
+    let name = name.strip_prefix(b"_").unwrap_or(name);
+    name.strip_prefix(b"_").unwrap_or(name)
 }

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use super::render::{RenderError, Renderer, Scope};
+use super::render::{Origin, RenderError, Renderer, Scope};
 
 /// A parsed template.
 pub struct Template {
@@ -17,6 +17,10 @@ pub struct Template {
     nodes: Vec<Node>,
     /// Asterisk reads a template as a C string: nothing after a NUL byte.
     pub(crate) truncated_at_nul: bool,
+    /// Made at render time from substituted text (`EVAL`'s argument, `CUT`'s `${varname}`, the string of
+    /// `PP_EACH_USER`), not read from a file: its text may hold variable values, so diagnostics never quote
+    /// it and name the node of the file template that made it instead.
+    pub(crate) derived: bool,
 }
 
 impl fmt::Debug for Template {
@@ -34,23 +38,35 @@ pub(crate) enum Node {
     /// Bytes copied as they are: `source[start..end]`.
     Text(u32, u32),
     /// `${inside}`.
-    Var {
-        inside: Vec<Node>,
-        line: u32,
-        /// No closing `}`: Asterisk warns and takes the rest of the text.
-        unterminated: bool,
-    },
+    Var(Sub),
     /// `$[inside]`.
-    Expr {
-        inside: Vec<Node>,
-        line: u32,
-        unterminated: bool,
-    },
+    Expr(Sub),
+}
+
+/// The inside of a `${...}` or `$[...]`, and where the whole node sits in the template.
+#[derive(Debug, Clone)]
+pub(crate) struct Sub {
+    pub inside: Vec<Node>,
+    /// The line of its `$`.
+    pub line: u32,
+    /// `source[span.0..span.1]` is the node as written, `$` to closing bracket: what diagnostics quote.
+    pub span: (u32, u32),
+    /// No closing bracket: Asterisk warns and takes the rest of the text.
+    pub unterminated: bool,
 }
 
 impl Template {
     /// Parses `source`; `name` is used in diagnostics.
     pub fn parse(name: impl Into<String>, source: &[u8]) -> Template {
+        Self::parse_as(name.into(), source, false)
+    }
+
+    /// Parses text made of substituted values (see [`Template::derived`]).
+    pub(crate) fn derived(name: &str, source: &[u8]) -> Template {
+        Self::parse_as(name.to_owned(), source, true)
+    }
+
+    fn parse_as(name: String, source: &[u8], derived: bool) -> Template {
         let (source, truncated_at_nul) = match memchr::memchr(0, source) {
             Some(nul) => (&source[..nul], true),
             None => (source, false),
@@ -59,10 +75,11 @@ impl Template {
         let source = &source[..len as usize];
         let nodes = parse_range(source, 0, len, 1, 0);
         Template {
-            name: name.into(),
+            name,
             source: source.into(),
             nodes,
             truncated_at_nul,
+            derived,
         }
     }
 
@@ -81,14 +98,16 @@ impl Template {
         &self.nodes
     }
 
-    /// Renders with `renderer` in `scope` into `out`.
+    /// Renders with `renderer` in `scope` into `out`. `origin` is the node of a file template that made a
+    /// derived template (`None` for a file template).
     pub(crate) fn render_into(
         &self,
         renderer: &Renderer<'_>,
         scope: &Scope<'_>,
         out: &mut Vec<u8>,
+        origin: Option<Origin<'_>>,
     ) -> Result<(), RenderError> {
-        renderer.render_nodes(self, &self.nodes, scope, out)
+        renderer.render_nodes(self, &self.nodes, scope, out, origin)
     }
 
     /// True when the template has no `${` or `$[` at all.
@@ -97,7 +116,9 @@ impl Template {
     }
 
     pub(crate) fn text(&self, start: u32, end: u32) -> &[u8] {
-        &self.source[start as usize..end as usize]
+        self.source
+            .get(start as usize..end as usize)
+            .unwrap_or_default()
     }
 }
 
@@ -165,18 +186,16 @@ fn parse_range(source: &[u8], start: u32, end: u32, mut line: u32, nesting: u32)
         } else {
             Vec::new()
         };
+        let sub = Sub {
+            inside,
+            line,
+            span: (dollar as u32, scan as u32),
+            unterminated,
+        };
         nodes.push(if open == b'{' {
-            Node::Var {
-                inside,
-                line,
-                unterminated,
-            }
+            Node::Var(sub)
         } else {
-            Node::Expr {
-                inside,
-                line,
-                unterminated,
-            }
+            Node::Expr(sub)
         });
         line += count_lines(&source[dollar..scan]);
         at = scan;
@@ -331,8 +350,8 @@ mod tests {
         for n in nodes {
             match n {
                 Node::Text(a, b) => s.push_str(&String::from_utf8_lossy(t.text(*a, *b))),
-                Node::Var { inside, .. } => s.push_str(&format!("V({})", shape(t, inside))),
-                Node::Expr { inside, .. } => s.push_str(&format!("E({})", shape(t, inside))),
+                Node::Var(sub) => s.push_str(&format!("V({})", shape(t, &sub.inside))),
+                Node::Expr(sub) => s.push_str(&format!("E({})", shape(t, &sub.inside))),
             }
         }
         s
@@ -377,11 +396,28 @@ mod tests {
             .nodes()
             .iter()
             .filter_map(|n| match n {
-                Node::Var { line, .. } => Some(*line),
+                Node::Var(sub) => Some(sub.line),
                 _ => None,
             })
             .collect();
         assert_eq!(lines, [2, 4]);
+    }
+
+    #[test]
+    fn spans_cover_the_node_as_written() {
+        let t = Template::parse("t", b"a ${X:${Y}} $[1 + 2] ${UNCLOSED");
+        let spans: Vec<&[u8]> = t
+            .nodes()
+            .iter()
+            .filter_map(|n| match n {
+                Node::Var(sub) | Node::Expr(sub) => Some(t.text(sub.span.0, sub.span.1)),
+                Node::Text(..) => None,
+            })
+            .collect();
+        assert_eq!(
+            spans,
+            [&b"${X:${Y}}"[..], &b"$[1 + 2]"[..], &b"${UNCLOSED"[..]]
+        );
     }
 
     #[test]

@@ -43,6 +43,7 @@ fn build_with(
         config_dir: std::path::Path::new("/etc/asterisk"),
         data_dir: std::path::Path::new("/var/lib/asterisk"),
         epoch: 0,
+        allowed_env: &[],
     };
     let inputs = Inputs {
         objects: &objects,
@@ -214,6 +215,29 @@ fn unknown_endpoint_auth_transport_and_profile_skip_the_line() {
         })
         .collect();
     assert_eq!(kinds, ["endpoint", "transport", "auth", "profile"]);
+}
+
+#[test]
+fn a_named_transport_that_does_not_exist_or_was_rejected_skips_the_phone() {
+    // `tcp` has no bind: Asterisk rejects it, so naming it is naming nothing.
+    let (phones, diags) = build_simple(
+        "[tcp]\ntype = transport\nprotocol = tcp\n\
+         [e1]\ntype = endpoint\ntransport = typo\n[e2]\ntype = endpoint\ntransport = tcp\n\
+         [x]\ntype = phoneprov\nendpoint = e1\nMAC = 0004f2000001\nPROFILE = p\n\
+         [y]\ntype = phoneprov\nendpoint = e2\nMAC = 0004f2000002\nPROFILE = p\n",
+    );
+    assert!(phones.phones.is_empty(), "Asterisk provisions neither");
+    let skipped: Vec<(&str, &str)> = diags
+        .iter()
+        .filter_map(|d| match &d.error {
+            Error::UnknownTransport { id, transport, .. } => {
+                assert_eq!(d.severity(), crate::Severity::Error);
+                Some((id.as_str(), transport.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(skipped, [("x", "typo"), ("y", "tcp")]);
 }
 
 #[test]
@@ -420,7 +444,7 @@ fn wizard_lines_are_labelled_with_the_phoneprov_id() {
     let (phones, _, diags) = build_with(
         "",
         Some(
-            "[6001]\ntype = wizard\ntransport = udp\naccepts_auth = yes\nhas_phoneprov = yes\n\
+            "[6001]\ntype = wizard\ntransport = udp\naccepts_auth = yes\naccepts_registrations = yes\nhas_phoneprov = yes\n\
              inbound_auth/username = 6001\ninbound_auth/password = wizpw\nendpoint/callerid = \"Judy\" <6001>\n\
              phoneprov/MAC = 0004f2aabb06\nphoneprov/PROFILE = p\nphoneprov/EXTRA = x1\n",
         ),

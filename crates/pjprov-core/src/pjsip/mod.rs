@@ -1,4 +1,5 @@
-//! pjsip objects by `type=`, as res_pjsip's sorcery would create them from pjsip.conf and the config wizard.
+//! pjsip objects by `type=`, as res_pjsip's sorcery would create them from pjsip.conf and the config wizard
+//! (pjsip_wizard.conf: a wizard in pjsip.conf is an error and makes nothing, as in Asterisk).
 //!
 //! Only what provisioning needs is kept (endpoints, auths, transports, phoneprov objects), but every object
 //! type Asterisk validates is validated the same way: an option its type does not know rejects the whole
@@ -128,16 +129,14 @@ impl Objects {
                 continue;
             };
             match kind {
-                "wizard" => {
-                    diags.push(diag(
-                        pjsip,
-                        section,
-                        Error::WizardInPjsipConf {
-                            id: section.name.to_string(),
-                        },
-                    ));
-                    wizard_sections.push((pjsip, section));
-                }
+                // Asterisk's wizard reads pjsip_wizard.conf only: this section makes nothing.
+                "wizard" => diags.push(diag(
+                    pjsip,
+                    section,
+                    Error::WizardInPjsipConf {
+                        id: section.name.to_string(),
+                    },
+                )),
                 _ if options::for_type(kind).is_some() || options::OTHER_TYPES.contains(&kind) => {
                     by_type.entry(kind).or_default().push(section);
                 }

@@ -2,6 +2,8 @@
 
 use asterisk_config::{Loader, MemorySource};
 
+use crate::error::Severity;
+
 use super::*;
 
 fn config(name: &str, text: &str) -> asterisk_config::Config {
@@ -174,7 +176,7 @@ fn a_wizard_makes_endpoint_auth_and_phoneprov() {
     let (objects, diags) = read(
         "[t]\ntype = transport\nbind = 0.0.0.0\n",
         Some(
-            "[6001]\ntype = wizard\ntransport = t\naccepts_auth = yes\nhas_phoneprov = yes\n\
+            "[6001]\ntype = wizard\ntransport = t\naccepts_auth = yes\naccepts_registrations = yes\nhas_phoneprov = yes\n\
              inbound_auth/username = 6001\ninbound_auth/password = wizpw\nendpoint/callerid = \"Judy\" <6001>\n\
              phoneprov/MAC = 0004f2aabb06\nphoneprov/PROFILE = wiz\n",
         ),
@@ -241,6 +243,7 @@ fn incomplete_wizards_lose_only_the_object_concerned() {
         .map(|d| match &d.error {
             Error::UnknownWizardOption { option, .. } => format!("unknown {option}"),
             Error::WizardIncomplete { option, .. } => format!("incomplete {option}"),
+            Error::WizardObjectFailed { object, .. } => format!("failed {object}"),
             Error::UnknownOption { option, .. } => format!("endpoint option {option}"),
             other => format!("{other}"),
         })
@@ -251,25 +254,65 @@ fn incomplete_wizards_lose_only_the_object_concerned() {
             "unknown frobnicate",
             "incomplete inbound_auth/username",
             "endpoint option bogus",
+            "failed identify",
             "incomplete phoneprov/MAC"
         ]
     );
 }
 
 #[test]
-fn a_wizard_in_pjsip_conf_works_with_a_warning() {
+fn a_wizard_in_pjsip_conf_makes_nothing_and_is_an_error() {
     let (objects, diags) = read(
-        "[7]\ntype = wizard\nhas_phoneprov = yes\nphoneprov/MAC = 0004f2000007\nphoneprov/PROFILE = p\n",
+        "[7]\ntype = wizard\naccepts_auth = yes\ninbound_auth/username = 7\ninbound_auth/password = p\n\
+         has_phoneprov = yes\nphoneprov/MAC = 0004f2000007\nphoneprov/PROFILE = p\n",
         None,
     );
+    assert!(objects.phoneprovs.is_empty());
+    assert!(objects.endpoint("7").is_none());
+    assert!(objects.auth("7-iauth").is_none());
+    let [diag] = &diags[..] else {
+        panic!("one diagnostic: {diags:?}");
+    };
+    assert!(matches!(diag.error, Error::WizardInPjsipConf { .. }));
+    assert_eq!(diag.severity(), Severity::Error);
+    assert!(diag.error.to_string().contains("move the section there"));
+}
+
+#[test]
+fn a_wizard_asterisk_logs_as_failed_still_makes_its_endpoint_and_phone() {
+    let (objects, diags) = read(
+        "",
+        Some(
+            "[8]\ntype = wizard\nsends_registrations = yes\nsends_auth = yes\nhas_phoneprov = yes\n\
+             phoneprov/MAC = 0004f2000008\nphoneprov/PROFILE = p\n",
+        ),
+    );
+    assert!(objects.endpoint("8").is_some());
     assert_eq!(objects.phoneprovs.len(), 1);
-    assert!(matches!(
-        &diags[..],
-        [Diagnostic {
-            error: Error::WizardInPjsipConf { .. },
-            ..
-        }]
-    ));
+    let failed: Vec<String> = diags
+        .iter()
+        .map(|d| {
+            assert_eq!(d.severity(), Severity::Warning, "{}", d.error);
+            match &d.error {
+                Error::WizardObjectFailed { option, object, .. } => format!("{object} {option}"),
+                other => other.to_string(),
+            }
+        })
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            "outbound auth outbound_auth/username",
+            "identify remote_hosts",
+            "registration remote_hosts"
+        ]
+    );
+    // With accepts_registrations there is no identify to make, and without sends_* nothing else fails.
+    let (_, diags) = read(
+        "",
+        Some("[9]\ntype = wizard\naccepts_registrations = yes\n"),
+    );
+    assert!(diags.is_empty(), "{diags:?}");
 }
 
 #[test]

@@ -1,9 +1,14 @@
 //! The pjsip config wizard (res_pjsip_config_wizard): one `type=wizard` section becomes an endpoint `<id>`,
 //! an inbound auth `<id>-iauth` and, with `has_phoneprov`, a phoneprov object `<id>-phoneprov`.
 //!
+//! Wizards are read from pjsip_wizard.conf only, as Asterisk reads them: a `type=wizard` section in
+//! pjsip.conf makes nothing (no endpoint, no phone) and is a `check` error (see `Objects::read`).
+//!
 //! Wizard-level options are read with "last value wins" and without case; `endpoint/`, `inbound_auth/` and
 //! `phoneprov/` prefixes are matched with case, as Asterisk does. Each object is made independently: a
-//! problem with one loses only that one.
+//! problem with one loses only that one. So a wizard Asterisk logs as failed ("must have 'remote_hosts'"
+//! for its identify or its registrations, "must have 'outbound_auth/username'") still makes its endpoint
+//! and its phone; pjprov keeps neither identify, registration nor outbound auth, and only warns.
 
 use asterisk_config::{Config, Section, Text};
 
@@ -84,6 +89,26 @@ pub(super) fn expand<'a>(
         }
     }
 
+    // The outbound auth: pjprov keeps none, but Asterisk's failure to make it is worth knowing.
+    let failed = |option: &str, because: &str, object: &str, diags: &mut Vec<Diagnostic>| {
+        diags.push(here.diag(Error::WizardObjectFailed {
+            id: id.clone(),
+            option: option.to_owned(),
+            because: because.to_owned(),
+            object: object.to_owned(),
+        }));
+    };
+    if is_true(find_last("sends_auth"))
+        && super::last(&prefixed("outbound_auth/"), "username").is_none()
+    {
+        failed(
+            "outbound_auth/username",
+            "sends_auth",
+            "outbound auth",
+            diags,
+        );
+    }
+
     // The endpoint.
     let mut vars: Vec<Opt<'_>> = prefixed("endpoint/");
     vars.push(("aors", id.as_str(), here.clone()));
@@ -108,6 +133,20 @@ pub(super) fn expand<'a>(
             .insert(Text::from(id.as_str()), endpoint_from(&vars));
     }
 
+    // The identify (`handle_identify`), which each wizard needs unless phones register.
+    let no_hosts = find_last("remote_hosts").is_none_or(str::is_empty);
+    if no_hosts
+        && !is_true(find_last("accepts_registrations"))
+        && !is_true(find_last("sends_line_with_registrations"))
+    {
+        failed(
+            "remote_hosts",
+            "doesn't accept registrations",
+            "identify",
+            diags,
+        );
+    }
+
     // The phoneprov object.
     if is_true(find_last("has_phoneprov")) {
         if find_last("phoneprov/MAC").is_none() {
@@ -117,32 +156,42 @@ pub(super) fn expand<'a>(
                 "no phone is provisioned",
                 diags,
             );
-            return;
+        } else {
+            add_phoneprov(&id, &here, prefixed("phoneprov/"), objects);
         }
-        let mut pp: Vec<PpEntry> = prefixed("phoneprov/")
-            .into_iter()
-            .filter(|(key, _, _)| !key.eq_ignore_ascii_case("type"))
-            .map(|(key, value, src)| PpEntry {
-                key: Text::from(key),
-                value: Text::from(value),
-                src,
-            })
-            .collect();
-        pp.push(PpEntry {
-            key: Text::const_new("endpoint"),
-            value: Text::from(id.as_str()),
-            src: here.clone(),
-        });
-        let pp_id = format!("{id}-phoneprov");
-        // A later wizard of the same name updates the object.
-        objects.phoneprovs.retain(|p| !(p.id == pp_id && p.wizard));
-        objects.phoneprovs.push(Phoneprov {
-            id: pp_id,
-            entries: pp,
-            src: here,
-            wizard: true,
-        });
     }
+
+    // The registrations (`handle_registrations`).
+    if no_hosts && is_true(find_last("sends_registrations")) {
+        failed("remote_hosts", "sends registrations", "registration", diags);
+    }
+}
+
+/// `handle_phoneprov`: `<id>-phoneprov` from the `phoneprov/` entries plus `endpoint = <id>`.
+fn add_phoneprov(id: &str, here: &Src, entries: Vec<Opt<'_>>, objects: &mut Objects) {
+    let mut pp: Vec<PpEntry> = entries
+        .into_iter()
+        .filter(|(key, _, _)| !key.eq_ignore_ascii_case("type"))
+        .map(|(key, value, src)| PpEntry {
+            key: Text::from(key),
+            value: Text::from(value),
+            src,
+        })
+        .collect();
+    pp.push(PpEntry {
+        key: Text::const_new("endpoint"),
+        value: Text::from(id),
+        src: here.clone(),
+    });
+    let pp_id = format!("{id}-phoneprov");
+    // A later wizard of the same name updates the object.
+    objects.phoneprovs.retain(|p| !(p.id == pp_id && p.wizard));
+    objects.phoneprovs.push(Phoneprov {
+        id: pp_id,
+        entries: pp,
+        src: here.clone(),
+        wizard: true,
+    });
 }
 
 fn warn_unknown_options(id: &str, entries: &[Opt<'_>], diags: &mut Vec<Diagnostic>) {

@@ -82,6 +82,9 @@ pub struct General {
     pub plain_http: Option<bool>,
     /// `tls_cert`, `tls_key`, `tls_client_ca`.
     pub tls: TlsFiles,
+    /// The environment variables templates may read with `ENV`: `env_names`, when `allow_env = yes`
+    /// (empty otherwise: ENV is off).
+    pub allow_env: Vec<String>,
 }
 
 /// Certificate files (paths relative to the config directory are resolved against it).
@@ -313,6 +316,28 @@ impl Settings {
         self.default_policy.needs_credentials()
             || self.profile_policies.iter().any(Policy::needs_credentials)
             || self.phone_policies.values().any(Policy::needs_credentials)
+    }
+
+    /// The names `ENV` may read, from pjprov.conf's `[general]` alone (`allow_env = yes` and `env_names`):
+    /// what setvars and route patterns need before the rest of pjprov.conf can be read. Errors are
+    /// reported by [`Settings::read`].
+    pub fn allowed_env(config: &Config) -> Vec<String> {
+        let mut on = false;
+        let mut names = Vec::new();
+        for section in config
+            .sections()
+            .iter()
+            .filter(|s| !s.template && s.name.eq_ignore_ascii_case("general"))
+        {
+            for entry in &section.entries {
+                if entry.key.eq_ignore_ascii_case("allow_env") {
+                    on = values::boolean(&entry.value).unwrap_or(false);
+                } else if entry.key.eq_ignore_ascii_case("env_names") {
+                    names.extend(values::list(&entry.value).map(str::to_owned));
+                }
+            }
+        }
+        if on { names } else { Vec::new() }
     }
 
     /// Reads pjprov.conf by itself, before profiles and phones are known: what a server needs to start
@@ -590,6 +615,8 @@ struct Reader<'a> {
 }
 
 const GENERAL_KEYS: &[&str] = &[
+    "allow_env",
+    "env_names",
     "listen",
     "tls_listen",
     "admin_listen",
@@ -697,6 +724,8 @@ impl Reader<'_> {
     }
 
     fn general(&mut self, section: &Section, general: &mut General) {
+        let mut env_on: Option<bool> = None;
+        let mut env_names: Vec<String> = Vec::new();
         for entry in &section.entries {
             match entry.key.to_ascii_lowercase().as_str() {
                 "listen" => {
@@ -725,6 +754,29 @@ impl Reader<'_> {
                     }
                 }
                 "prefix" => general.prefix = Some(entry.value.trim().to_owned()),
+                "allow_env" => {
+                    if let Some(on) = self.value(section, entry, values::boolean) {
+                        env_on = Some(on);
+                    }
+                }
+                "env_names" => {
+                    let names: Vec<String> =
+                        values::list(&entry.value).map(str::to_owned).collect();
+                    if names
+                        .iter()
+                        .any(|n| !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+                    {
+                        let at = entry_location(self.config, entry);
+                        self.error(
+                            at,
+                            "[general]",
+                            "env_names",
+                            "must be environment variable names, comma-separated (letters, digits, _)".into(),
+                        );
+                    } else {
+                        env_names.extend(names);
+                    }
+                }
                 "plain_http" => {
                     general.plain_http = self
                         .value(section, entry, values::boolean)
@@ -742,6 +794,9 @@ impl Reader<'_> {
                 }
                 _ => self.unknown_key(section, entry, GENERAL_KEYS),
             }
+        }
+        if env_on == Some(true) {
+            general.allow_env = env_names;
         }
         let tls = general.tls.clone();
         let at = section_location(self.config, section);

@@ -274,3 +274,21 @@ fn ami_settings_and_notify_events() {
     let (bad, _) = read("[profile:polycom]\nnotify_event = check sync\n");
     assert!(bad.is_none());
 }
+
+#[test]
+fn env_is_off_unless_allowed_and_then_only_for_the_names_listed() {
+    let (settings, _) = read("[general]\nenv_names = HOME\n");
+    assert!(
+        settings.unwrap().general.allow_env.is_empty(),
+        "allow_env = no"
+    );
+    let (settings, _) = read("[general]\nallow_env = yes\nenv_names = HOME, TZ\n");
+    assert_eq!(settings.unwrap().general.allow_env, ["HOME", "TZ"]);
+    let config = config(
+        "pjprov.conf",
+        "[general]\nallow_env = yes\nenv_names = LANG\n",
+    );
+    assert_eq!(Settings::allowed_env(&config), ["LANG"]);
+    let (bad, _) = read("[general]\nallow_env = yes\nenv_names = A-B\n");
+    assert!(bad.is_none());
+}

@@ -102,6 +102,12 @@ impl Snapshot {
             map: FxHashMap::default(),
             paths: paths.clone(),
             epoch: now.as_second(),
+            // ENV in setvars and route patterns: pjprov.conf's allow-list, read before the rest of it (the
+            // rest needs the phones).
+            allowed_env: own
+                .as_ref()
+                .map(|l| Settings::allowed_env(&l.config))
+                .unwrap_or_default(),
         };
         let empty_world = empty.world();
         let phones = phones::build(
@@ -358,6 +364,7 @@ struct EmptyWorld {
     map: FxHashMap<compact_str::CompactString, usize>,
     paths: Paths,
     epoch: i64,
+    allowed_env: Vec<String>,
 }
 
 impl EmptyWorld {
@@ -370,6 +377,7 @@ impl EmptyWorld {
             config_dir: &self.paths.config_dir,
             data_dir: &self.paths.data_dir,
             epoch: self.epoch,
+            allowed_env: &self.allowed_env,
         }
     }
 }

@@ -149,7 +149,7 @@ impl Snapshot {
         let scope = renderer.line_scope(phone.index(), 0);
         let mut out = Vec::new();
         let result = template
-            .render_into(&renderer, &scope, &mut out)
+            .render_into(&renderer, &scope, &mut out, None)
             .map(|()| out)
             .map_err(RenderFailure::from);
         let mut issues = renderer.take_issues();
@@ -172,6 +172,7 @@ impl Snapshot {
             config_dir: &self.paths.config_dir,
             data_dir: &self.paths.data_dir,
             epoch: jiff::Timestamp::now().as_second(),
+            allowed_env: &self.settings.general.allow_env,
         }
     }
 }

@@ -11,6 +11,7 @@
 //! access control then judges an unknown MAC by the strictest of their policies, so the answer does not
 //! tell which profile, if any, the MAC belongs to.
 
+use std::borrow::Cow;
 use std::sync::RwLock;
 
 use bytes::Bytes;
@@ -26,6 +27,7 @@ use crate::model::{Location, PhoneId, ProfileId};
 use crate::phones;
 use crate::profile;
 use crate::templates::{FileProblem, resolve_inside};
+use crate::vars::Vars;
 
 /// What a route answers with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -338,12 +340,14 @@ impl Snapshot {
             })
             .collect();
         let mut shared_done: Vec<(ProfileId, usize)> = Vec::new();
+        // Variables a pattern unlinked from a phone's first line (Asterisk's `SET` in a route pattern).
+        let mut unlinked: Vec<(usize, Vars)> = Vec::new();
         for (index, phone) in self.phones.phones.iter().enumerate() {
             let profile_id = phone.profile;
             let Some(profile) = self.profiles.get(profile_id.index()) else {
                 continue;
             };
-            let vars = &phone.lines[phone.founding_line].vars;
+            let mut vars = Cow::Borrowed(&phone.lines[phone.founding_line].vars);
             for (f, file) in profile.dynamic_files.iter().enumerate() {
                 let pattern = &patterns[profile_id.index()][f];
                 let shared = !file.pattern.contains('$');
@@ -355,7 +359,35 @@ impl Snapshot {
                     }
                     shared_done.push((profile_id, f));
                 }
-                let uri = phones::substitute(world, pattern, vars);
+                let substituted = phones::substitute(world, pattern, &vars);
+                let mut report = |error: Error| {
+                    let diag = diag_at(&file.location, error);
+                    if !diags.contains(&diag) {
+                        diags.push(diag);
+                    }
+                };
+                for issue in substituted.issues {
+                    report(Error::RoutePatternIssue {
+                        pattern: file.pattern.clone(),
+                        message: issue.message,
+                    });
+                }
+                for deleted in &substituted.deleted {
+                    if vars.to_mut().remove(deleted) {
+                        report(Error::RoutePatternDeletes {
+                            pattern: file.pattern.clone(),
+                            mac: phone.mac.to_string(),
+                            variable: deleted.clone(),
+                        });
+                    }
+                }
+                let uri = substituted.text;
+                if uri.is_empty() {
+                    report(Error::EmptyRoute {
+                        pattern: file.pattern.clone(),
+                        mac: phone.mac.to_string(),
+                    });
+                }
                 let phone_id = PhoneId::new(index);
                 let target = if shared {
                     Target::Shared {
@@ -371,6 +403,14 @@ impl Snapshot {
                 let route = Route::new(uri, file.mime.clone(), profile_id, target);
                 self.add_route(&mut table, route, &mut diags);
             }
+            if let Cow::Owned(vars) = vars {
+                unlinked.push((index, vars));
+            }
+        }
+        for (index, mut vars) in unlinked {
+            let phone = &mut self.phones.phones[index];
+            vars.shrink_to_fit();
+            phone.lines[phone.founding_line].vars = vars;
         }
         for (p, profile) in self.profiles.iter().enumerate() {
             for (f, file) in profile.dynamic_files.iter().enumerate() {

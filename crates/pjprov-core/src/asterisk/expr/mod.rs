@@ -53,7 +53,10 @@ pub struct Evaluation {
     pub value: Vec<u8>,
     /// Human-readable summary of what Asterisk would log at WARNING/ERROR level while
     /// evaluating (syntax errors, non-numeric arguments, division by zero, regex errors ...).
+    /// Like Asterisk's log it may quote the expression, so it may hold the values substituted into it.
     pub error: Option<String>,
+    /// The same problems without any text of the expression: what a diagnostic may show.
+    pub summary: Option<String>,
 }
 
 /// Evaluates the text between `$[` and `]` (already variable-substituted by the caller) and
@@ -66,7 +69,7 @@ pub fn evaluate(expr: &[u8]) -> Evaluation {
         None => expr,
     };
     let toks = lex(input);
-    let mut log = Vec::new();
+    let mut log = Log::default();
     let outcome = Machine::new(input, &toks, &mut log).run();
     let value = match outcome {
         Outcome::Abort => b"0".to_vec(),
@@ -74,19 +77,32 @@ pub fn evaluate(expr: &[u8]) -> Evaluation {
         Outcome::Value(Val::Num(x)) => num::format_g18(x).into_bytes(),
         Outcome::Value(Val::NumStr(s) | Val::Str(s)) => s.into_owned(),
         Outcome::Value(Val::NullNum) => {
-            log.push(
-                "result is a NULL string (numeric overflow): Asterisk appends nothing".to_string(),
-            );
+            log.push_static("result is a NULL string (numeric overflow): Asterisk appends nothing");
             Vec::new()
         }
     };
     Evaluation {
         value,
-        error: if log.is_empty() {
-            None
-        } else {
-            Some(log.join("; "))
-        },
+        error: joined(&log.full),
+        summary: joined(&log.safe),
+    }
+}
+
+fn joined(messages: &[String]) -> Option<String> {
+    (!messages.is_empty()).then(|| messages.join("; "))
+}
+
+/// What Asterisk would log, twice: as it logs it, and without the expression's text.
+#[derive(Default)]
+struct Log {
+    full: Vec<String>,
+    safe: Vec<String>,
+}
+
+impl Log {
+    fn push_static(&mut self, message: &str) {
+        self.full.push(message.to_owned());
+        self.safe.push(message.to_owned());
     }
 }
 
@@ -535,12 +551,19 @@ fn atoi(s: &[u8]) -> i32 {
 }
 
 struct Ctx<'l> {
-    log: &'l mut Vec<String>,
+    log: &'l mut Log,
 }
 
 impl Ctx<'_> {
-    fn warn(&mut self, m: impl Into<String>) {
-        self.log.push(m.into());
+    /// A message that quotes nothing of the expression.
+    fn warn(&mut self, m: &str) {
+        self.log.push_static(m);
+    }
+
+    /// A message that quotes the expression (`full`), and its summary without that text.
+    fn warn_quoting(&mut self, full: String, safe: &str) {
+        self.log.full.push(full);
+        self.log.safe.push(safe.to_owned());
     }
 
     /// `to_number()`: converts numeric strings in place; false for strings.
@@ -554,10 +577,13 @@ impl Ctx<'_> {
                     true
                 }
                 Err(()) => {
-                    self.warn(format!(
-                        "Conversion of {} to number under/overflowed!",
-                        String::from_utf8_lossy(s)
-                    ));
+                    self.warn_quoting(
+                        format!(
+                            "Conversion of {} to number under/overflowed!",
+                            String::from_utf8_lossy(s)
+                        ),
+                        "conversion of a value to a number under/overflowed",
+                    );
                     *v = Val::NullNum;
                     false
                 }
@@ -810,7 +836,8 @@ impl Ctx<'_> {
         let re = match ere::Regex::new(&pattern) {
             Ok(re) => re,
             Err(e) => {
-                self.warn(format!("regcomp() error : {}", e.message()));
+                let message = format!("regcomp() error : {}", e.message());
+                self.warn(&message);
                 return Val::Str(Cow::Borrowed(&[]));
             }
         };
@@ -844,7 +871,10 @@ impl Ctx<'_> {
             .iter()
             .all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
         {
-            self.warn(format!("Error! '{shown}' is not possibly a function name!"));
+            self.warn_quoting(
+                format!("Error! '{shown}' is not possibly a function name!"),
+                "a function name is not made of A-Z, 0-9 and _",
+            );
             return num(F80::ZERO);
         }
         let unary = |f: fn(F80) -> F80| (1usize, Some(f), None::<fn(F80, F80) -> F80>);
@@ -882,14 +912,18 @@ impl Ctx<'_> {
             _ => {
                 // No channel in res_phoneprov: custom dialplan functions are never run.
                 self.warn("Hey! chan is NULL.");
-                self.warn(format!(
-                    "Error! '{shown}' doesn't appear to be an available function!"
-                ));
+                self.warn_quoting(
+                    format!("Error! '{shown}' doesn't appear to be an available function!"),
+                    "not an available function",
+                );
                 return num(F80::ZERO);
             }
         };
         if args.len() != arity {
-            self.warn(format!("Wrong args to {shown}() function"));
+            self.warn_quoting(
+                format!("Wrong args to {shown}() function"),
+                "wrong number of arguments to a function",
+            );
             return num(F80::ZERO);
         }
         for a in args.iter_mut() {
@@ -955,7 +989,7 @@ enum Step<'a> {
 }
 
 impl<'a, 't, 'l> Machine<'a, 't, 'l> {
-    fn new(input: &'a [u8], toks: &'t [Tok], log: &'l mut Vec<String>) -> Self {
+    fn new(input: &'a [u8], toks: &'t [Tok], log: &'l mut Log) -> Self {
         Machine {
             input,
             rest: Toks(toks),
@@ -996,16 +1030,22 @@ impl<'a, 't, 'l> Machine<'a, 't, 'l> {
         const SHOW: usize = 200;
         if self.input.len() <= SHOW {
             let caret: String = " ".repeat(at.start) + "^";
-            self.ctx.warn(format!(
-                "syntax error: {msg}; Input:\n{}\n{caret}",
-                String::from_utf8_lossy(self.input)
-            ));
+            self.ctx.warn_quoting(
+                format!(
+                    "syntax error: {msg}; Input:\n{}\n{caret}",
+                    String::from_utf8_lossy(self.input)
+                ),
+                &format!("syntax error: {msg}"),
+            );
         } else {
-            self.ctx.warn(format!(
-                "syntax error: {msg}; at byte offset {} of a {}-byte expression",
-                at.start,
-                self.input.len()
-            ));
+            self.ctx.warn_quoting(
+                format!(
+                    "syntax error: {msg}; at byte offset {} of a {}-byte expression",
+                    at.start,
+                    self.input.len()
+                ),
+                &format!("syntax error: {msg}"),
+            );
         }
     }
 
@@ -1264,7 +1304,7 @@ impl<'a, 't, 'l> Machine<'a, 't, 'l> {
     }
 }
 
-mod ere;
+pub(crate) mod ere;
 mod num;
 
 #[cfg(test)]

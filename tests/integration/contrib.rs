@@ -36,7 +36,13 @@ fn the_example_checks_clean_and_serves_every_route() {
         data.to_str().unwrap(),
     ]);
     let listing: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let server = Server::start(&etc, &data, &[]);
+    // The inventory goes to a scratch directory, never into the repository.
+    let state = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &etc,
+        &data,
+        &["--state-dir", state.path().to_str().unwrap()],
+    );
     let mut served = 0;
     for phone in listing["phones"].as_array().unwrap() {
         assert!(phone["lines"][0]["variables"]["SECRET"] == "********");

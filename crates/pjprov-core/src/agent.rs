@@ -50,7 +50,7 @@ impl Vendor {
 }
 
 /// What a User-Agent says.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Agent {
     /// The maker.
     pub vendor: Vendor,

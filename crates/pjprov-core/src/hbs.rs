@@ -9,7 +9,9 @@
 //! hex digits with a separator; `{{mac MAC "" "upper"}}` changes case), `add` (`{{add LINE -1}}`),
 //! `default` (`{{default UPDATE_INTERVAL "86400"}}`), and for time zones written the way each phone wants
 //! them: `tz_hours` (`{{tz_hours TZOFFSET}}` → `-5`, `5.5`), `tz_minutes` (`-300`), `tz_gmt` (`GMT-05:00`)
-//! and `posix_tz` (`{{posix_tz TIMEZONE}}` → `EST5EDT,M3.2.0,M11.1.0`, from the zone file).
+//! and `posix_tz` (`{{posix_tz TIMEZONE}}` → `EST5EDT,M3.2.0,M11.1.0`, from the zone file); `url` splits a
+//! URL for phones that store it in parts (`{{url PROVISIONING_URL "scheme"}}` → `http`, `"rest"` →
+//! `192.0.2.10:8088/phoneprov/`, also `"authority"` and `"path"`).
 
 use handlebars::{Handlebars, handlebars_helper};
 use serde_json::{Map, Value};
@@ -185,6 +187,23 @@ pub fn posix_tz_text(zone: &str) -> String {
     }
 }
 
+/// A part of `url` (`scheme://authority/path`): `scheme`, `authority`, `path` (from its `/`, `/` if none)
+/// or `rest` (all after `scheme://`). A text without `://` is all authority and path, with no scheme.
+pub fn url_part(url: &str, part: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let (authority, path) = match rest.find('/') {
+        Some(slash) => rest.split_at(slash),
+        None => (rest, "/"),
+    };
+    match part {
+        "scheme" => scheme.to_ascii_lowercase(),
+        "authority" => authority.to_owned(),
+        "path" => path.to_owned(),
+        _ => rest.to_owned(),
+    }
+}
+
+handlebars_helper!(url_helper: |value: Json, part: str| url_part(&as_text(value), part));
 handlebars_helper!(tz_hours: |value: Json| tz_hours_text(offset_seconds(value)));
 handlebars_helper!(tz_minutes: |value: Json| (offset_seconds(value) / 60).to_string());
 handlebars_helper!(tz_gmt: |value: Json| tz_gmt_text(offset_seconds(value)));
@@ -229,6 +248,7 @@ pub(crate) fn registry(strict: bool) -> Handlebars<'static> {
     hb.register_helper("tz_minutes", Box::new(tz_minutes));
     hb.register_helper("tz_gmt", Box::new(tz_gmt));
     hb.register_helper("posix_tz", Box::new(PosixTz));
+    hb.register_helper("url", Box::new(url_helper));
     hb
 }
 
@@ -278,20 +298,31 @@ pub(crate) fn mentions_secret(source: &str) -> bool {
     crate::templates::expressions_mention_secret(source.as_bytes(), b"{{", b"}}")
 }
 
-/// The context of `phone`'s file: its first line's variables, `lines`, `server` and, if wanted, `users`.
+/// The context of `phone`'s file: its first line's variables, `lines`, `server` and, if wanted, `users`;
+/// the request's variables (`PROVISIONING_URL`, `UA_MODEL`: [`crate::request`]) where the phone's lines do
+/// not set them.
 pub(crate) fn context<'a>(
     phone: &Phone,
     all: impl Iterator<Item = (bool, &'a Phone)>,
     server: &str,
     with_users: bool,
+    request: &crate::vars::Vars,
 ) -> Value {
     // Asterisk's rule: SERVER is added to the phone's lines only when its first line does not set it.
     let injected = (!phone.first_line().vars.contains("SERVER")).then_some(server);
-    let mut top = line_object(phone.first_line(), injected);
+    let with_request = |mut object: Map<String, Value>| {
+        for (name, value) in request.iter() {
+            if !object.contains_key(name) {
+                object.insert(name.to_owned(), Value::from(value));
+            }
+        }
+        object
+    };
+    let mut top = with_request(line_object(phone.first_line(), injected));
     let lines: Vec<Value> = phone
         .lines
         .iter()
-        .map(|l| Value::Object(line_object(l, injected)))
+        .map(|l| Value::Object(with_request(line_object(l, injected))))
         .collect();
     top.insert("lines".into(), Value::Array(lines));
     if with_users {
@@ -335,6 +366,23 @@ mod tests {
         assert_eq!(
             render("<a p=\"{{xml P}}\"/>", data, false).unwrap(),
             "<a p=\"p&amp;ss&lt;w&gt;&quot;o&apos;r=d`\"/>"
+        );
+    }
+
+    #[test]
+    fn url_parts() {
+        let url = "HTTP://[2001:db8::1]:8088/phoneprov/";
+        assert_eq!(url_part(url, "scheme"), "http");
+        assert_eq!(url_part(url, "authority"), "[2001:db8::1]:8088");
+        assert_eq!(url_part(url, "path"), "/phoneprov/");
+        assert_eq!(url_part(url, "rest"), "[2001:db8::1]:8088/phoneprov/");
+        assert_eq!(url_part("pbx.example.com", "path"), "/");
+        assert_eq!(url_part("pbx.example.com/p/", "scheme"), "");
+        assert_eq!(url_part("pbx.example.com/p/", "rest"), "pbx.example.com/p/");
+        let data = serde_json::json!({"U": "https://h/x/"});
+        assert_eq!(
+            render("{{url U \"scheme\"}} {{url U \"rest\"}}", data, true).unwrap(),
+            "https h/x/"
         );
     }
 

@@ -33,7 +33,8 @@
 //! let snapshot = Snapshot::build(&Paths::new(etc, data), &BuildOptions::default())
 //!     .expect("a usable configuration");
 //! let route = snapshot.route("0004f2aabbcc.cfg").expect("the phone's file");
-//! let body = snapshot.render(route, "192.0.2.1".parse()?)?;
+//! let server: std::net::IpAddr = "192.0.2.1".parse()?;
+//! let body = snapshot.render(route, server)?;
 //! assert_eq!(&body.body[..], b"user=alice name=Alice server=192.0.2.1\n");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -49,6 +50,7 @@ mod model;
 mod phones;
 mod pjsip;
 pub mod profile;
+pub mod request;
 pub mod settings;
 mod snapshot;
 mod suggest;
@@ -62,6 +64,7 @@ pub use error::{Diagnostic, Error, HasSeverity, Severity};
 pub use mac::Mac;
 pub use model::{Line, Location, Phone, PhoneId, ProfileId};
 pub use profile::Profile;
+pub use request::{Request, Scheme};
 pub use settings::Settings;
 pub use snapshot::{
     BuildOptions, Paths, Rejected, RenderFailure, Rendered, Route, ShapeId, Snapshot, Subject,

@@ -25,7 +25,7 @@ fn body(snapshot: &Snapshot, uri: &str) -> String {
         panic!("no route {uri}: {uris:?}")
     });
     let rendered = snapshot
-        .render(route, "192.0.2.1".parse().unwrap())
+        .render(route, "192.0.2.1".parse::<std::net::IpAddr>().unwrap())
         .unwrap();
     String::from_utf8(rendered.body.to_vec()).unwrap()
 }

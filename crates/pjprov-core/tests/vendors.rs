@@ -32,7 +32,7 @@ const ADMIN: &str = "Adm1n&Secret";
 fn setvars(vendor: &str) -> Vec<(&'static str, &'static str)> {
     let (interval, url) = match vendor {
         "yealink" => ("720", "http://pbx.example.com:8080/pp/"),
-        "grandstream" => ("720", "pbx.example.com:8080/pp/"),
+        "grandstream" => ("720", "https://pbx.example.com:8080/pp/"),
         "fanvil" => ("2", "http://pbx.example.com:8080/pp/"),
         _ => ("43200", "http://pbx.example.com:8080/pp/"),
     };
@@ -117,8 +117,6 @@ impl Run {
                 .unwrap()
                 .1
                 .to_owned()
-        } else if vendor == "grandstream" {
-            format!("{SERVER}:8088/phoneprov/")
         } else {
             format!("http://{SERVER}:8088/phoneprov/")
         }
@@ -637,10 +635,7 @@ fn polycom() {
             full.then_some(ADMIN)
         );
         let url = run.prov("polycom");
-        assert_eq!(
-            attrs.get("device.prov.serverName").copied(),
-            full.then_some(url.as_str())
-        );
+        assert_eq!(attrs["device.prov.serverName"], url);
 
         xml(&run, "0004f2a1b2c3-phone.cfg", "overrides");
         for (uri, other, own) in [
@@ -793,13 +788,18 @@ fn grandstream() {
             .all("item")
             .filter(|(_, e)| Xml::attr(e, "name") == Some("provisioning.config.serverPath"));
         let url = run.prov("grandstream");
+        let rest = url.split_once("://").unwrap().1;
         assert_eq!(
             path.map(|(_, e)| e.text.as_str()).collect::<Vec<_>>(),
-            if full { vec![url.as_str()] } else { vec![] }
+            vec![rest]
+        );
+        assert_eq!(
+            item("provisioning.config.protocol"),
+            if full { "HTTPS" } else { "HTTP" }
         );
         assert_eq!(
             item("phonebook.download.server"),
-            format!("{}000b82a1b2c3", run.prov("grandstream"))
+            format!("{rest}000b82a1b2c3")
         );
 
         for (uri, other, own) in [

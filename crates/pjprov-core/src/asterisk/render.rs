@@ -65,7 +65,11 @@ impl Template {
             allowed_env: &[],
         };
         let renderer = Renderer::new(&world, None, server);
-        let scope = Scope { vars, server };
+        let scope = Scope {
+            vars,
+            server,
+            request: None,
+        };
         let mut out = Vec::new();
         let result = self
             .render_into(&renderer, &scope, &mut out, None)
@@ -96,6 +100,9 @@ pub(crate) struct Scope<'a> {
     pub vars: &'a Vars,
     /// `SERVER` when the line does not set it (only for the lines of the phone being served).
     pub server: Option<&'a str>,
+    /// What the request says (`PROVISIONING_URL`, `UA_MODEL`...: [`crate::request`]), after the line's own
+    /// variables (only for the lines of the phone being served).
+    pub request: Option<&'a Vars>,
 }
 
 /// Something worth a `check` warning, met while rendering.
@@ -196,9 +203,10 @@ fn line_of(scope: &Scope<'_>) -> usize {
 /// One substitution: budgets, assignments and the issues met.
 pub(crate) struct Renderer<'a> {
     pub world: &'a World<'a>,
-    /// The phone being served, whose lines see `server`.
+    /// The phone being served, whose lines see `server` and `request`.
     pub requesting: Option<usize>,
     pub server: Option<&'a str>,
+    pub request: Option<&'a Vars>,
     assignments: Assignments,
     /// Variables assigned in this substitution: the line's variables (by identity), the name, and `Some`
     /// value or `None` for a variable made unset.
@@ -214,6 +222,7 @@ impl<'a> Renderer<'a> {
             world,
             requesting,
             server,
+            request: None,
             assignments: Assignments::Render,
             assigned: RefCell::new(Vec::new()),
             depth: Cell::new(0),
@@ -257,13 +266,11 @@ impl<'a> Renderer<'a> {
     /// The scope of phone `index`'s line `line`.
     pub(crate) fn line_scope(&self, phone: usize, line: usize) -> Scope<'a> {
         let world = self.world;
+        let requesting = self.requesting == Some(phone);
         Scope {
             vars: &world.phones[phone].lines[line].vars,
-            server: if self.requesting == Some(phone) {
-                self.server
-            } else {
-                None
-            },
+            server: if requesting { self.server } else { None },
+            request: if requesting { self.request } else { None },
         }
     }
 
@@ -412,7 +419,7 @@ impl<'a> Renderer<'a> {
         if name == "SERVER" {
             return scope.server.map(Cow::Borrowed);
         }
-        None
+        scope.request.and_then(|r| r.get(name)).map(Cow::Borrowed)
     }
 
     /// `pbx_builtin_setvar_helper(chan, name, value)` on the channel a function runs on, for the line of

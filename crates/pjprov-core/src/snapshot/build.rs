@@ -249,26 +249,41 @@ impl Snapshot {
         if name.ends_with(".hbs") {
             return self.hbs.reads_secret(name);
         }
+        self.asterisk_sources(name).iter().any(|t| {
+            crate::templates::expressions_mention_secret(t.source(), b"${", b"}")
+                || crate::templates::expressions_mention_secret(t.source(), b"%{", b"}")
+        })
+    }
+
+    /// Which facts of a request template `name` reads (directly, or through a template it names in
+    /// `PP_EACH_EXTENSION`).
+    pub(super) fn template_needs(&self, name: &str) -> crate::request::Needs {
+        if name.ends_with(".hbs") {
+            return self.hbs.needs(name);
+        }
+        self.asterisk_sources(name)
+            .iter()
+            .fold(crate::request::Needs::default(), |needs, t| {
+                needs.or(crate::request::Needs::of(t.source()))
+            })
+    }
+
+    /// Asterisk template `name` and the templates it names in `PP_EACH_EXTENSION`.
+    fn asterisk_sources(&self, name: &str) -> Vec<std::sync::Arc<crate::asterisk::Template>> {
+        let mut found = Vec::new();
         let mut pending = vec![name.to_owned()];
         let mut seen: Vec<String> = Vec::new();
         while let Some(name) = pending.pop() {
             if seen.contains(&name) || seen.len() > 16 {
                 continue;
             }
-            let Ok(template) = self.templates.get(&name) else {
-                seen.push(name);
-                continue;
-            };
-            let source = template.source();
-            if crate::templates::expressions_mention_secret(source, b"${", b"}")
-                || crate::templates::expressions_mention_secret(source, b"%{", b"}")
-            {
-                return true;
+            if let Ok(template) = self.templates.get(&name) {
+                pending.extend(each_extension_templates(template.source()));
+                found.push(template);
             }
-            pending.extend(each_extension_templates(source));
             seen.push(name);
         }
-        false
+        found
     }
 }
 

@@ -4,7 +4,6 @@
 //! compiled form (with an error in `check` and the log), so a broken save never turns a phone's file into a
 //! 500 or a 404.
 
-use std::net::IpAddr;
 use std::sync::OnceLock;
 
 use rustc_hash::FxHashMap;
@@ -15,6 +14,7 @@ use super::routes::Route;
 use crate::asterisk::RenderIssue;
 use crate::error::{Diagnostic, Error};
 use crate::model::PhoneId;
+use crate::request::Request;
 use crate::templates::{FileProblem, TemplateStore};
 
 /// The compiled `.hbs` templates.
@@ -33,6 +33,8 @@ struct Meta {
     users: bool,
     /// A per-phone secret variable (`SECRET`, `*PASSWORD*`).
     secret: bool,
+    /// Facts of the request.
+    needs: crate::request::Needs,
 }
 
 impl Meta {
@@ -40,6 +42,7 @@ impl Meta {
         Meta {
             users: crate::hbs::mentions_users(source),
             secret: crate::hbs::mentions_secret(source),
+            needs: crate::request::Needs::of(source.as_bytes()),
         }
     }
 }
@@ -146,6 +149,11 @@ impl HbsTemplates {
         self.registry.has_template(name)
     }
 
+    /// Which facts of a request the template reads.
+    pub(super) fn needs(&self, name: &str) -> crate::request::Needs {
+        self.meta.get(name).map(|m| m.needs).unwrap_or_default()
+    }
+
     /// Whether the template reads a per-phone secret variable (`{{SECRET}}`, `{{lines.0.SECRET}}`...).
     pub(super) fn reads_secret(&self, name: &str) -> bool {
         self.meta.get(name).is_some_and(|m| m.secret)
@@ -157,13 +165,13 @@ impl Snapshot {
         &self,
         phone: PhoneId,
         name: &str,
-        server: IpAddr,
+        request: &Request,
     ) -> (Result<Vec<u8>, RenderFailure>, Vec<RenderIssue>) {
         if !self.hbs.has(name) {
             let reason = format!("template '{name}' is missing or does not compile");
             return (Err(RenderFailure::Handlebars(reason)), Vec::new());
         }
-        let context = self.handlebars_context(phone, name, server);
+        let context = self.handlebars_context(phone, name, request);
         let body = self
             .hbs
             .registry
@@ -177,7 +185,7 @@ impl Snapshot {
         &self,
         phone: PhoneId,
         name: &str,
-        server: IpAddr,
+        request: &Request,
     ) -> ::handlebars::Context {
         let with_users = self.hbs.meta.get(name).is_some_and(|m| m.users);
         let Some(owner) = self.phone(phone) else {
@@ -189,12 +197,18 @@ impl Snapshot {
             .iter()
             .enumerate()
             .map(|(i, p)| (i == phone.index(), p));
-        let value = crate::hbs::context(owner, all, &server_string(server), with_users);
+        let value = crate::hbs::context(
+            owner,
+            all,
+            &server_string(request.server),
+            with_users,
+            &request.vars(),
+        );
         ::handlebars::Context::wraps(value).unwrap_or_else(|_| ::handlebars::Context::null())
     }
 
     /// What strict mode says about a `.hbs` route (a missing variable is an error there).
-    pub(super) fn strict_issues(&self, route: &Route, server: IpAddr) -> Vec<RenderIssue> {
+    pub(super) fn strict_issues(&self, route: &Route, request: &Request) -> Vec<RenderIssue> {
         let Some((phone, _)) = route.target.rendered() else {
             return Vec::new();
         };
@@ -209,7 +223,7 @@ impl Snapshot {
             strict.set_strict_mode(true);
             strict
         });
-        match strict.render_with_context(name, &self.handlebars_context(phone, name, server)) {
+        match strict.render_with_context(name, &self.handlebars_context(phone, name, request)) {
             Ok(_) => Vec::new(),
             Err(error) => vec![RenderIssue {
                 template: name.to_owned(),

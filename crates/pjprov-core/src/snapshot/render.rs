@@ -10,6 +10,7 @@ use super::routes::{Route, Target};
 use crate::asterisk::RenderIssue;
 use crate::asterisk::render::{Renderer, World};
 use crate::model::PhoneId;
+use crate::request::{Needs, Request};
 
 /// A rendered body and its entity tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,35 +61,55 @@ pub enum RenderFailure {
 }
 
 impl Snapshot {
-    /// The body of a dynamic route as served to a phone that connected to `server`, rendered on first use
-    /// and cached per server address.
-    pub fn render(&self, route: &Route, server: IpAddr) -> Result<Rendered, RenderFailure> {
+    /// The body of a dynamic route as served for `request` (the address the phone connected to, and what
+    /// else the route's template reads of the request), rendered on first use and cached per request facts.
+    pub fn render(
+        &self,
+        route: &Route,
+        request: impl Into<Request>,
+    ) -> Result<Rendered, RenderFailure> {
+        let request = request.into().narrowed(self.request_needs(route));
         if let Some((_, hit)) = route
             .cache
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .find(|(addr, _)| *addr == server)
+            .find(|(key, _)| *key == request)
         {
             return Ok(hit.clone());
         }
-        let (body, _) = self.render_fresh(route, server);
+        let (body, _) = self.render_fresh(route, request.clone());
         let rendered = Rendered::new(body?);
         let mut cache = route.cache.write().unwrap_or_else(|e| e.into_inner());
-        if !cache.iter().any(|(addr, _)| *addr == server) {
-            // Usually a single server address: do not reserve room for four.
+        if !cache.iter().any(|(key, _)| *key == request) {
+            // Usually a single variant: do not reserve room for four.
             cache.reserve_exact(1);
-            cache.push((server, rendered.clone()));
+            cache.push((request, rendered.clone()));
         }
         Ok(rendered)
+    }
+
+    /// Which facts of a request the route's template reads.
+    pub fn request_needs(&self, route: &Route) -> Needs {
+        match route.target.rendered() {
+            Some((_, file)) => self
+                .routes
+                .needs
+                .get(route.profile.index())
+                .and_then(|files| files.get(file))
+                .copied()
+                .unwrap_or_default(),
+            None => Needs::default(),
+        }
     }
 
     /// Renders without the cache and returns what the templates did that deserves a warning.
     pub fn render_fresh(
         &self,
         route: &Route,
-        server: IpAddr,
+        request: impl Into<Request>,
     ) -> (Result<Vec<u8>, RenderFailure>, Vec<RenderIssue>) {
+        let request = request.into();
         match &route.target {
             Target::Static { path, .. } => {
                 let body = std::fs::read(path)
@@ -96,8 +117,8 @@ impl Snapshot {
                 (body, Vec::new())
             }
             Target::Dynamic { phone, file } | Target::Shared { phone, file } => {
-                let (body, mut issues) = self.render_file(*phone, *file, server);
-                issues.extend(self.strict_issues(route, server));
+                let (body, mut issues) = self.render_file(*phone, *file, &request);
+                issues.extend(self.strict_issues(route, &request));
                 (body, issues)
             }
         }
@@ -108,7 +129,7 @@ impl Snapshot {
         &self,
         phone: PhoneId,
         file: usize,
-        server: IpAddr,
+        request: &Request,
     ) -> (Result<Vec<u8>, RenderFailure>, Vec<RenderIssue>) {
         let Some(owner) = self.phone(phone) else {
             return (
@@ -128,7 +149,7 @@ impl Snapshot {
             );
         };
         if name.ends_with(".hbs") {
-            return self.render_handlebars(phone, name, server);
+            return self.render_handlebars(phone, name, request);
         }
         let template = match self.templates.get(name) {
             Ok(t) => t,
@@ -143,9 +164,11 @@ impl Snapshot {
         };
         let world = self.world();
         let first = owner.first_line();
-        let address = server_string(server);
+        let address = server_string(request.server);
         let injected = (!first.vars.contains("SERVER")).then_some(address.as_str());
-        let renderer = Renderer::new(&world, Some(phone.index()), injected);
+        let request_vars = request.vars();
+        let mut renderer = Renderer::new(&world, Some(phone.index()), injected);
+        renderer.request = Some(&request_vars);
         let scope = renderer.line_scope(phone.index(), 0);
         let mut out = Vec::new();
         let result = template

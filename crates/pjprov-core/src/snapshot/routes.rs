@@ -79,7 +79,7 @@ pub struct Route {
     pub profile: ProfileId,
     /// What it serves.
     pub target: Target,
-    pub(super) cache: RwLock<Vec<(std::net::IpAddr, Rendered)>>,
+    pub(super) cache: RwLock<Vec<(crate::request::Request, Rendered)>>,
 }
 
 impl Route {
@@ -151,6 +151,8 @@ pub(super) struct RouteTable {
     shapes: Vec<Shape>,
     /// For each profile and dynamic file: whether its template reads a per-phone secret.
     pub secret_templates: Vec<Vec<bool>>,
+    /// For each profile and dynamic file: which facts of a request its template reads.
+    pub needs: Vec<Vec<crate::request::Needs>>,
 }
 
 impl RouteTable {
@@ -325,6 +327,16 @@ impl Snapshot {
                 p.dynamic_files
                     .iter()
                     .map(|f| self.template_reads_secret(&f.template))
+                    .collect()
+            })
+            .collect();
+        table.needs = self
+            .profiles
+            .iter()
+            .map(|p| {
+                p.dynamic_files
+                    .iter()
+                    .map(|f| self.template_needs(&f.template))
                     .collect()
             })
             .collect();

@@ -39,8 +39,11 @@ pub type Current = FxHashMap<Mac, Vec<(Box<str>, Box<str>)>>;
 #[derive(Debug, Clone, Copy)]
 pub struct Fetch<'a> {
     pub client: IpAddr,
-    /// The address the client connected to.
+    /// The address the client connected to, and the port.
     pub server: IpAddr,
+    pub port: u16,
+    /// Its `Host` header.
+    pub host: Option<&'a str>,
     pub user_agent: &'a str,
     pub uri: &'a str,
     pub etag: Option<&'a str>,
@@ -157,7 +160,13 @@ impl Inventory {
             record.last_seen = now;
             record.address = Some(fetch.client);
             record.server = Some(fetch.server);
-            record.protocol = fetch.protocol.to_owned();
+            if record.protocol != fetch.protocol {
+                record.protocol = fetch.protocol.to_owned();
+            }
+            record.port = fetch.port;
+            if record.host.as_deref() != fetch.host {
+                record.host = fetch.host.map(str::to_owned);
+            }
             if record.user_agent != fetch.user_agent && !fetch.user_agent.is_empty() {
                 record.user_agent = fetch.user_agent.to_owned();
                 if let Some(agent) = Agent::parse(fetch.user_agent) {
@@ -355,6 +364,8 @@ mod tests {
         Fetch {
             client: "192.0.2.10".parse().unwrap(),
             server: "192.0.2.1".parse().unwrap(),
+            port: 8088,
+            host: None,
             user_agent: "Yealink SIP-T46G 28.72.0.1 00:15:65:4a:a9:37",
             uri,
             etag: Some(etag),

@@ -23,6 +23,11 @@ pub struct PhoneRecord {
     pub firmware: Option<String>,
     /// How it came: `http`, `https`, `tftp`.
     pub protocol: String,
+    /// The port it connected to, and the `Host` it asked for (what its files' URLs are made of).
+    #[serde(default)]
+    pub port: u16,
+    #[serde(default)]
+    pub host: Option<String>,
     /// Every file served to it, the latest fetch of each.
     pub files: Vec<Fetched>,
     /// When a reload last changed its files (Unix seconds).
@@ -103,5 +108,24 @@ impl PhoneRecord {
                 self.files.push(fetched);
             }
         }
+    }
+}
+
+impl PhoneRecord {
+    /// The request facts of its last request (what its files were rendered for).
+    pub fn request(&self, prefix: &str) -> Option<pjprov_core::Request> {
+        let scheme = match self.protocol.as_str() {
+            "https" => pjprov_core::Scheme::Https,
+            "tftp" => pjprov_core::Scheme::Tftp,
+            _ => pjprov_core::Scheme::Http,
+        };
+        Some(pjprov_core::Request::new(
+            self.server?,
+            scheme,
+            self.port,
+            self.host.as_deref(),
+            prefix,
+            Some(&self.user_agent),
+        ))
     }
 }

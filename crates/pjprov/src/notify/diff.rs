@@ -5,12 +5,13 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use pjprov_core::{Mac, Snapshot, Target};
+use pjprov_core::{Mac, Request, Snapshot, Target};
 
 use crate::inventory::{Current, Inventory};
 
-/// The current entity tag of every file each phone that was ever seen is served.
-pub fn current(snapshot: &Snapshot, inventory: &Inventory) -> Current {
+/// The current entity tag of every file each phone that was ever seen is served (`prefix`: Asterisk's
+/// http.conf prefix in force).
+pub fn current(snapshot: &Snapshot, inventory: &Inventory, prefix: &str) -> Current {
     let mut current = Current::default();
     for (id, phone) in snapshot.phone_ids() {
         let Some(mac) = Mac::parse(&phone.mac) else {
@@ -19,10 +20,12 @@ pub fn current(snapshot: &Snapshot, inventory: &Inventory) -> Current {
         let Some(record) = inventory.phone(mac) else {
             continue; // never seen: nothing to tell it
         };
-        let server = record.server.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let request = record
+            .request(prefix)
+            .unwrap_or_else(|| Request::to_server(IpAddr::V4(Ipv4Addr::LOCALHOST)));
         let mut files: Vec<(Box<str>, Box<str>)> = Vec::new();
         for route in snapshot.routes_of(id) {
-            if let Ok(rendered) = snapshot.render(route, server) {
+            if let Ok(rendered) = snapshot.render(route, request.clone()) {
                 files.push((route.uri.as_str().into(), rendered.etag_str().into()));
             }
         }
@@ -33,7 +36,7 @@ pub fn current(snapshot: &Snapshot, inventory: &Inventory) -> Current {
             };
             let etag = match &route.target {
                 Target::Shared { .. } => snapshot
-                    .render(route, server)
+                    .render(route, request.clone())
                     .ok()
                     .map(|r| r.etag_str().to_owned()),
                 Target::Static { path, .. } => std::fs::metadata(path)
@@ -102,6 +105,8 @@ mod tests {
             crate::inventory::Fetch {
                 client: "192.0.2.9".parse().unwrap(),
                 server: "192.0.2.1".parse().unwrap(),
+                port: 8088,
+                host: None,
                 user_agent: "",
                 uri: "x.cfg",
                 etag: Some("\"0\""),

@@ -127,8 +127,9 @@ async fn run(
                 let snapshot = state.snapshot.load_full();
                 let started = Instant::now();
                 let inventory_now = inventory.clone();
+                let prefix = crate::serve::options_prefix(&state, &snapshot);
                 let computed = tokio::task::spawn_blocking(move || {
-                    let current = diff::current(&snapshot, &inventory_now);
+                    let current = diff::current(&snapshot, &inventory_now, &prefix);
                     (snapshot, current)
                 })
                 .await;

@@ -164,9 +164,15 @@ pub async fn handle<B>(
             .headers()
             .get(header::ETAG)
             .and_then(|v| v.to_str().ok());
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok());
         let fetch = Fetch {
             client: normalize(conn.peer.ip()),
             server: normalize(conn.local.ip()),
+            port: conn.local.port(),
+            host,
             user_agent: &user_agent,
             uri,
             etag,
@@ -284,7 +290,7 @@ async fn respond<B>(
         }
         Decision::Challenge(challenges) => unauthorized(&challenges),
         Decision::Proceed => match route {
-            Some(route) => serve_route(snapshot, route, conn, req).await,
+            Some(route) => serve_route(snapshot, route, conn, req, prefix).await,
             None => not_found(),
         },
     };
@@ -300,6 +306,7 @@ async fn serve_route<B>(
     route: &Route,
     conn: &Conn,
     req: &Request<B>,
+    prefix: &str,
 ) -> Response<Body> {
     let head = req.method() == Method::HEAD;
     match &route.target {
@@ -307,8 +314,30 @@ async fn serve_route<B>(
             static_file(snapshot, route, relative, req.headers(), head).await
         }
         Target::Dynamic { .. } | Target::Shared { .. } => {
-            let server = normalize(conn.local.ip());
-            match snapshot.render(route, server) {
+            let needs = snapshot.request_needs(route);
+            let header =
+                |name: header::HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok());
+            let request = pjprov_core::Request::new(
+                normalize(conn.local.ip()),
+                if conn.tls {
+                    pjprov_core::Scheme::Https
+                } else {
+                    pjprov_core::Scheme::Http
+                },
+                conn.local.port(),
+                if needs.url {
+                    header(header::HOST)
+                } else {
+                    None
+                },
+                prefix,
+                if needs.agent {
+                    header(header::USER_AGENT)
+                } else {
+                    None
+                },
+            );
+            match snapshot.render(route, request) {
                 Ok(rendered) => in_memory(route, &rendered, req.headers(), head),
                 Err(pjprov_core::RenderFailure::Missing(reason)) => {
                     tracing::warn!(uri = %route.uri, %reason, "template missing");

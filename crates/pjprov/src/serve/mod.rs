@@ -159,6 +159,11 @@ async fn serve(args: &ServeArgs, log: Arc<crate::logging::Sink>) -> anyhow::Resu
 
 pub use http::static_etag;
 
+/// The URL prefix in force: the command line's, else pjprov.conf's.
+pub fn options_prefix(state: &State, snapshot: &Snapshot) -> String {
+    options::prefix(state.prefix.as_deref(), snapshot.settings()).to_owned()
+}
+
 /// The route name a TFTP file name means (`None` for a name that tries to leave the served files), as the
 /// TFTP server reads it.
 pub fn tftp_route_name(name: &str) -> Option<&str> {

@@ -145,6 +145,8 @@ impl Handler for Files {
             let fetch = crate::inventory::Fetch {
                 client: normalize(client.ip()),
                 server: self.server_address(*client),
+                port: self.bound.port(),
+                host: None,
                 user_agent: "",
                 uri,
                 etag: etag.as_deref(),
@@ -332,7 +334,15 @@ impl Files {
             }
             Target::Dynamic { .. } | Target::Shared { .. } => {
                 let server = self.server_address(client);
-                match snapshot.render(route, server) {
+                let request = pjprov_core::Request::new(
+                    server,
+                    pjprov_core::Scheme::Tftp,
+                    self.bound.port(),
+                    None,
+                    "",
+                    None,
+                );
+                match snapshot.render(route, request) {
                     Ok(rendered) => {
                         *etag = Some(rendered.etag_str().to_owned());
                         let len = rendered.body.len() as u64;

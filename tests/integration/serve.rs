@@ -279,3 +279,63 @@ fn sigterm_stops_cleanly_and_writes_every_queued_log_line() {
     let access = |l: &&str| l.contains("pjprov::access") && l.contains("0004f2000100.cfg");
     assert_eq!(log.lines().filter(access).count(), burst, "{log}");
 }
+
+/// What a request says reaches the template: the URL the phone used (its `Host`, the prefix), its
+/// User-Agent, what a wildcard's `*` stood for; and a doubled slash finds the file.
+#[test]
+fn templates_see_how_the_phone_came() {
+    let fx = Fixture::new();
+    fx.config(
+        "pjsip.conf",
+        "[udp]\ntype = transport\nbind = 0.0.0.0\n\
+         [a]\ntype = phoneprov\nMAC = 000413A11FA7\nPROFILE = snom\n",
+    )
+    .config(
+        "phoneprov.conf",
+        "[snom]\nsnom*.htm => model.htm.hbs\nsnom*-${MAC}.htm => mac.htm.hbs\n",
+    )
+    .template(
+        "model.htm.hbs",
+        "{{PROVISIONING_URL}} {{PROVISIONING_MATCH}} ua={{UA_VENDOR}}/{{UA_MODEL}}/{{UA_FIRMWARE}}\n",
+    )
+    .template(
+        "mac.htm.hbs",
+        "{{PROVISIONING_URL}}{{MAC}}.xml for {{PROVISIONING_MATCH}}\n",
+    );
+    let server = Server::start(&fx.etc(), &fx.data(), &[]);
+    let port = server.addr.port();
+    let ua = "Mozilla/4.0 (compatible; snomD785-SIP 10.1.54.13 000413A11FA7)";
+    let model = request(
+        server.addr,
+        "GET",
+        "/phoneprov/snomD785.htm",
+        &[("User-Agent", ua)],
+    );
+    assert_eq!(model.status, 200);
+    assert_eq!(
+        String::from_utf8_lossy(&model.body),
+        format!("http://127.0.0.1:{port}/phoneprov/ D785 ua=snom/D785/10.1.54.13\n")
+    );
+    // The host the phone asked for; a Host that is no plain host name is not written into a file.
+    for (host, url) in [
+        (
+            "Prov.Example.com:8088",
+            "http://prov.example.com:8088/phoneprov/",
+        ),
+        ("prov.example.com", "http://prov.example.com/phoneprov/"),
+        ("evil\"><x", &*format!("http://127.0.0.1:{port}/phoneprov/")),
+    ] {
+        let response = request(
+            server.addr,
+            "GET",
+            "/phoneprov//snomD385-000413a11fa7.htm",
+            &[("Host", host)],
+        );
+        assert_eq!(response.status, 200, "{host}");
+        assert_eq!(
+            String::from_utf8_lossy(&response.body),
+            format!("{url}000413A11FA7.xml for D385\n"),
+            "{host}"
+        );
+    }
+}

@@ -452,6 +452,14 @@ pub enum Error {
         /// The phone.
         mac: String,
     },
+    /// A route name with more than one `*` (pjprov's wildcard).
+    #[error(
+        "route '{uri}' has more than one '*': a route name may have one wildcard (it stands for the model in names such as snom*.htm); the route is not served"
+    )]
+    RouteWildcards {
+        /// The route name, as substituted.
+        uri: String,
+    },
     /// A phoneprov.conf `[general]` option that only Asterisk's users.conf provider reads.
     #[error(
         "phoneprov.conf [general] {option} does nothing for pjsip phones (res_pjsip_phoneprov_provider ignores it, in Asterisk too); {instead}"

@@ -385,11 +385,7 @@ pub(crate) struct Substituted {
 pub(crate) fn substitute(world: &World<'_>, template: &Template, vars: &Vars) -> Substituted {
     let renderer = Renderer::for_config(world);
     let mut out = Vec::new();
-    let scope = Scope {
-        vars,
-        server: None,
-        request: None,
-    };
+    let scope = Scope { vars, server: None };
     let result = template.render_into(&renderer, &scope, &mut out, None);
     let mut issues = renderer.take_issues();
     if let Err(error) = result {

@@ -1,7 +1,8 @@
 //! What a request says about how the phone reached pjprov, for templates to write the URL the phone must
 //! come back to (instead of a hard-coded `http://…:8088/phoneprov/`) and to choose settings per model.
 //!
-//! Templates see, besides the line's variables (which win):
+//! Handlebars templates see, besides the line's variables (which win), the variables below. Asterisk
+//! templates do not: they see exactly Asterisk's variables, so that they give Asterisk's bytes.
 //!
 //! | variable | example |
 //! |---|---|
@@ -10,6 +11,7 @@
 //! | `PROVISIONING_HOST` | `192.0.2.10`, `[2001:db8::1]`, `prov.example.com` (bracketed IPv6: ready for a URL) |
 //! | `PROVISIONING_PORT` | `8088` |
 //! | `PROVISIONING_PATH` | `/phoneprov/`, `/asterisk/phoneprov/` |
+//! | `PROVISIONING_MATCH` | `D785` for `snomD785.htm` on the route `snom*.htm`: what its `*` stood for ([`crate::snapshot::wildcard`]); unset on other routes |
 //! | `SERVER_URL_HOST` | `SERVER` as a URL needs it (IPv6 in brackets) |
 //! | `UA_VENDOR`, `UA_MODEL`, `UA_FIRMWARE` | `yealink`, `T54W`, `96.86.0.100` (from the User-Agent; empty if unknown) |
 //!
@@ -60,6 +62,8 @@ pub struct Request {
     pub prefix: String,
     /// Vendor, model and firmware from the User-Agent.
     pub agent: Option<Agent>,
+    /// What the `*` of a wildcard route stood for in the name asked.
+    pub wildcard: Option<String>,
 }
 
 impl Request {
@@ -73,7 +77,15 @@ impl Request {
             port: 8088,
             prefix: String::new(),
             agent: None,
+            wildcard: None,
         }
+    }
+
+    /// The same request, for a name of which a wildcard route's `*` stood for `matched`
+    /// ([`crate::Route::wildcard_match`]).
+    pub fn with_match(mut self, matched: Option<&str>) -> Request {
+        self.wildcard = matched.map(str::to_owned);
+        self
     }
 
     /// A request over `scheme` to `server`'s `local_port`, with the `Host` header and User-Agent it carried.
@@ -103,6 +115,7 @@ impl Request {
             port,
             prefix: prefix.trim_matches('/').to_owned(),
             agent: user_agent.and_then(Agent::parse),
+            wildcard: None,
         }
     }
 
@@ -156,6 +169,9 @@ impl Request {
         vars.set("PROVISIONING_PORT", &self.port.to_string());
         vars.set("PROVISIONING_PATH", &self.path());
         vars.set("SERVER_URL_HOST", &url_host(self.server));
+        if let Some(matched) = &self.wildcard {
+            vars.set("PROVISIONING_MATCH", matched);
+        }
         if let Some(agent) = &self.agent {
             vars.set("UA_VENDOR", agent.vendor.name());
             vars.set("UA_MODEL", &agent.model);
@@ -210,6 +226,7 @@ impl Request {
             self.host = None;
             self.port = 8088;
             self.prefix.clear();
+            self.wildcard = None;
         }
         if !needs.agent {
             self.agent = None;

@@ -3,13 +3,39 @@
 //!
 //! A path that decodes to a NUL byte (`%00`) is refused: Asterisk would cut the name there
 //! (`x.cfg%00.txt` serves `x.cfg`); **pjprov differs** and answers 404.
+//!
+//! Repeated slashes are one slash (nginx's `merge_slashes`): a phone that joins a base URL ending in `/`
+//! with `/file` asks for `/phoneprov//file`, which Asterisk answers 404; **pjprov differs** and serves
+//! `file`. Only the slashes written in the path are merged, not `%2F`.
+
+use std::borrow::Cow;
 
 /// The part of `path` below `prefix` + `/phoneprov/`, decoded; `None` when the path is not under it or
 /// holds an encoded NUL.
 ///
 /// `prefix` is Asterisk's http.conf `prefix` (empty, or e.g. `asterisk`); it matches without case too.
-pub fn route_uri<'a>(path: &'a str, prefix: &str) -> Option<std::borrow::Cow<'a, str>> {
+pub fn route_uri<'a>(path: &'a str, prefix: &str) -> Option<Cow<'a, str>> {
     let path = path.split_once('?').map_or(path, |(p, _)| p);
+    if path.contains("//") {
+        let merged = merge_slashes(path);
+        return below_phoneprov(&merged, prefix).map(|uri| Cow::Owned(uri.into_owned()));
+    }
+    below_phoneprov(path, prefix)
+}
+
+/// `path` with every run of slashes made one.
+fn merge_slashes(path: &str) -> String {
+    let mut merged = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && merged.ends_with('/')) {
+            merged.push(c);
+        }
+    }
+    merged
+}
+
+/// The decoded part of `path` below `prefix` + `/phoneprov/`.
+fn below_phoneprov<'a>(path: &'a str, prefix: &str) -> Option<Cow<'a, str>> {
     let mut rest = path.strip_prefix('/').unwrap_or(path);
     let prefix = prefix.trim_matches('/');
     if !prefix.is_empty() {
@@ -18,9 +44,9 @@ pub fn route_uri<'a>(path: &'a str, prefix: &str) -> Option<std::borrow::Cow<'a,
     let below = strip_segment(rest, "phoneprov")?;
     if below.bytes().any(|b| b == b'%' || b == b'+') {
         let decoded = decode(below);
-        (!decoded.contains('\0')).then_some(std::borrow::Cow::Owned(decoded))
+        (!decoded.contains('\0')).then_some(Cow::Owned(decoded))
     } else {
-        Some(std::borrow::Cow::Borrowed(below))
+        Some(Cow::Borrowed(below))
     }
 }
 
@@ -116,6 +142,30 @@ mod tests {
         assert_eq!(
             route_uri("/phoneprov/config/x", "").as_deref(),
             Some("config/x")
+        );
+    }
+
+    #[test]
+    fn repeated_slashes_are_one() {
+        for path in [
+            "/phoneprov//0004f2aabb01.cfg",
+            "//phoneprov/0004f2aabb01.cfg",
+            "/phoneprov///0004f2aabb01.cfg?x=//",
+        ] {
+            assert_eq!(
+                route_uri(path, "").as_deref(),
+                Some("0004f2aabb01.cfg"),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            route_uri("/asterisk//phoneprov//a//b", "asterisk").as_deref(),
+            Some("a/b")
+        );
+        assert_eq!(
+            route_uri("/phoneprov/a%2F%2Fb", "").as_deref(),
+            Some("a//b"),
+            "encoded slashes are the name's own"
         );
     }
 

@@ -104,6 +104,9 @@ pub struct RenderArgs {
     /// The address the phone is taken to have connected to (the SERVER variable).
     #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
     pub server_addr: std::net::IpAddr,
+    /// The phone's User-Agent, for templates that choose by model or firmware (UA_MODEL...).
+    #[arg(long, value_name = "UA")]
+    pub user_agent: Option<String>,
     /// The URI below /phoneprov/, e.g. 0004f2aabbcc.cfg.
     #[arg(value_name = "URI")]
     pub uri: String,

@@ -65,11 +65,7 @@ impl Template {
             allowed_env: &[],
         };
         let renderer = Renderer::new(&world, None, server);
-        let scope = Scope {
-            vars,
-            server,
-            request: None,
-        };
+        let scope = Scope { vars, server };
         let mut out = Vec::new();
         let result = self
             .render_into(&renderer, &scope, &mut out, None)
@@ -100,9 +96,6 @@ pub(crate) struct Scope<'a> {
     pub vars: &'a Vars,
     /// `SERVER` when the line does not set it (only for the lines of the phone being served).
     pub server: Option<&'a str>,
-    /// What the request says (`PROVISIONING_URL`, `UA_MODEL`...: [`crate::request`]), after the line's own
-    /// variables (only for the lines of the phone being served).
-    pub request: Option<&'a Vars>,
 }
 
 /// Something worth a `check` warning, met while rendering.
@@ -203,10 +196,9 @@ fn line_of(scope: &Scope<'_>) -> usize {
 /// One substitution: budgets, assignments and the issues met.
 pub(crate) struct Renderer<'a> {
     pub world: &'a World<'a>,
-    /// The phone being served, whose lines see `server` and `request`.
+    /// The phone being served, whose lines see `server`.
     pub requesting: Option<usize>,
     pub server: Option<&'a str>,
-    pub request: Option<&'a Vars>,
     assignments: Assignments,
     /// Variables assigned in this substitution: the line's variables (by identity), the name, and `Some`
     /// value or `None` for a variable made unset.
@@ -222,7 +214,6 @@ impl<'a> Renderer<'a> {
             world,
             requesting,
             server,
-            request: None,
             assignments: Assignments::Render,
             assigned: RefCell::new(Vec::new()),
             depth: Cell::new(0),
@@ -266,11 +257,13 @@ impl<'a> Renderer<'a> {
     /// The scope of phone `index`'s line `line`.
     pub(crate) fn line_scope(&self, phone: usize, line: usize) -> Scope<'a> {
         let world = self.world;
-        let requesting = self.requesting == Some(phone);
         Scope {
             vars: &world.phones[phone].lines[line].vars,
-            server: if requesting { self.server } else { None },
-            request: if requesting { self.request } else { None },
+            server: if self.requesting == Some(phone) {
+                self.server
+            } else {
+                None
+            },
         }
     }
 
@@ -419,7 +412,7 @@ impl<'a> Renderer<'a> {
         if name == "SERVER" {
             return scope.server.map(Cow::Borrowed);
         }
-        scope.request.and_then(|r| r.get(name)).map(Cow::Borrowed)
+        None
     }
 
     /// `pbx_builtin_setvar_helper(chan, name, value)` on the channel a function runs on, for the line of

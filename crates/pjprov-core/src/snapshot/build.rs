@@ -257,15 +257,14 @@ impl Snapshot {
 
     /// Which facts of a request template `name` reads (directly, or through a template it names in
     /// `PP_EACH_EXTENSION`).
+    /// Which facts of a request template `name` reads: Handlebars templates only (an Asterisk template
+    /// sees exactly Asterisk's variables, for the same bytes as Asterisk).
     pub(super) fn template_needs(&self, name: &str) -> crate::request::Needs {
         if name.ends_with(".hbs") {
-            return self.hbs.needs(name);
+            self.hbs.needs(name)
+        } else {
+            crate::request::Needs::default()
         }
-        self.asterisk_sources(name)
-            .iter()
-            .fold(crate::request::Needs::default(), |needs, t| {
-                needs.or(crate::request::Needs::of(t.source()))
-            })
     }
 
     /// Asterisk template `name` and the templates it names in `PP_EACH_EXTENSION`.

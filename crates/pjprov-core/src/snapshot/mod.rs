@@ -15,6 +15,7 @@ mod build;
 mod hbs;
 mod render;
 mod routes;
+pub mod wildcard;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -166,9 +166,7 @@ impl Snapshot {
         let first = owner.first_line();
         let address = server_string(request.server);
         let injected = (!first.vars.contains("SERVER")).then_some(address.as_str());
-        let request_vars = request.vars();
-        let mut renderer = Renderer::new(&world, Some(phone.index()), injected);
-        renderer.request = Some(&request_vars);
+        let renderer = Renderer::new(&world, Some(phone.index()), injected);
         let scope = renderer.line_scope(phone.index(), 0);
         let mut out = Vec::new();
         let result = template

@@ -19,6 +19,7 @@ use rustc_hash::FxHashMap;
 
 use super::Snapshot;
 use super::render::Rendered;
+use super::wildcard::{Wildcard, WildcardIndex};
 use crate::asterisk::Template;
 use crate::asterisk::render::World;
 use crate::error::{Diagnostic, Error};
@@ -79,12 +80,15 @@ pub struct Route {
     pub profile: ProfileId,
     /// What it serves.
     pub target: Target,
+    /// When its name has a `*`: what it matches.
+    wildcard: Option<Wildcard>,
     pub(super) cache: RwLock<Vec<(crate::request::Request, Rendered)>>,
 }
 
 impl Route {
     fn new(uri: String, mime: String, profile: ProfileId, target: Target) -> Route {
         Route {
+            wildcard: Wildcard::parse(&uri).ok().flatten(),
             uri,
             mime_bytes: Bytes::from(mime.trim().to_owned()),
             mime,
@@ -92,6 +96,11 @@ impl Route {
             target,
             cache: RwLock::new(Vec::new()),
         }
+    }
+
+    /// For a route whose name has a `*` (see [`super::wildcard`]), the part of `name` it stands for.
+    pub fn wildcard_match<'n>(&self, name: &'n str) -> Option<&'n str> {
+        self.wildcard.as_ref()?.matches(name)
     }
 }
 
@@ -106,6 +115,30 @@ struct Shape {
     prefix: String,
     suffix: String,
     profiles: Vec<ProfileId>,
+}
+
+impl Shape {
+    /// The MAC in `name` when `name` has this shape (a `*` in the prefix or suffix, from a wildcard route,
+    /// matching as [`Wildcard`] does).
+    fn mac_in(&self, name: &str) -> Option<Mac> {
+        let part_matches = |pattern: &str, text: &str| match Wildcard::parse(pattern) {
+            Ok(Some(wildcard)) => wildcard.matches(text).is_some(),
+            _ => text.eq_ignore_ascii_case(pattern),
+        };
+        // The MAC sits after the prefix, or (when the prefix has the `*`) before the suffix.
+        let at = if self.prefix.contains('*') {
+            name.len().checked_sub(self.suffix.len() + 12)?
+        } else {
+            self.prefix.len()
+        };
+        let head = name.get(..at)?;
+        let middle = name.get(at..at + 12)?;
+        let tail = name.get(at + 12..)?;
+        if !part_matches(&self.prefix, head) || !part_matches(&self.suffix, tail) {
+            return None;
+        }
+        Mac::from_hex12(middle.as_bytes()).filter(|m| !m.is_placeholder())
+    }
 }
 
 /// What a request is about, as access control needs to know it.
@@ -148,6 +181,7 @@ pub(super) struct RouteTable {
     pub routes: Vec<Route>,
     exact: FxHashMap<String, usize>,
     folded: FxHashMap<String, usize>,
+    wildcards: WildcardIndex,
     shapes: Vec<Shape>,
     /// For each profile and dynamic file: whether its template reads a per-phone secret.
     pub secret_templates: Vec<Vec<bool>>,
@@ -156,19 +190,26 @@ pub(super) struct RouteTable {
 }
 
 impl RouteTable {
-    /// The route for `uri`: exact first, then ignoring case.
+    /// The route for `uri`: exact first, then ignoring case, then the wildcards.
     fn find(&self, uri: &str) -> Option<&Route> {
-        let index = self
-            .exact
-            .get(uri)
-            .or_else(|| self.folded.get(&uri.to_lowercase()))?;
-        self.routes.get(*index)
+        let index = match self.exact.get(uri) {
+            Some(&index) => Some(index),
+            None => self.folded.get(&uri.to_lowercase()).copied().or_else(|| {
+                (!self.wildcards.is_empty())
+                    .then(|| self.wildcards.find(uri))
+                    .flatten()
+            }),
+        }?;
+        self.routes.get(index)
     }
 
     fn add(&mut self, route: Route) {
         let index = self.routes.len();
         self.exact.insert(route.uri.clone(), index);
         self.folded.entry(route.uri.to_lowercase()).or_insert(index);
+        if let Some(wildcard) = &route.wildcard {
+            self.wildcards.add(wildcard.clone(), index);
+        }
         self.routes.push(route);
     }
 }
@@ -261,17 +302,7 @@ impl Snapshot {
             .iter()
             .enumerate()
             .find_map(|(index, shape)| {
-                if name.len() != shape.prefix.len() + 12 + shape.suffix.len() {
-                    return None;
-                }
-                let (head, rest) = name.split_at_checked(shape.prefix.len())?;
-                let (middle, tail) = rest.split_at_checked(12)?;
-                if !head.eq_ignore_ascii_case(&shape.prefix)
-                    || !tail.eq_ignore_ascii_case(&shape.suffix)
-                {
-                    return None;
-                }
-                let mac = Mac::from_hex12(middle.as_bytes()).filter(|m| !m.is_placeholder())?;
+                let mac = shape.mac_in(name)?;
                 Some((mac, ShapeId(u32::try_from(index).unwrap_or(u32::MAX))))
             })
     }
@@ -308,6 +339,15 @@ impl Snapshot {
                         dir.join(&file.path)
                     }
                 };
+                if Wildcard::parse(&file.uri).is_err() {
+                    diags.push(diag_at(
+                        &file.location,
+                        Error::RouteWildcards {
+                            uri: file.uri.clone(),
+                        },
+                    ));
+                    continue;
+                }
                 let route = Route::new(
                     file.uri.clone(),
                     file.mime.clone(),
@@ -399,6 +439,10 @@ impl Snapshot {
                         pattern: file.pattern.clone(),
                         mac: phone.mac.to_string(),
                     });
+                }
+                if Wildcard::parse(&uri).is_err() {
+                    report(Error::RouteWildcards { uri });
+                    continue;
                 }
                 let phone_id = PhoneId::new(index);
                 let target = if shared {

@@ -183,7 +183,28 @@ fn explain(
         Decision::Challenge(_) | Decision::Proceed => match route {
             None if protocol == Protocol::Tftp => "file not found (TFTP error 1)".into(),
             None => "404 Not Found".into(),
-            Some(route) => served(snapshot, route, args.server_addr, protocol),
+            Some(route) => {
+                let scheme = match protocol {
+                    Protocol::Http => (pjprov_core::Scheme::Http, 8088),
+                    Protocol::Https => (pjprov_core::Scheme::Https, 8089),
+                    Protocol::Tftp => (pjprov_core::Scheme::Tftp, 69),
+                };
+                let prefix = snapshot.settings().general.prefix.as_deref().unwrap_or("");
+                let request = pjprov_core::Request::new(
+                    args.server_addr,
+                    scheme.0,
+                    scheme.1,
+                    None,
+                    if protocol == Protocol::Tftp {
+                        ""
+                    } else {
+                        prefix
+                    },
+                    args.user_agent.as_deref(),
+                )
+                .with_match(route.wildcard_match(&name));
+                served(snapshot, route, request, protocol)
+            }
         },
     })
 }
@@ -192,7 +213,7 @@ fn explain(
 fn served(
     snapshot: &Snapshot,
     route: &Route,
-    server: std::net::IpAddr,
+    request: pjprov_core::Request,
     protocol: Protocol,
 ) -> String {
     let ok = if protocol == Protocol::Tftp {
@@ -211,7 +232,7 @@ fn served(
                 )
             }
         }
-        _ => match snapshot.render_fresh(route, server).0 {
+        _ => match snapshot.render_fresh(route, request).0 {
             Ok(body) => format!("{ok}, {} bytes", body.len()),
             Err(pjprov_core::RenderFailure::Missing(why)) => format!("404 Not Found: {why}"),
             Err(failure) => format!("500 Internal Server Error: {failure}"),

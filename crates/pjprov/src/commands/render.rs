@@ -22,7 +22,17 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<ExitCode> {
         eprintln!("pjprov: no route '{uri}' (GET /phoneprov/{uri} answers 404)");
         return Ok(ExitCode::from(1));
     };
-    let (body, issues) = snapshot.render_fresh(route, args.server_addr);
+    let prefix = snapshot.settings().general.prefix.as_deref().unwrap_or("");
+    let request = pjprov_core::Request::new(
+        args.server_addr,
+        pjprov_core::Scheme::Http,
+        8088,
+        None,
+        prefix,
+        args.user_agent.as_deref(),
+    )
+    .with_match(route.wildcard_match(&uri));
+    let (body, issues) = snapshot.render_fresh(route, request);
     for issue in issues {
         eprintln!(
             "{}:{}: warning: {}",

@@ -25,7 +25,12 @@ pub fn current(snapshot: &Snapshot, inventory: &Inventory, prefix: &str) -> Curr
             .unwrap_or_else(|| Request::to_server(IpAddr::V4(Ipv4Addr::LOCALHOST)));
         let mut files: Vec<(Box<str>, Box<str>)> = Vec::new();
         for route in snapshot.routes_of(id) {
-            if let Ok(rendered) = snapshot.render(route, request.clone()) {
+            // A wildcard route renders for the name the phone asked for.
+            let matched = record
+                .files
+                .iter()
+                .find_map(|f| route.wildcard_match(&f.uri));
+            if let Ok(rendered) = snapshot.render(route, request.clone().with_match(matched)) {
                 files.push((route.uri.as_str().into(), rendered.etag_str().into()));
             }
         }
@@ -36,7 +41,12 @@ pub fn current(snapshot: &Snapshot, inventory: &Inventory, prefix: &str) -> Curr
             };
             let etag = match &route.target {
                 Target::Shared { .. } => snapshot
-                    .render(route, request.clone())
+                    .render(
+                        route,
+                        request
+                            .clone()
+                            .with_match(route.wildcard_match(&fetched.uri)),
+                    )
                     .ok()
                     .map(|r| r.etag_str().to_owned()),
                 Target::Static { path, .. } => std::fs::metadata(path)

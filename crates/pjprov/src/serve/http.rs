@@ -290,7 +290,7 @@ async fn respond<B>(
         }
         Decision::Challenge(challenges) => unauthorized(&challenges),
         Decision::Proceed => match route {
-            Some(route) => serve_route(snapshot, route, conn, req, prefix).await,
+            Some(route) => serve_route(snapshot, route, &uri, conn, req, prefix).await,
             None => not_found(),
         },
     };
@@ -304,6 +304,7 @@ async fn respond<B>(
 async fn serve_route<B>(
     snapshot: &Snapshot,
     route: &Route,
+    name: &str,
     conn: &Conn,
     req: &Request<B>,
     prefix: &str,
@@ -336,7 +337,8 @@ async fn serve_route<B>(
                 } else {
                     None
                 },
-            );
+            )
+            .with_match(route.wildcard_match(name));
             match snapshot.render(route, request) {
                 Ok(rendered) => in_memory(route, &rendered, req.headers(), head),
                 Err(pjprov_core::RenderFailure::Missing(reason)) => {

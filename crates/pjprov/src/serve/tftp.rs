@@ -292,6 +292,7 @@ impl Files {
         let opened = self.read(
             snapshot,
             route,
+            route.wildcard_match(name),
             client,
             Slots {
                 _client: slot,
@@ -309,6 +310,7 @@ impl Files {
         &self,
         snapshot: &Snapshot,
         route: &Route,
+        matched: Option<&str>,
         client: SocketAddr,
         slots: Slots,
         etag: &mut Option<String>,
@@ -341,7 +343,8 @@ impl Files {
                     None,
                     "",
                     None,
-                );
+                )
+                .with_match(matched);
                 match snapshot.render(route, request) {
                     Ok(rendered) => {
                         *etag = Some(rendered.etag_str().to_owned());

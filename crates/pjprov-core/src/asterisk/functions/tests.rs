@@ -52,7 +52,6 @@ fn render_with(source: &str, allowed_env: &[String]) -> (String, Vec<String>) {
     let scope = Scope {
         vars: &vars,
         server: Some("192.0.2.1"),
-        request: None,
     };
     let template = Template::parse("t.cfg", source.as_bytes());
     let mut out = Vec::new();

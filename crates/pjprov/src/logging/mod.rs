@@ -101,7 +101,9 @@ pub fn init(format: LogFormat, level: &str, queue_bytes: usize) -> anyhow::Resul
         std::thread::Builder::new()
             .name("pjprov-log".into())
             .spawn(move || {
-                let mut out = std::io::stderr().lock();
+                // Locked per write, not for good: a panic message (or any eprintln!) must still get
+                // through, not wait forever for this thread.
+                let mut out = std::io::stderr();
                 let notice = |dropped: u64| dropped_notice(format, dropped);
                 sink.run(&mut out, &notice);
             })?

@@ -49,6 +49,7 @@ mod model;
 mod phones;
 mod pjsip;
 pub mod profile;
+pub mod realtime;
 pub mod settings;
 mod snapshot;
 mod suggest;
@@ -62,6 +63,7 @@ pub use error::{Diagnostic, Error, HasSeverity, Severity};
 pub use mac::Mac;
 pub use model::{Line, Location, Phone, PhoneId, ProfileId};
 pub use profile::Profile;
+pub use realtime::RealtimeRows;
 pub use settings::Settings;
 pub use snapshot::{
     BuildOptions, Paths, Rejected, RenderFailure, Rendered, Route, ShapeId, Snapshot, Subject,

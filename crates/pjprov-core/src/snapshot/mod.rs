@@ -76,6 +76,9 @@ pub struct BuildOptions {
     pub now: Option<jiff::Timestamp>,
     /// Run `#exec` in config files.
     pub exec_includes: bool,
+    /// The rows of the tables [`crate::realtime::Plan::queries`] names, fetched by the caller (this crate
+    /// has no network). A configuration whose objects come from PostgreSQL is rejected without them.
+    pub realtime: Option<std::sync::Arc<crate::realtime::RealtimeRows>>,
 }
 
 /// A configuration that cannot be used at all (Asterisk would load nothing from it, or pjprov cannot read

@@ -85,6 +85,8 @@ impl Objects {
             for (source, origin) in mapped.plan.sources(object_type) {
                 let layer = match source {
                     Source::Config(config) => config_layer(mapped, object_type, config, diags),
+                    // Provisioning reads no aor value: their rows are not fetched (Plan::queries).
+                    Source::Realtime(_) if object_type == ObjectType::Aor => continue,
                     Source::Realtime(realtime) => {
                         match realtime_layer(mapped, object_type, realtime, diags) {
                             Some(layer) => layer,

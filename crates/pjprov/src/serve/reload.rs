@@ -189,6 +189,8 @@ impl Reloader {
             if outcome == Outcome::Rejected {
                 self.watch.set(self.watching.clone()).await;
             }
+            // The replaced snapshot first (unless a request still holds it), then its memory.
+            drop(previous);
             crate::memory::release_free_memory();
             return outcome;
         }

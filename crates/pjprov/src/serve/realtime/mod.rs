@@ -91,9 +91,19 @@ impl Realtime {
             }
         };
         let tables: Vec<String> = plan.queries().into_iter().map(|q| q.table).collect();
+        let started = std::time::Instant::now();
         let result = self
             .read(&plan, &connection, settings.connect_timeout)
             .await;
+        if let Ok(fetched) = &result {
+            tracing::info!(
+                target: "pjprov::realtime",
+                tables = tables.len(),
+                rows = fetched.rows.tables().iter().map(|t| t.len()).sum::<usize>(),
+                ms = started.elapsed().as_millis() as u64,
+                "read the realtime tables"
+            );
+        }
         let fingerprint = result.as_ref().ok().map(|f| f.fingerprint.clone());
         self.target.send_replace(Target {
             connection: Some(connection.clone()),

@@ -18,6 +18,8 @@ pub struct Postgres {
     pub socket_dir: PathBuf,
     /// The loopback TCP port.
     pub port: u16,
+    /// Whether it listens on the loopback port (else only on the socket).
+    tcp: bool,
     as_user: Vec<String>,
 }
 
@@ -53,6 +55,16 @@ impl Postgres {
     /// owned by the role `asterisk` with password `s3cret` (scram-sha-256 over TCP). `None` (said) when
     /// PostgreSQL is not installed outside CI.
     pub fn start() -> Option<Postgres> {
+        Postgres::start_listening(true)
+    }
+
+    /// Like [`Postgres::start`], on the Unix socket only: a test that stops and restarts the server cannot
+    /// lose its TCP port to another process meanwhile.
+    pub fn start_socket_only() -> Option<Postgres> {
+        Postgres::start_listening(false)
+    }
+
+    fn start_listening(tcp: bool) -> Option<Postgres> {
         let Some(bin) = bin_dir() else {
             if std::env::var_os("CI").is_some() {
                 panic!(
@@ -80,6 +92,7 @@ impl Postgres {
         let pg = Postgres {
             socket_dir: dir.path().join("sock"),
             port: crate::util::free_port(),
+            tcp,
             bin,
             dir,
             as_user,
@@ -140,16 +153,18 @@ impl Postgres {
             .unwrap_or_else(|e| panic!("run {program}: {e}"));
         assert!(
             output.status.success(),
-            "{program} {args:?} failed:\n{}\n{}",
+            "{program} {args:?} failed:\n{}\n{}\nserver log:\n{}",
             String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
+            String::from_utf8_lossy(&output.stderr),
+            self.log()
         );
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
     fn start_server(&self) {
         let options = format!(
-            "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off -c full_page_writes=off -c synchronous_commit=off",
+            "-c listen_addresses={} -p {} -k {} -c fsync=off -c full_page_writes=off -c synchronous_commit=off",
+            if self.tcp { "127.0.0.1" } else { "''" },
             self.port,
             self.socket_dir.display()
         );

@@ -32,7 +32,17 @@ INSERT INTO ps_phoneprovs (id, endpoint, "MAC", "PROFILE", "LINE") VALUES
 
 /// A cluster with the schema and the rows, and a config dir reading it over TCP (with a password).
 fn setup(pjprov_conf: &str) -> Option<(Postgres, Fixture)> {
-    let pg = Postgres::start()?;
+    setup_on(Postgres::start()?, pjprov_conf)
+}
+
+/// Like [`setup`], on the Unix socket alone (for tests that stop and restart the server).
+fn setup_socket(pjprov_conf: &str) -> Option<(Postgres, Fixture)> {
+    let (pg, fx) = setup_on(Postgres::start_socket_only()?, pjprov_conf)?;
+    fx.config("res_pgsql.conf", &socket(&pg));
+    Some((pg, fx))
+}
+
+fn setup_on(pg: Postgres, pjprov_conf: &str) -> Option<(Postgres, Fixture)> {
     pg.psql(SCHEMA);
     pg.psql(ROWS);
     let fx = Fixture::new();
@@ -49,6 +59,24 @@ fn setup(pjprov_conf: &str) -> Option<(Postgres, Fixture)> {
 fn tcp(pg: &Postgres) -> String {
     format!(
         "[general]\ndbhost = 127.0.0.1\ndbport = {}\ndbname = asterisk\ndbuser = asterisk\ndbpass = {PASSWORD}\n",
+        pg.port
+    )
+}
+
+/// res_pgsql.conf for the socket (a directory; trust, so no password).
+fn socket(pg: &Postgres) -> String {
+    format!(
+        "[general]\ndbsock = {}\ndbport = {}\ndbname = asterisk\ndbuser = asterisk\ndbpass =\n",
+        pg.socket_dir.display(),
+        pg.port
+    )
+}
+
+/// How the socket's database is named in messages.
+fn socket_name(pg: &Postgres) -> String {
+    format!(
+        "asterisk@{}/.s.PGSQL.{}/asterisk",
+        pg.socket_dir.display(),
         pg.port
     )
 }
@@ -167,7 +195,7 @@ fn an_update_is_served_at_once_with_listen_notify() {
 
 #[test]
 fn a_database_that_stops_keeps_the_last_good_files_serving_and_recovers() {
-    let Some((pg, fx)) = setup("[realtime]\npoll = 1\nlisten = no\n") else {
+    let Some((pg, fx)) = setup_socket("[realtime]\npoll = 1\nlisten = no\n") else {
         return;
     };
     let server = Server::start(&fx.etc(), &fx.data(), &[]);
@@ -180,10 +208,7 @@ fn a_database_that_stops_keeps_the_last_good_files_serving_and_recovers() {
     .unwrap_or_else(|| panic!("never degraded: {:?}\n{}", health(&server), server.log()));
     let (status, text) = health(&server);
     assert_eq!(status, 200, "a good configuration still serves");
-    assert!(
-        text.contains(&format!("asterisk@127.0.0.1:{}/asterisk", pg.port)),
-        "{text}"
-    );
+    assert!(text.contains(&socket_name(&pg)), "{text}");
     assert!(metrics(&server).contains("pjprov_database_up 0"));
     // A file change while it is down: the reload cannot read the rows, the last good snapshot serves.
     fx.config(
@@ -213,7 +238,7 @@ fn a_database_that_stops_keeps_the_last_good_files_serving_and_recovers() {
 
 #[test]
 fn without_the_database_at_start_nothing_is_served_until_it_comes() {
-    let Some((pg, fx)) = setup("[realtime]\npoll = 1\n") else {
+    let Some((pg, fx)) = setup_socket("[realtime]\npoll = 1\n") else {
         return;
     };
     pg.stop();
@@ -223,8 +248,7 @@ fn without_the_database_at_start_nothing_is_served_until_it_comes() {
     let (status, why) = health(&server);
     assert_eq!(status, 503);
     assert!(why.contains("cannot be"), "{why}");
-    assert!(why.contains(&format!("127.0.0.1:{}", pg.port)), "{why}");
-    assert!(!why.contains(PASSWORD));
+    assert!(why.contains(&socket_name(&pg)), "{why}");
     pg.restart();
     until(Duration::from_secs(15), || phone(&server).status == 200)
         .unwrap_or_else(|| panic!("never served once the database came:\n{}", server.log()));
@@ -266,16 +290,10 @@ fn two_replicas_on_one_database_serve_the_same_bytes_and_etags() {
 
 #[test]
 fn check_list_and_render_read_the_rows_and_name_a_database_they_cannot_read() {
-    let Some((pg, fx)) = setup("") else { return };
     // Over the Unix socket this time (the socket is a directory, as libpq and Asterisk take it).
-    fx.config(
-        "res_pgsql.conf",
-        &format!(
-            "[general]\ndbsock = {}\ndbport = {}\ndbname = asterisk\ndbuser = asterisk\ndbpass =\n",
-            pg.socket_dir.display(),
-            pg.port
-        ),
-    );
+    let Some((pg, fx)) = setup_socket("") else {
+        return;
+    };
     let (etc, data) = (fx.etc(), fx.data());
     let dirs = [
         "--config-dir",

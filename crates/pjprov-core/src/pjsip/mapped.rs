@@ -354,6 +354,7 @@ fn realtime_layer(
             let mut unreachable = 0usize;
             let mut duplicates: Vec<String> = Vec::new();
             let mut notes = decode::Notes::default();
+            let mut escaped_passwords = 0usize;
             for index in 0..rows.len() {
                 let Some(raw) = decode::raw_id(rows, index) else {
                     continue;
@@ -365,6 +366,13 @@ fn realtime_layer(
                 if !claimed.insert(key.clone()) {
                     duplicates.push(key);
                     continue;
+                }
+                if object_type == ObjectType::Auth
+                    && rows
+                        .row(index)
+                        .any(|(column, value)| column == "password" && value.contains([';', '^']))
+                {
+                    escaped_passwords += 1;
                 }
                 let set = decode::object_set(rows, index, ReadPath::Single);
                 notes.undefined_escape |= set.notes.undefined_escape;
@@ -401,6 +409,17 @@ fn realtime_layer(
                 }
             }
             report_rows(rows, object_type, unreachable, &duplicates, notes, diags);
+            if escaped_passwords > 0 {
+                diags.push(Diagnostic::new(
+                    rows.origin(),
+                    0,
+                    Error::RealtimeNote {
+                        message: format!(
+                            "{escaped_passwords} password(s) hold ';' or '^': Asterisk splits at ';' and decodes '^XX', so SIP and the phone's file get what that gives (store ';' as ^3B and '^' as ^5E)"
+                        ),
+                    },
+                ));
+            }
         }
     } else if let Some(rows) = tables.first() {
         let file: Arc<Path> = Arc::from(Path::new(rows.origin()));

@@ -1065,6 +1065,24 @@ fn the_first_mapping_wins_a_clash_of_ids() {
 }
 
 #[test]
+fn passwords_asterisk_would_decode_are_pointed_out_never_shown() {
+    let world = world("[res_pjsip]\nauth = realtime,ps_auths\n", "", None);
+    let rows = rows(vec![table(
+        "ps_auths",
+        &["id", "password", "username"],
+        &[&[Some("1000"), Some("x^41y;z"), Some("u")]],
+    )]);
+    let (objects, diags) = read(&world, &rows);
+    assert_eq!(
+        objects.unwrap().auth("1000").unwrap().password,
+        "z",
+        "the last of 'xAy;z'"
+    );
+    assert!(has(&diags, "1 password(s) hold ';' or '^'"));
+    assert!(messages(&diags).iter().all(|m| !m.contains("x^41y")));
+}
+
+#[test]
 fn a_rejected_object_lets_the_next_mapping_answer() {
     // The row's auth has no username: sorcery's lookup returns nothing there and asks pjsip.conf.
     let world = world(

@@ -12,6 +12,8 @@ mod golden;
 mod hostile;
 mod list;
 mod pki;
+mod postgres;
+mod realtime;
 #[path = "../support/reference.rs"]
 mod reference;
 mod reload;

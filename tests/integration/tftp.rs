@@ -304,7 +304,7 @@ fn the_acl_and_the_scan_throttle_apply_to_tftp() {
     );
     server.wait_for_log("client refused: too many unknown phones", 5);
     // Each served phone file is audited, as over HTTP.
-    server.wait_for_log("protocol=tftp", 5);
+    server.wait_for_log("pjprov::audit: phone file client=127.0.0.6 method=RRQ", 5);
     assert!(server.log().lines().any(|l| l.contains("pjprov::audit")
         && l.contains("client=127.0.0.6 method=RRQ")
         && l.contains(&format!("mac={PHONE} proof=none"))));

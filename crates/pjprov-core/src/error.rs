@@ -460,6 +460,46 @@ pub enum Error {
         /// The route name, as substituted.
         uri: String,
     },
+    /// A sorcery.conf line Asterisk fails to apply.
+    #[error("sorcery.conf [{section}] {mapping}: {reason}; {consequence}")]
+    SorceryApplyFailed {
+        /// The section.
+        section: String,
+        /// The line as written.
+        mapping: String,
+        /// Why it fails.
+        reason: String,
+        /// What Asterisk does then.
+        consequence: String,
+    },
+    /// A sorcery mapping whose objects pjprov cannot read (ODBC, MySQL, astdb...).
+    #[error("{mapping}: pjprov cannot follow this mapping: {reason}")]
+    MappingNotFollowed {
+        /// The mapping as written.
+        mapping: String,
+        /// Why, and what is missed.
+        reason: String,
+    },
+    /// Something about sorcery.conf, extconfig.conf, res_pgsql.conf or realtime rows worth knowing.
+    #[error("{message}")]
+    RealtimeNote {
+        /// What to know (never a value of a password).
+        message: String,
+    },
+    /// A realtime problem: objects Asterisk has that pjprov cannot have, or a configuration it refuses.
+    #[error("{message}")]
+    RealtimeProblem {
+        /// What is wrong (never a value of a password).
+        message: String,
+    },
+    /// Objects come from a table whose rows were not fetched.
+    #[error(
+        "the objects of table '{table}' come from PostgreSQL, but its rows were not fetched: nothing is served until they are"
+    )]
+    RowsNotFetched {
+        /// The table.
+        table: String,
+    },
     /// A phoneprov.conf `[general]` option that only Asterisk's users.conf provider reads.
     #[error(
         "phoneprov.conf [general] {option} does nothing for pjsip phones (res_pjsip_phoneprov_provider ignores it, in Asterisk too); {instead}"
@@ -502,7 +542,9 @@ impl HasSeverity for Error {
             | Error::RoutePatternDeletes { .. }
             | Error::EmptyRoute { .. }
             | Error::GeneralOptionIgnored { .. }
-            | Error::WizardObjectFailed { .. } => Severity::Warning,
+            | Error::WizardObjectFailed { .. }
+            | Error::MappingNotFollowed { .. }
+            | Error::RealtimeNote { .. } => Severity::Warning,
             _ => Severity::Error,
         }
     }

@@ -7,6 +7,7 @@ mod inventory;
 mod logging;
 mod memory;
 mod notify;
+mod realtime;
 mod serve;
 mod site_key;
 

@@ -5,6 +5,8 @@
 //! type Asterisk validates is validated the same way: an option its type does not know rejects the whole
 //! object, and so does a duplicate id (which makes Asterisk refuse every object of that type in the file).
 
+mod mapped;
+pub(crate) use mapped::Mapped;
 pub(crate) mod options;
 mod wizard;
 
@@ -122,50 +124,7 @@ impl Objects {
     ) -> Objects {
         let mut objects = Objects::default();
         let mut wizard_sections = Vec::new();
-        // Non-template sections with a type, grouped by type, in file order.
-        let mut by_type: BTreeMap<&'a str, Vec<&'a Section>> = BTreeMap::new();
-        for section in pjsip.sections().iter().filter(|s| !s.template) {
-            let Some(kind) = section.get("type") else {
-                continue;
-            };
-            match kind {
-                // Asterisk's wizard reads pjsip_wizard.conf only: this section makes nothing.
-                "wizard" => diags.push(diag(
-                    pjsip,
-                    section,
-                    Error::WizardInPjsipConf {
-                        id: section.name.to_string(),
-                    },
-                )),
-                _ if options::for_type(kind).is_some() || options::OTHER_TYPES.contains(&kind) => {
-                    by_type.entry(kind).or_default().push(section);
-                }
-                _ => {
-                    let known: Vec<&str> = [
-                        "endpoint",
-                        "auth",
-                        "aor",
-                        "transport",
-                        "contact",
-                        "domain_alias",
-                        "global",
-                        "system",
-                    ]
-                    .into_iter()
-                    .chain(options::OTHER_TYPES.iter().copied())
-                    .collect();
-                    diags.push(diag(
-                        pjsip,
-                        section,
-                        Error::UnknownType {
-                            id: section.name.to_string(),
-                            value: kind.to_owned(),
-                            suggestion: crate::suggest::closest(kind, &known).map(str::to_owned),
-                        },
-                    ));
-                }
-            }
-        }
+        let by_type = sections_by_type(pjsip, diags);
         for (kind, sections) in &by_type {
             if has_duplicates(pjsip, kind, sections, diags) {
                 continue;
@@ -220,6 +179,58 @@ impl Objects {
             _ => {}
         }
     }
+}
+
+/// pjsip.conf's non-template sections with a type, grouped by type, in file order; a section of a type
+/// pjsip does not have, or a wizard (which Asterisk reads only from pjsip_wizard.conf), is reported.
+fn sections_by_type<'a>(
+    pjsip: &'a Config,
+    diags: &mut Vec<Diagnostic>,
+) -> BTreeMap<&'a str, Vec<&'a Section>> {
+    let mut by_type: BTreeMap<&'a str, Vec<&'a Section>> = BTreeMap::new();
+    for section in pjsip.sections().iter().filter(|s| !s.template) {
+        let Some(kind) = section.get("type") else {
+            continue;
+        };
+        match kind {
+            // Asterisk's wizard reads pjsip_wizard.conf only: this section makes nothing.
+            "wizard" => diags.push(diag(
+                pjsip,
+                section,
+                Error::WizardInPjsipConf {
+                    id: section.name.to_string(),
+                },
+            )),
+            _ if options::for_type(kind).is_some() || options::OTHER_TYPES.contains(&kind) => {
+                by_type.entry(kind).or_default().push(section);
+            }
+            _ => {
+                let known: Vec<&str> = [
+                    "endpoint",
+                    "auth",
+                    "aor",
+                    "transport",
+                    "contact",
+                    "domain_alias",
+                    "global",
+                    "system",
+                ]
+                .into_iter()
+                .chain(options::OTHER_TYPES.iter().copied())
+                .collect();
+                diags.push(diag(
+                    pjsip,
+                    section,
+                    Error::UnknownType {
+                        id: section.name.to_string(),
+                        value: kind.to_owned(),
+                        suggestion: crate::suggest::closest(kind, &known).map(str::to_owned),
+                    },
+                ));
+            }
+        }
+    }
+    by_type
 }
 
 fn diag(config: &Config, section: &Section, error: Error) -> Diagnostic {

@@ -9,6 +9,7 @@
 //!   ([`AuthSettings`]);
 //! * `[limits]`: scan throttling ([`Limits`]);
 //! * `[tftp]`: `listen`, and the `profiles` whose files may go out over TFTP;
+//! * `[realtime]`: how PostgreSQL is followed (`poll`, `listen`, `channel`, `connect_timeout`);
 //! * `[profile:NAME]` and `[phone:MAC]`: the policy keys again, for one profile of phoneprov.conf or one
 //!   phone.
 //!
@@ -18,6 +19,7 @@
 mod acl;
 mod ami;
 mod policy;
+mod realtime;
 mod strictness;
 mod values;
 
@@ -31,6 +33,7 @@ use rustc_hash::FxHashMap;
 pub use acl::{Acl, Rule, Sense, unmap};
 pub use ami::{Ami, NotifyMode};
 pub use policy::{AuthKind, AuthSource, Binding, ClientCert, Patch, Policy, Schemes, Secret};
+pub use realtime::Realtime;
 
 use crate::error::{Diagnostic, Error};
 use crate::mac::Mac;
@@ -58,6 +61,8 @@ pub struct Settings {
     pub admin: Admin,
     /// `[ami]`, when pjprov.conf has it.
     pub ami: Option<Ami>,
+    /// `[realtime]`.
+    pub realtime: Realtime,
     default_policy: Policy,
     /// `notify_event` of each profile's `[profile:NAME]`.
     profile_events: Vec<Option<String>>,
@@ -412,6 +417,7 @@ impl Settings {
                         }
                     }
                 }
+                "realtime" => reader.realtime(section, &mut settings.realtime),
                 "admin" => {
                     for entry in &section.entries {
                         match entry.key.to_ascii_lowercase().as_str() {
@@ -479,6 +485,7 @@ impl Settings {
                                     "tftp",
                                     "admin",
                                     "ami",
+                                    "realtime",
                                     "profile:NAME",
                                     "phone:MAC",
                                 ],
@@ -1048,6 +1055,24 @@ impl Reader<'_> {
             }
         }
         patch
+    }
+
+    fn realtime(&mut self, section: &Section, out: &mut Realtime) {
+        for entry in &section.entries {
+            match entry.key.to_ascii_lowercase().as_str() {
+                "poll" => set(&mut out.poll, self.value(section, entry, realtime::poll)),
+                "listen" => set(&mut out.listen, self.value(section, entry, values::boolean)),
+                "channel" => set(
+                    &mut out.channel,
+                    self.value(section, entry, realtime::channel),
+                ),
+                "connect_timeout" => set(
+                    &mut out.connect_timeout,
+                    self.value(section, entry, |t| values::seconds(t, 1, 300)),
+                ),
+                _ => self.unknown_key(section, entry, realtime::KEYS),
+            }
+        }
     }
 
     fn limits(&mut self, section: &Section, limits: &mut Limits) {

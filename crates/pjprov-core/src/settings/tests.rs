@@ -292,3 +292,29 @@ fn env_is_off_unless_allowed_and_then_only_for_the_names_listed() {
     let (bad, _) = read("[general]\nallow_env = yes\nenv_names = A-B\n");
     assert!(bad.is_none());
 }
+
+#[test]
+fn realtime_polls_every_two_seconds_and_listens_by_default() {
+    let (settings, _) = ok("");
+    assert_eq!(
+        settings.realtime.poll,
+        Some(std::time::Duration::from_secs(2))
+    );
+    assert_eq!(settings.realtime.listen_channel(), Some("pjprov"));
+    let (settings, _) =
+        ok("[realtime]\npoll = 0\nlisten = no\nchannel = other\nconnect_timeout = 9\n");
+    assert_eq!(settings.realtime.poll, None);
+    assert_eq!(settings.realtime.listen_channel(), None);
+    assert_eq!(settings.realtime.channel, "other");
+    assert_eq!(
+        settings.realtime.connect_timeout,
+        std::time::Duration::from_secs(9)
+    );
+    for bad in [
+        "[realtime]\npoll = -1\n",
+        "[realtime]\nchannel = \"x y\"\n",
+        "[realtime]\npol = 2\n",
+    ] {
+        assert!(!errors(bad).is_empty(), "{bad}");
+    }
+}

@@ -17,10 +17,12 @@ use super::{BuildOptions, Paths, Rejected, Snapshot};
 use crate::asterisk::render::World;
 use crate::error::{Diagnostic, Error};
 use crate::phones::{self, Phones};
-use crate::pjsip::{self, Objects};
+use crate::pjsip;
 use crate::profile;
 use crate::settings::{self, Settings};
 use crate::templates::TemplateStore;
+
+mod realtime;
 
 impl Snapshot {
     /// Reads pjsip.conf, pjsip_wizard.conf, phoneprov.conf and pjprov.conf from `paths` and builds
@@ -71,6 +73,8 @@ impl Snapshot {
         let wizard = files.load("pjsip_wizard.conf", Need::Optional);
         let phoneprov = files.load("phoneprov.conf", Need::Required);
         let own = files.load(settings::FILE_NAME, Need::Guard);
+        // sorcery.conf, extconfig.conf, res_pgsql.conf and the files their mappings name.
+        let mapped = realtime::prepare(&mut files);
         for root in paths.template_roots() {
             push_unique(&mut files.watch, root);
         }
@@ -87,14 +91,17 @@ impl Snapshot {
             return Err(Rejected { diagnostics, watch });
         }
 
-        let objects = Objects::read(
+        let Some(objects) = mapped.objects(
             &pjsip.config,
             wizard.as_ref().map(|w| &w.config),
+            options.realtime.as_deref(),
             &mut diagnostics,
-        );
+        ) else {
+            return Err(Rejected { diagnostics, watch });
+        };
         // The objects own what they need: free the parsed pjsip configuration (the bulk of a large fleet's
         // memory) before the phones are built, so a reload peaks at the larger of the two, not their sum.
-        drop((pjsip, wizard));
+        drop((pjsip, wizard, mapped));
         let profiles = profile::read(&phoneprov.config, &mut diagnostics);
         if profiles.is_empty() {
             return Err(Rejected { diagnostics, watch });

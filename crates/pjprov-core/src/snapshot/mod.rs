@@ -80,6 +80,9 @@ pub struct BuildOptions {
     /// The key per-phone secrets the admin did not set are derived from ([`crate::SiteKey`]); without
     /// one, templates get no generated `ADMIN_PASSWORD`.
     pub site_key: Option<std::sync::Arc<crate::SiteKey>>,
+    /// The rows of the tables [`crate::realtime::Plan::queries`] names, fetched by the caller (this crate
+    /// has no network). A configuration whose objects come from PostgreSQL is rejected without them.
+    pub realtime: Option<std::sync::Arc<crate::realtime::RealtimeRows>>,
 }
 
 /// A configuration that cannot be used at all (Asterisk would load nothing from it, or pjprov cannot read

@@ -11,7 +11,13 @@ use crate::cli::CheckArgs;
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let paths = args.dirs.paths();
-    let (mut diagnostics, summary) = match Snapshot::build(&paths, &args.dirs.build_options()) {
+    // Objects sorcery.conf maps to PostgreSQL are read too; a database that cannot be read is an error
+    // (and the build then refuses the objects it would have given).
+    let (options, unreadable) = match crate::realtime::build_options(&args.dirs) {
+        Ok(options) => (options, None),
+        Err(why) => (args.dirs.build_options(), Some(why)),
+    };
+    let (mut diagnostics, summary) = match Snapshot::build(&paths, &options) {
         Ok(snapshot) => {
             let mut diagnostics = snapshot.diagnostics().to_vec();
             diagnostics.extend(render_everything(&snapshot));
@@ -27,6 +33,13 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             "the configuration cannot be used".to_owned(),
         ),
     };
+    if let Some(message) = unreadable {
+        diagnostics.push(Diagnostic::new(
+            paths.config_dir.join(pjprov_core::realtime::PGSQL_FILE),
+            0,
+            Error::RealtimeProblem { message },
+        ));
+    }
     diagnostics.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     super::print_diagnostics_to_stdout(&diagnostics)?;
     let errors = diagnostics

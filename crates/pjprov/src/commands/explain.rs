@@ -17,7 +17,15 @@ use crate::access::{Access, Asked, CertIdentity, Decision, HttpFacts, Protocol};
 use crate::cli::{ExplainArgs, ExplainProtocol};
 
 pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
-    let snapshot = match Snapshot::build(&args.dirs.paths(), &args.dirs.build_options()) {
+    // Objects sorcery.conf maps to PostgreSQL are read first: never the files alone.
+    let options = match crate::realtime::build_options(&args.dirs) {
+        Ok(options) => options,
+        Err(why) => {
+            eprintln!("pjprov: {why}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let snapshot = match Snapshot::build(&args.dirs.paths(), &options) {
         Ok(snapshot) => snapshot,
         Err(rejected) => {
             super::print_diagnostics(&rejected.diagnostics, pjprov_core::Severity::Error)?;

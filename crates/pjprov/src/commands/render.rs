@@ -8,7 +8,15 @@ use pjprov_core::Snapshot;
 use crate::cli::RenderArgs;
 
 pub fn run(args: &RenderArgs) -> anyhow::Result<ExitCode> {
-    let snapshot = match Snapshot::build(&args.dirs.paths(), &args.dirs.build_options()) {
+    // Objects sorcery.conf maps to PostgreSQL are read first: never the files alone.
+    let options = match crate::realtime::build_options(&args.dirs) {
+        Ok(options) => options,
+        Err(why) => {
+            eprintln!("pjprov: {why}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let snapshot = match Snapshot::build(&args.dirs.paths(), &options) {
         Ok(snapshot) => snapshot,
         Err(rejected) => {
             super::print_diagnostics(&rejected.diagnostics, pjprov_core::Severity::Error)?;

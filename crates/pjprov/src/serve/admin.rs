@@ -38,6 +38,8 @@ pub async fn handle(
                 throttle_refused,
                 log_dropped: state.log.as_ref().map_or(0, |sink| sink.dropped()),
                 phones_by_state: api::counts(&views),
+                database_up: state.database.gauges().0,
+                database_failures: state.database.gauges().1,
             };
             let mut response = http::plain(StatusCode::OK, &state.metrics.render(gauges));
             response.headers_mut().insert(

@@ -52,6 +52,8 @@ pub struct State {
     pub notifier: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<crate::notify::Request>>,
     /// The last reload, for the status page.
     pub reload_report: arc_swap::ArcSwap<super::status_page::ReloadReport>,
+    /// Whether the database realtime objects come from can be read.
+    pub database: Arc<super::realtime::Health>,
 }
 
 impl State {
@@ -71,6 +73,7 @@ impl State {
             inventory: Arc::new(Inventory::in_memory()),
             notifier: std::sync::OnceLock::new(),
             reload_report: arc_swap::ArcSwap::from_pointee(Default::default()),
+            database: Arc::default(),
         }
     }
 
@@ -385,11 +388,22 @@ pub fn normalize(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// `/healthz`: 200 once a usable configuration is served, 503 (and why) before.
+/// `/healthz`: 200 once a usable configuration is served, 503 (and why) before. "degraded" (still 200)
+/// while the database realtime objects come from cannot be read: the last good configuration serves.
 pub fn health(state: &State) -> Response<Body> {
     let generation = state.metrics.generation();
     if state.is_ready() {
-        plain(StatusCode::OK, &format!("ok generation {generation}\n"))
+        match state.database.down() {
+            None => plain(StatusCode::OK, &format!("ok generation {generation}\n")),
+            Some(down) => plain(
+                StatusCode::OK,
+                &format!(
+                    "degraded generation {generation}: {} (since {}); the last good configuration keeps serving\n",
+                    down.why,
+                    down.since.round(jiff::Unit::Second).unwrap_or(down.since)
+                ),
+            ),
+        }
     } else {
         let why = state.problem.load();
         let why = why.as_deref().map_or("(still loading)", String::as_str);

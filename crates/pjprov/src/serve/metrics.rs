@@ -57,6 +57,10 @@ pub struct Gauges {
     pub log_dropped: u64,
     /// Configured phones by state (current, stale, never).
     pub phones_by_state: [u64; 3],
+    /// Whether the database of realtime objects can be read (`None`: no object comes from one).
+    pub database_up: Option<bool>,
+    /// Fetches and polls of that database that failed.
+    pub database_failures: u64,
 }
 
 impl Default for Metrics {
@@ -333,6 +337,20 @@ impl Metrics {
             "Log lines dropped because the reader of the log did not keep up (serving never waits for it).",
             &[(String::new(), gauges.log_dropped)],
         );
+        if let Some(up) = gauges.database_up {
+            metric(
+                "database_up",
+                "gauge",
+                "1 when the PostgreSQL database of realtime objects can be read, 0 when it cannot (the last good configuration serves).",
+                &[(String::new(), u64::from(up))],
+            );
+        }
+        metric(
+            "database_failures_total",
+            "counter",
+            "Fetches and polls of the PostgreSQL database of realtime objects that failed.",
+            &[(String::new(), gauges.database_failures)],
+        );
         metric(
             "build_info",
             "gauge",
@@ -379,6 +397,8 @@ mod tests {
             throttle_refused: 1,
             log_dropped: 3,
             phones_by_state: [1, 2, 3],
+            database_up: Some(false),
+            database_failures: 4,
         });
         for line in [
             "pjprov_http_requests_total{status=\"200\"} 2",
@@ -398,6 +418,8 @@ mod tests {
             "pjprov_phones{state=\"stale\"} 2",
             "pjprov_notifies_total{result=\"sent\"} 0",
             "pjprov_last_reload_success 1",
+            "pjprov_database_up 0",
+            "pjprov_database_failures_total 4",
             "pjprov_build_info{version=",
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");

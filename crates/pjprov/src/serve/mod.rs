@@ -18,6 +18,7 @@ mod listeners;
 mod metrics;
 mod options;
 mod paced;
+mod realtime;
 mod reload;
 mod status_page;
 mod systemd;
@@ -82,6 +83,13 @@ async fn serve(args: &ServeArgs, log: Arc<crate::logging::Sink>) -> anyhow::Resu
         .set(crate::notify::start(state.clone(), inventory.clone()));
 
     let (trigger, triggers) = mpsc::channel(1);
+    // Realtime objects: the watcher follows what each reload read (realtime/).
+    let (targets, followed) = tokio::sync::watch::channel(realtime::Target::default());
+    tokio::spawn(realtime::watcher::run(
+        followed,
+        trigger.clone(),
+        state.database.clone(),
+    ));
     let watcher = watch::start_watcher(trigger.clone());
     let resolve_args = args.clone();
     let resolve: reload::Resolve = Box::new(move |settings: &Settings| {
@@ -119,6 +127,7 @@ async fn serve(args: &ServeArgs, log: Arc<crate::logging::Sink>) -> anyhow::Resu
         },
         resolve,
         ListenerSet::new(state.clone(), setup),
+        realtime::Realtime::new(targets),
     );
 
     // The configuration first: it says where to listen.

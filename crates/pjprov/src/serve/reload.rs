@@ -51,6 +51,8 @@ pub struct Reloader {
     last_good: WatchSet,
     /// The addresses the last reconciliation could not open.
     failures: Vec<super::listeners::Failed>,
+    /// Rows from PostgreSQL, when sorcery.conf maps objects there.
+    realtime: super::realtime::Realtime,
 }
 
 /// The result of one reload.
@@ -73,6 +75,7 @@ impl Reloader {
         timing: Timing,
         resolve: Resolve,
         listeners: ListenerSet,
+        realtime: super::realtime::Realtime,
     ) -> Reloader {
         Reloader {
             paths,
@@ -87,6 +90,7 @@ impl Reloader {
             watching: WatchSet::default(),
             last_good: WatchSet::default(),
             failures: Vec::new(),
+            realtime,
         }
     }
 
@@ -103,8 +107,20 @@ impl Reloader {
                 .state
                 .is_ready()
                 .then(|| self.state.snapshot.load_full());
+            // Rows first, when objects come from PostgreSQL: a database that cannot be read keeps
+            // the last good configuration serving.
+            let options = match self
+                .realtime
+                .prepare(&self.paths, &self.options, &self.state.database)
+                .await
+            {
+                Ok(options) => options,
+                Err(unavailable) => {
+                    self.database_unavailable(unavailable).await;
+                    return Outcome::Rejected;
+                }
+            };
             let paths = self.paths.clone();
-            let options = self.options.clone();
             let base = previous.clone();
             let built = tokio::task::spawn_blocking(move || match &base {
                 Some(previous) => previous.rebuild(&paths, &options),
@@ -173,9 +189,48 @@ impl Reloader {
             if outcome == Outcome::Rejected {
                 self.watch.set(self.watching.clone()).await;
             }
+            // The replaced snapshot first (unless a request still holds it), then its memory.
+            drop(previous);
             crate::memory::release_free_memory();
             return outcome;
         }
+    }
+
+    /// A reload that could not read the database: the previous configuration (if any) keeps serving.
+    async fn database_unavailable(&mut self, unavailable: super::realtime::Unavailable) {
+        self.state.metrics.reload_failed();
+        let mut watching = self.last_good.clone();
+        watching.merge(&WatchSet::from_paths(
+            &unavailable.watch,
+            &self.paths.phoneprov_dir(),
+        ));
+        self.watching = watching;
+        self.watch.set(self.watching.clone()).await;
+        let why = unavailable.why;
+        let summary = if self.state.is_ready() {
+            tracing::warn!(
+                generation = self.generation,
+                "not reloaded: {why}; generation {} keeps serving",
+                self.generation
+            );
+            format!(
+                "not reloaded, generation {} keeps serving: {why}",
+                self.generation
+            )
+        } else {
+            self.state.problem.store(Some(Arc::new(why.clone())));
+            systemd::status(&format!("no usable configuration: {why}"));
+            format!("nothing is served to phones until the database can be read: {why}")
+        };
+        self.state
+            .reload_report
+            .store(Arc::new(super::status_page::ReloadReport {
+                generation: self.generation,
+                at: jiff::Timestamp::now().as_second(),
+                adopted: false,
+                summary,
+                diagnostics: Vec::new(),
+            }));
     }
 
     /// Waits the settle time; true when nothing changed meanwhile (`next` may be adopted).

@@ -17,7 +17,8 @@
 //! Every field is always present (zero when it means nothing), so templates can test them in strict
 //! mode; `dst` and `weekday_rule` say which ones mean something.
 //!
-//! Each change: `month` (1–12), `week` (1–5), `last` (week 5 = the last), `first_day` (1, 8, 15, 22 or
+//! Each change: `exact` (this change is "week, weekday, hour"; when it is not, the weekday and hour are
+//! those of the day the change falls on), `month` (1–12), `week` (1–5), `last` (week 5 = the last), `first_day` (1, 8, 15, 22 or
 //! 29: the first day the weekday can fall on), `weekday` (0 = Sunday), `weekday_iso` (1 = Monday …
 //! 7 = Sunday), `weekday_sun1` (1 = Sunday … 7 = Saturday), `hour`, `minute`, `second`, and `after`: the
 //! same change as "`weekday_iso` on or after `day` of `month` at `hour`:`minute`:`second`" when it has
@@ -52,8 +53,13 @@ fn change_json(change: &Change) -> Value {
         } => (month, week, weekday),
         RuleDate::Julian(_) | RuleDate::Day(_) => (0, 0, 0),
     };
+    // A change outside the day (`M3.4.4/26`) is described on the day it happens: the weekday moves
+    // with the time (`exact` says the week then no longer means "the Nth such weekday").
+    let shift = change.time.div_euclid(86_400);
+    let weekday = u8::try_from((i32::from(weekday) + shift).rem_euclid(7)).unwrap_or(0);
     let time = change.time.rem_euclid(86_400);
     json!({
+        "exact": change.weekday_form(),
         "month": month,
         "week": week,
         "last": week == 5,

@@ -156,6 +156,14 @@ impl Office {
             snapshot.diagnostics()
         );
         assert_eq!(snapshot.phones().len(), 2, "{vendor}");
+        // What `pjprov check` does: every route, by its own name (a wildcard's `*` included) and with no
+        // User-Agent, renders in strict mode without an issue.
+        let server: IpAddr = SERVER.parse().unwrap();
+        for route in snapshot.routes() {
+            let (body, issues) = snapshot.render_fresh(route, server);
+            assert!(body.is_ok(), "{vendor}: {} does not render", route.uri);
+            assert!(issues.is_empty(), "{vendor}: {}: {issues:#?}", route.uri);
+        }
         Office {
             snapshot,
             vendor,

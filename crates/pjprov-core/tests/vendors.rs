@@ -1117,7 +1117,7 @@ fn fanvil() {
                 assert_eq!(get("Transport", "Transport"), if full { "1" } else { "0" });
                 assert_eq!(
                     get("RegisterTTL", "Register_TTL"),
-                    if full { "1800" } else { "3600" }
+                    if full { "1800" } else { "60" }
                 );
                 assert_eq!(get("DTMFMode", "DTMF_Mode"), "1", "{what}: RFC 2833");
             }

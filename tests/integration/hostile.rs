@@ -339,7 +339,7 @@ fn trace_logging_shows_no_secret() {
     }
     std::thread::sleep(Duration::from_millis(300));
     let log = server.log();
-    assert!(log.contains("pjprov::access"), "trace logging is on");
+    assert!(log.contains("pjprov::audit"), "trace logging is on");
     assert!(!log.contains(SECRET), "{log}");
     assert!(!log.contains("pw-200"), "{log}");
 }

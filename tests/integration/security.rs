@@ -662,3 +662,89 @@ fn the_audit_trail_and_no_secret_in_any_log() {
 fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// A phone whose admin sets no ADMIN_PASSWORD gets one derived from the site key: the same across
+/// restarts and in `pjprov render`, different per phone, never in a shared file, masked in `list`.
+#[test]
+fn a_generated_admin_password_is_stable_and_stays_in_the_phones_own_files() {
+    let fx = Fixture::new();
+    fx.config(
+        "pjsip.conf",
+        "[udp]\ntype = transport\nbind = 0.0.0.0\n\
+         [a]\ntype = phoneprov\nMAC = 805ec0a10001\nPROFILE = y\n\
+         [b]\ntype = phoneprov\nMAC = 805ec0a10002\nPROFILE = y\n\
+         [c]\ntype = phoneprov\nMAC = 805ec0a10003\nPROFILE = y\nADMIN_PASSWORD = chosen-by-admin\n",
+    )
+    .config(
+        "phoneprov.conf",
+        "[y]\n${MAC}.cfg => mac.cfg.hbs\ncommon.cfg => common.cfg.hbs\n",
+    )
+    .template("mac.cfg.hbs", "admin={{ADMIN_PASSWORD}}\n")
+    .template("common.cfg.hbs", "admin={{ADMIN_PASSWORD}}\n");
+    let state = fx.dir.path().join("my-state");
+    let state_arg = state.to_str().unwrap();
+    let etc = fx.etc();
+    let data = fx.data();
+    let password_of = |server: &Server, mac: &str| {
+        let response = server.get(&format!("/phoneprov/{mac}.cfg"));
+        assert_eq!(response.status, 200);
+        String::from_utf8(response.body)
+            .unwrap()
+            .trim_end()
+            .strip_prefix("admin=")
+            .unwrap()
+            .to_owned()
+    };
+    let (a, b) = {
+        let server = Server::start(&etc, &data, &["--state-dir", state_arg]);
+        let a = password_of(&server, "805ec0a10001");
+        let b = password_of(&server, "805ec0a10002");
+        assert_eq!(password_of(&server, "805ec0a10003"), "chosen-by-admin");
+        // A shared file is rendered with the first phone's variables: it must not carry its password.
+        assert_eq!(server.get("/phoneprov/common.cfg").body, b"admin=\n");
+        (a, b)
+    };
+    assert_eq!(a.len(), 16, "{a}");
+    assert_ne!(a, b);
+    let key = std::fs::read_to_string(state.join("site.key")).unwrap();
+    assert_eq!(key.trim_end().len(), 64);
+    // The same after a restart, and in `pjprov render` with the same state directory.
+    let server = Server::start(&etc, &data, &["--state-dir", state_arg]);
+    assert_eq!(password_of(&server, "805ec0a10001"), a);
+    let dirs = [
+        "--config-dir",
+        etc.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--state-dir",
+        state_arg,
+    ];
+    let rendered = run(&[&["render", "805ec0a10001.cfg"][..], &dirs].concat());
+    assert_eq!(stdout(&rendered), format!("admin={a}\n"));
+    // Masked in `list` unless asked.
+    let listed = stdout(&run(&[&["list", "--format", "json"][..], &dirs].concat()));
+    assert!(!listed.contains(&a) && listed.contains("\"ADMIN_PASSWORD\": \"********\""));
+    let shown = stdout(&run(&[
+        &["list", "--format", "json", "--show-secrets"][..],
+        &dirs,
+    ]
+    .concat()));
+    assert!(shown.contains(&format!("\"ADMIN_PASSWORD\": \"{a}\"")));
+    // Never in the log.
+    assert!(!server.log().contains(&a));
+    drop(server);
+    // A key that is damaged is kept, and no password is generated.
+    std::fs::write(state.join("site.key"), "damaged\n").unwrap();
+    let server = Server::start(&etc, &data, &["--state-dir", state_arg]);
+    assert_eq!(password_of(&server, "805ec0a10001"), "");
+    assert!(
+        server.log().contains("not 64 hex digits"),
+        "{}",
+        server.log()
+    );
+    assert!(!server.log().contains(&a));
+    assert_eq!(
+        std::fs::read_to_string(state.join("site.key")).unwrap(),
+        "damaged\n"
+    );
+}

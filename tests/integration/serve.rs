@@ -246,19 +246,36 @@ fn one_access_line_per_request_and_no_secret_in_the_log() {
         )],
     );
     assert_eq!(response.status, 200);
-    // The access line is written after the audit line, and may reach the log a moment later.
+    // A phone's file: one line, under the audit target, with the access facts too. It may reach the log
+    // a moment after the answer.
+    server.wait_for_log("pjprov::audit", 5);
+    assert_eq!(server.get("/phoneprov/nothing-here.cfg").status, 404);
     server.wait_for_log("pjprov::access", 5);
     let log = server.log();
-    let line = log.lines().find(|l| l.contains("pjprov::access")).unwrap();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("pjprov::audit") || l.contains("pjprov::access"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{log}");
     for part in [
-        "client=127.0.0.1",
+        "INFO pjprov::audit: phone file client=127.0.0.1 method=GET",
         "uri=/phoneprov/0004f2000100.cfg",
         "status=200",
         "bytes=31",
         "ms=",
+        "protocol=http",
+        "mac=0004f2000100 proof=none",
+        "user_agent=\"Yealink SIP-T46U 108.86.0.20 00:04:f2:00:01:00\"",
     ] {
-        assert!(line.contains(part), "{part} missing in {line}");
+        assert!(lines[0].contains(part), "{part} missing in {}", lines[0]);
     }
+    assert!(
+        lines[1].contains("INFO pjprov::access: request client=127.0.0.1")
+            && lines[1].contains("status=404")
+            && !lines[1].contains("mac="),
+        "{}",
+        lines[1]
+    );
     assert!(!log.contains("pw100"), "{log}");
 }
 
@@ -276,7 +293,7 @@ fn sigterm_stops_cleanly_and_writes_every_queued_log_line() {
     // The test's reader of the server's stderr may lag the exit; lines arrive in order.
     server.wait_for_log("shutting down", 5);
     let log = server.log();
-    let access = |l: &&str| l.contains("pjprov::access") && l.contains("0004f2000100.cfg");
+    let access = |l: &&str| l.contains("pjprov::audit") && l.contains("0004f2000100.cfg");
     assert_eq!(log.lines().filter(access).count(), burst, "{log}");
 }
 

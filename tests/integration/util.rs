@@ -6,8 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The binary under test.
+/// The binary, with no state directory of the machine's: a test that wants one passes `--state-dir`.
 pub fn pjprov() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_pjprov"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pjprov"));
+    command.env("PJPROV_STATE_DIR", "/nonexistent/pjprov-test-state");
+    command
 }
 
 /// Runs `pjprov` with `args` and returns its output.

@@ -52,6 +52,7 @@ mod pjsip;
 pub mod profile;
 pub mod request;
 pub mod settings;
+mod site_key;
 mod snapshot;
 mod suggest;
 mod templates;
@@ -66,6 +67,7 @@ pub use model::{Line, Location, Phone, PhoneId, ProfileId};
 pub use profile::Profile;
 pub use request::{Request, Scheme};
 pub use settings::Settings;
+pub use site_key::SiteKey;
 pub use snapshot::{
     BuildOptions, Paths, Rejected, RenderFailure, Rendered, Route, ShapeId, Snapshot, Subject,
     Target, server_string,

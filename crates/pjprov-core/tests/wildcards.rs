@@ -129,3 +129,28 @@ fn two_stars_are_an_error_at_the_pattern() {
     assert_eq!(errors[0].line, 2);
     assert!(snapshot.route("a-b.htm").is_none());
 }
+
+#[test]
+fn the_render_cache_of_a_route_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = build(dir.path(), "[snom]\nsnom*.htm => list.htm.hbs\n");
+    let route = snapshot.route("snomD785.htm").unwrap();
+    let server: IpAddr = "192.0.2.1".parse().unwrap();
+    for n in 0..100 {
+        let model = format!("D{n}");
+        let request = Request::to_server(server).with_match(Some(&model));
+        let body = snapshot.render(route, request).unwrap().body;
+        assert!(body.ends_with(format!("model={model}\n").as_bytes()));
+    }
+    assert_eq!(route.cached_variants(), 8);
+    // A file that reads no request fact is cached once, whatever the request.
+    let plain = build(dir.path(), "[snom]\nsnom*.htm => m900.htm\n");
+    let route = plain.route("snomD785.htm").unwrap();
+    for n in 0..10 {
+        let model = format!("D{n}");
+        plain
+            .render(route, Request::to_server(server).with_match(Some(&model)))
+            .unwrap();
+    }
+    assert_eq!(route.cached_variants(), 1);
+}

@@ -52,6 +52,15 @@ pub struct Dirs {
     /// Compute time zone variables as of this instant (RFC 3339) instead of now; for tests.
     #[arg(long, value_name = "TIME", hide = true)]
     pub now: Option<jiff::Timestamp>,
+    /// pjprov's own state: the inventory of what phones fetch, and the site key generated passwords come
+    /// from (site.key). `serve` creates it; without a writable one, it keeps the inventory in memory only.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "/var/lib/pjprov",
+        env = "PJPROV_STATE_DIR"
+    )]
+    pub state_dir: PathBuf,
 }
 
 impl Dirs {
@@ -63,9 +72,11 @@ impl Dirs {
         }
     }
 
+    /// How to build a snapshot, with the site key if there is one (never creating it: only `serve` does).
     pub fn build_options(&self) -> pjprov_core::BuildOptions {
         pjprov_core::BuildOptions {
             now: self.now,
+            site_key: crate::site_key::read(&self.state_dir).ok(),
             ..Default::default()
         }
     }
@@ -210,10 +221,6 @@ pub struct ServeArgs {
     /// Seconds open connections may take to finish on SIGTERM.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub shutdown_grace: u64,
-    /// Where pjprov keeps what it learns of the phones (the inventory): created if missing; without a
-    /// writable one, pjprov keeps it in memory only.
-    #[arg(long, value_name = "DIR", default_value = "/var/lib/pjprov")]
-    pub state_dir: PathBuf,
     /// Log line format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -8,6 +8,7 @@ mod logging;
 mod memory;
 mod notify;
 mod serve;
+mod site_key;
 
 use std::process::ExitCode;
 

@@ -49,6 +49,7 @@ impl Snapshot {
             watch: Vec::new(),
             settings: Settings::default(),
             usernames: OnceLock::new(),
+            site_key: None,
         }
     }
 
@@ -238,6 +239,7 @@ impl Snapshot {
             watch,
             settings,
             usernames: OnceLock::new(),
+            site_key: options.site_key.clone(),
         };
         snapshot.build_routes(&empty_world);
         Ok(snapshot)

@@ -165,13 +165,14 @@ impl Snapshot {
         &self,
         phone: PhoneId,
         name: &str,
+        own: bool,
         request: &Request,
     ) -> (Result<Vec<u8>, RenderFailure>, Vec<RenderIssue>) {
         if !self.hbs.has(name) {
             let reason = format!("template '{name}' is missing or does not compile");
             return (Err(RenderFailure::Handlebars(reason)), Vec::new());
         }
-        let context = self.handlebars_context(phone, name, request);
+        let context = self.handlebars_context(phone, name, own, request);
         let body = self
             .hbs
             .registry
@@ -181,10 +182,13 @@ impl Snapshot {
         (body, Vec::new())
     }
 
+    /// The context of template `name` for `phone`: its variables, the request's, and (for the phone's
+    /// `own` files) the secrets pjprov generates for it.
     fn handlebars_context(
         &self,
         phone: PhoneId,
         name: &str,
+        own: bool,
         request: &Request,
     ) -> ::handlebars::Context {
         let with_users = self.hbs.meta.get(name).is_some_and(|m| m.users);
@@ -197,12 +201,16 @@ impl Snapshot {
             .iter()
             .enumerate()
             .map(|(i, p)| (i == phone.index(), p));
+        let mut extra = request.vars();
+        if own && let Some(password) = self.generated_admin_password(phone) {
+            extra.set("ADMIN_PASSWORD", &password);
+        }
         let value = crate::hbs::context(
             owner,
             all,
             &server_string(request.server),
             with_users,
-            &request.vars(),
+            &extra,
         );
         ::handlebars::Context::wraps(value).unwrap_or_else(|_| ::handlebars::Context::null())
     }
@@ -223,7 +231,9 @@ impl Snapshot {
             strict.set_strict_mode(true);
             strict
         });
-        match strict.render_with_context(name, &self.handlebars_context(phone, name, request)) {
+        let own = matches!(route.target, super::Target::Dynamic { .. });
+        match strict.render_with_context(name, &self.handlebars_context(phone, name, own, request))
+        {
             Ok(_) => Vec::new(),
             Err(error) => vec![RenderIssue {
                 template: name.to_owned(),

@@ -77,6 +77,9 @@ pub struct BuildOptions {
     pub now: Option<jiff::Timestamp>,
     /// Run `#exec` in config files.
     pub exec_includes: bool,
+    /// The key per-phone secrets the admin did not set are derived from ([`crate::SiteKey`]); without
+    /// one, templates get no generated `ADMIN_PASSWORD`.
+    pub site_key: Option<std::sync::Arc<crate::SiteKey>>,
 }
 
 /// A configuration that cannot be used at all (Asterisk would load nothing from it, or pjprov cannot read
@@ -105,12 +108,24 @@ pub struct Snapshot {
     /// Each SIP username → the lines that have it, for `auth = sip` on files no single phone owns (built
     /// on first use).
     usernames: OnceLock<FxHashMap<CompactString, Vec<(PhoneId, usize)>>>,
+    site_key: Option<std::sync::Arc<crate::SiteKey>>,
 }
 
 impl Snapshot {
     /// The paths this snapshot was built from.
     pub fn paths(&self) -> &Paths {
         &self.paths
+    }
+
+    /// The `ADMIN_PASSWORD` pjprov generates for phone `phone` ([`crate::SiteKey`]): `None` when the phone
+    /// sets one itself (its first line, or its profile's setvars), has no valid MAC, or there is no key.
+    pub fn generated_admin_password(&self, phone: PhoneId) -> Option<String> {
+        let key = self.site_key.as_ref()?;
+        let phone = self.phone(phone)?;
+        if phone.first_line().vars.contains("ADMIN_PASSWORD") {
+            return None;
+        }
+        Some(key.admin_password(crate::Mac::parse(&phone.mac)?))
     }
 
     /// "Now" as used for the time zone variables.

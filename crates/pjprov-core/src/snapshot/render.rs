@@ -12,6 +12,9 @@ use crate::asterisk::render::{Renderer, World};
 use crate::model::PhoneId;
 use crate::request::{Needs, Request};
 
+/// The most bodies one route keeps, for different request facts (addresses, hosts, models).
+const MAX_VARIANTS: usize = 8;
+
 /// A rendered body and its entity tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
@@ -82,6 +85,11 @@ impl Snapshot {
         let rendered = Rendered::new(body?);
         let mut cache = route.cache.write().unwrap_or_else(|e| e.into_inner());
         if !cache.iter().any(|(key, _)| *key == request) {
+            // Request facts come from the client (its Host header): a client sending a new one each time
+            // must not grow the cache without end. Past the bound, the oldest variant goes.
+            if cache.len() >= MAX_VARIANTS {
+                cache.remove(0);
+            }
             // Usually a single variant: do not reserve room for four.
             cache.reserve_exact(1);
             cache.push((request, rendered.clone()));
@@ -117,18 +125,21 @@ impl Snapshot {
                 (body, Vec::new())
             }
             Target::Dynamic { phone, file } | Target::Shared { phone, file } => {
-                let (body, mut issues) = self.render_file(*phone, *file, &request);
+                let own = matches!(route.target, Target::Dynamic { .. });
+                let (body, mut issues) = self.render_file(*phone, *file, own, &request);
                 issues.extend(self.strict_issues(route, &request));
                 (body, issues)
             }
         }
     }
 
-    /// Renders file `file` of `phone`'s profile with the phone's variables.
+    /// Renders file `file` of `phone`'s profile with the phone's variables (`own`: as the phone's own file,
+    /// not a shared one).
     fn render_file(
         &self,
         phone: PhoneId,
         file: usize,
+        own: bool,
         request: &Request,
     ) -> (Result<Vec<u8>, RenderFailure>, Vec<RenderIssue>) {
         let Some(owner) = self.phone(phone) else {
@@ -149,7 +160,7 @@ impl Snapshot {
             );
         };
         if name.ends_with(".hbs") {
-            return self.render_handlebars(phone, name, request);
+            return self.render_handlebars(phone, name, own, request);
         }
         let template = match self.templates.get(name) {
             Ok(t) => t,

@@ -98,6 +98,11 @@ impl Route {
         }
     }
 
+    /// How many rendered bodies it keeps (one per set of request facts its template reads, up to a bound).
+    pub fn cached_variants(&self) -> usize {
+        self.cache.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     /// For a route whose name has a `*` (see [`super::wildcard`]), the part of `name` it stands for.
     pub fn wildcard_match<'n>(&self, name: &'n str) -> Option<&'n str> {
         self.wildcard.as_ref()?.matches(name)

@@ -32,8 +32,7 @@ use throttle::{ClientKey, HarvestOutcome, Throttle};
 
 /// Log target of security events (refusals, bans, mismatches): fail2ban-friendly, one line each.
 pub const SECURITY: &str = "pjprov::security";
-/// Log target of the audit trail (one line per phone file asked for).
-pub const AUDIT: &str = "pjprov::audit";
+// The audit trail (one line per phone file asked for) is the request line: crate::logging::RequestLine.
 
 /// The access state kept across reloads.
 #[derive(Debug)]
@@ -224,18 +223,4 @@ fn log_event(event: &Event, client: IpAddr, uri: &str, limits: &pjprov_core::set
                 "Basic credentials over plain HTTP refused (they travel in clear text; use HTTPS or Digest)");
         }
     }
-}
-
-/// Logs the audit line of a phone's file.
-pub fn audit(
-    protocol: &str,
-    client: IpAddr,
-    mac: Mac,
-    user_agent: &str,
-    uri: &str,
-    status: u16,
-    proof: &Proof,
-) {
-    tracing::info!(target: AUDIT, mac = %mac, client = %pjprov_core::settings::unmap(client),
-        user_agent = %user_agent, uri = %uri, status, protocol, proof = %proof, "phone file");
 }

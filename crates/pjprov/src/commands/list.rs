@@ -119,11 +119,20 @@ fn phone_json(snapshot: &Snapshot, index: pjprov_core::PhoneId, show_secrets: bo
             })
         })
         .collect();
+    // What pjprov derives for this phone from the site key (its Handlebars templates see it).
+    let mut generated = Map::new();
+    if let Some(password) = snapshot.generated_admin_password(index) {
+        generated.insert(
+            "ADMIN_PASSWORD".into(),
+            Value::from(shown("ADMIN_PASSWORD", &password, show_secrets)),
+        );
+    }
     json!({
         "mac": phone.mac.as_str(),
         "profile": snapshot.profiles()[phone.profile.index()].name,
         "access": access(snapshot, phone),
         "lines": lines,
+        "generated": generated,
         "routes": routes,
     })
 }
@@ -277,5 +286,16 @@ fn write_table(
         "\n{} phones, {} routes ({statics} static files, {shared} shared files)",
         snapshot.phones().len(),
         snapshot.routes().len()
-    )
+    )?;
+    let generated = snapshot
+        .phone_ids()
+        .filter(|(id, _)| snapshot.generated_admin_password(*id).is_some())
+        .count();
+    if generated > 0 {
+        writeln!(
+            out,
+            "{generated} phones get a generated ADMIN_PASSWORD (see them with --format json --show-secrets)"
+        )?;
+    }
+    Ok(())
 }

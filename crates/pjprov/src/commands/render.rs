@@ -33,6 +33,14 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<ExitCode> {
     )
     .with_match(route.wildcard_match(&uri));
     let (body, issues) = snapshot.render_fresh(route, request);
+    if matches!(route.target, pjprov_core::Target::Dynamic { .. })
+        && snapshot
+            .template_name(route)
+            .is_some_and(|name| name.ends_with(".hbs"))
+        && let Err(why) = crate::site_key::read(&args.dirs.state_dir)
+    {
+        eprintln!("pjprov: note: no generated ADMIN_PASSWORD in this render: {why}");
+    }
     for issue in issues {
         eprintln!(
             "{}:{}: warning: {}",

@@ -23,7 +23,7 @@ use lru::LruCache;
 use pjprov_core::{Agent, Mac};
 use rustc_hash::{FxHashMap, FxHashSet};
 
-pub use record::{Fetched, PhoneRecord, State, UnknownRecord};
+pub use record::{PhoneRecord, State, UnknownRecord};
 use store::{Batch, Store};
 
 const SHARDS: usize = 16;
@@ -122,9 +122,18 @@ impl Inventory {
     }
 
     fn address_is(&self, address: IpAddr, mac: Mac) {
-        let mut map = self.by_address.write().unwrap_or_else(|e| e.into_inner());
-        if map.get(&address) != Some(&mac) {
-            map.insert(address, mac);
+        // Usually known already: a read lock, which every request can take at once.
+        let known = self
+            .by_address
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&address)
+            == Some(&mac);
+        if !known {
+            self.by_address
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(address, mac);
         }
     }
 
@@ -176,12 +185,7 @@ impl Inventory {
                 }
             }
             if (200..400).contains(&fetch.status) {
-                record.remember(Fetched {
-                    uri: fetch.uri.to_owned(),
-                    etag: fetch.etag.map(str::to_owned),
-                    at: now,
-                    status: fetch.status,
-                });
+                record.remember(fetch.uri, fetch.etag, now, fetch.status);
             }
         }
         self.address_is(fetch.client, mac);

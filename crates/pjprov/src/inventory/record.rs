@@ -96,10 +96,23 @@ impl PhoneRecord {
     }
 
     /// Records a fetch of `uri`, replacing the previous one.
-    pub fn remember(&mut self, fetched: Fetched) {
-        match self.files.iter_mut().find(|f| f.uri == fetched.uri) {
-            Some(old) => *old = fetched,
+    pub fn remember(&mut self, uri: &str, etag: Option<&str>, at: i64, status: u16) {
+        match self.files.iter_mut().find(|f| f.uri == uri) {
+            // The same file again (a phone's usual poll): no allocation.
+            Some(old) => {
+                if old.etag.as_deref() != etag {
+                    old.etag = etag.map(str::to_owned);
+                }
+                old.at = at;
+                old.status = status;
+            }
             None => {
+                let fetched = Fetched {
+                    uri: uri.to_owned(),
+                    etag: etag.map(str::to_owned),
+                    at,
+                    status,
+                };
                 // Bounded: a phone asks for a handful of files; a client looping over names does not grow it.
                 if self.files.len() >= 64 {
                     self.files.sort_by_key(|f| f.at);

@@ -5,11 +5,12 @@
 //! it logs the values it renders at `debug`, and those are SIP passwords. `--log-level trace` (or
 //! `RUST_LOG=trace`) therefore shows pjprov's own detail, never a rendered value.
 
+mod request_line;
 mod sink;
 
 use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tracing::Metadata;
 use tracing_subscriber::EnvFilter;
@@ -20,7 +21,38 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::cli::LogFormat;
+pub use request_line::RequestLine;
+use request_line::{Clock, Style};
 pub use sink::Sink;
+
+/// Where request lines go, once logging is set up.
+static REQUESTS: OnceLock<(Arc<Sink>, Style)> = OnceLock::new();
+
+thread_local! {
+    static REQUEST_BUFFER: RefCell<(Vec<u8>, Clock)> = RefCell::new((Vec::with_capacity(512), Clock::default()));
+}
+
+/// Logs the line of one request (under `pjprov::audit` for a phone's file, else `pjprov::access`), when
+/// the log filter lets that target through at `info`.
+pub fn request(line: &RequestLine<'_>) {
+    let Some((sink, style)) = REQUESTS.get() else {
+        return;
+    };
+    let enabled = if line.phone.is_some() {
+        tracing::enabled!(target: "pjprov::audit", tracing::Level::INFO)
+    } else {
+        tracing::enabled!(target: "pjprov::access", tracing::Level::INFO)
+    };
+    if !enabled {
+        return;
+    }
+    REQUEST_BUFFER.with(|cell| {
+        let (buffer, clock) = &mut *cell.borrow_mut();
+        buffer.clear();
+        line.write(*style, clock.format(jiff::Timestamp::now()), buffer);
+        sink.push(buffer);
+    });
+}
 
 /// Keeps the writer thread alive: dropping it writes what is queued and stops the thread.
 #[must_use = "dropping the guard stops logging"]
@@ -99,6 +131,11 @@ pub fn init(format: LogFormat, level: &str, queue_bytes: usize) -> anyhow::Resul
             .try_init(),
     };
     result.map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))?;
+    let style = match format {
+        LogFormat::Text => Style::Text,
+        LogFormat::Json => Style::Json,
+    };
+    let _ = REQUESTS.set((sink.clone(), style));
     Ok(Guard {
         sink,
         writer: Some(writer),

@@ -20,9 +20,7 @@ use super::clients::ClientSlots;
 use super::conditional::{self, Range};
 use super::hush::Hush;
 use super::metrics::Metrics;
-use crate::access::{
-    self, Access, Asked, CertIdentity, Decision, HttpFacts, Proof, Protocol, Refusal,
-};
+use crate::access::{Access, Asked, CertIdentity, Decision, HttpFacts, Proof, Protocol, Refusal};
 use crate::inventory::{Fetch, Inventory};
 use pjprov_core::Subject;
 
@@ -181,31 +179,28 @@ pub async fn handle<B>(
         };
         state.inventory.record(*subject, fetch);
     }
-    if let Some((mac, proof)) = &phone {
-        state.access.served(&snapshot, conn.peer.ip(), *mac, status);
-        access::audit(
-            protocol,
-            conn.peer.ip(),
-            *mac,
-            &user_agent,
-            req.uri().path(),
-            status,
-            proof,
-        );
-    }
-    if tracing::enabled!(target: "pjprov::access", tracing::Level::INFO) {
-        tracing::info!(
-            target: "pjprov::access",
-            client = %conn.peer.ip(),
-            method = %req.method(),
-            uri = %req.uri().path(),
-            status,
-            bytes = sent,
-            ms = format_args!("{:.3}", started.elapsed().as_secs_f64() * 1000.0),
-            user_agent = %user_agent,
-            "request"
-        );
-    }
+    let mac_text;
+    let proof_text;
+    let audited = match &phone {
+        Some((mac, proof)) => {
+            state.access.served(&snapshot, conn.peer.ip(), *mac, status);
+            mac_text = mac.to_string();
+            proof_text = proof.to_string();
+            Some((mac_text.as_str(), proof_text.as_str()))
+        }
+        None => None,
+    };
+    crate::logging::request(&crate::logging::RequestLine {
+        client: conn.peer.ip(),
+        method: req.method().as_str(),
+        uri: req.uri().path(),
+        status,
+        bytes: sent,
+        micros: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        protocol,
+        user_agent: &user_agent,
+        phone: audited,
+    });
     Ok(response)
 }
 

@@ -62,7 +62,7 @@ async fn serve(args: &ServeArgs, log: Arc<crate::logging::Sink>) -> anyhow::Resu
     let paths = args.dirs.paths();
     let mut state = State::new(Snapshot::empty(&paths), args.prefix.clone());
     state.log = Some(log);
-    let (inventory, problem) = crate::inventory::Inventory::open(&args.state_dir);
+    let (inventory, problem) = crate::inventory::Inventory::open(&args.dirs.state_dir);
     if let Some(problem) = problem {
         tracing::warn!(
             "{problem}: what phones fetch is kept in memory only (give pjprov a writable --state-dir)"
@@ -99,9 +99,17 @@ async fn serve(args: &ServeArgs, log: Arc<crate::logging::Sink>) -> anyhow::Resu
         grace: Duration::from_secs(args.shutdown_grace),
         prefix: prefix_path(args.prefix.as_deref().unwrap_or("")),
     };
+    let mut build_options = args.dirs.build_options();
+    build_options.site_key = match crate::site_key::open_or_create(&args.dirs.state_dir) {
+        Ok(key) => Some(key),
+        Err(why) => {
+            tracing::warn!("{why}: no ADMIN_PASSWORD is generated, phones keep theirs");
+            None
+        }
+    };
     let mut reloader = reload::Reloader::new(
         paths.clone(),
-        args.dirs.build_options(),
+        build_options,
         state.clone(),
         watcher,
         triggers,

@@ -131,6 +131,7 @@ impl Handler for Files {
     type Writer = futures_lite::io::Sink;
 
     async fn read_req_open(&mut self, client: &SocketAddr, path: &Path) -> Opened {
+        let started = std::time::Instant::now();
         let snapshot = self.state.snapshot.load_full();
         let mut seen = None;
         let (result, audit) = self.open(&snapshot, *client, path, &mut seen);
@@ -159,25 +160,24 @@ impl Handler for Files {
             self.state
                 .access
                 .served(&snapshot, client.ip(), mac, status);
-            access::audit(
-                "tftp",
-                client.ip(),
-                mac,
-                "",
-                &path.to_string_lossy(),
-                status,
-                &access::Proof::None,
-            );
         }
-        tracing::info!(
-            target: "pjprov::access",
-            client = %client.ip(),
-            method = "RRQ",
-            uri = %path.display(),
+        let mac_text = audit.map(|mac| mac.to_string());
+        let name = path.to_string_lossy();
+        crate::logging::request(&crate::logging::RequestLine {
+            client: client.ip(),
+            method: "RRQ",
+            uri: &name,
             status,
-            protocol = "tftp",
-            "request"
-        );
+            // The size sent, as far as it is known when the transfer starts.
+            bytes: match &result {
+                Ok((_, Some(size))) => *size,
+                _ => 0,
+            },
+            micros: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            protocol: "tftp",
+            user_agent: "",
+            phone: mac_text.as_deref().map(|mac| (mac, "none")),
+        });
         result
     }
 

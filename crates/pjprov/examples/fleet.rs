@@ -1,0 +1,406 @@
+//! The fleet measurement of issue 16, in one command: a generated fleet (`../shared/bench/gen_fleet.py`),
+//! `pjprov serve` on it at its default settings, and
+//!
+//! * start: from spawning the server to the first file served;
+//! * save → served: a phone's `callerid` edited in the fleet's include file, then the time until the new
+//!   name is served (median and max of `--reloads`);
+//! * RSS: sampled every 50 ms from start to the end of the reloads (after start, peak, peak ÷ after start);
+//! * the boot storm (`boot-storm.sh`): pjprov, then nginx (2 workers, access log off) serving the same bytes,
+//!   in the same run, and the ratios.
+//!
+//! ```text
+//! cargo run --release --example fleet -- --phones 100000
+//! cargo run --release --example fleet -- --phones 10000 --reloads 5
+//! ```
+//!
+//! Options: `--phones N` (100000), `--reloads N` (20), `--storm-seconds N` (10, 0 for no storm),
+//! `--shared DIR` (the reference material; `$PJPROV_SHARED_DIR`, else `../shared` of the repository),
+//! `--keep DIR` (generate into DIR and keep it), `--` then more `pjprov serve` arguments.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct Options {
+    phones: usize,
+    reloads: usize,
+    storm_seconds: u64,
+    shared: PathBuf,
+    keep: Option<PathBuf>,
+    serve_args: Vec<String>,
+}
+
+fn options() -> Options {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut options = Options {
+        phones: 100_000,
+        reloads: 20,
+        storm_seconds: 10,
+        shared: std::env::var_os("PJPROV_SHARED_DIR")
+            .map_or_else(|| repo.join("../shared"), PathBuf::from),
+        keep: None,
+        serve_args: Vec::new(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
+        };
+        match arg.as_str() {
+            "--phones" => options.phones = value().parse().unwrap_or_else(|_| usage("--phones N")),
+            "--reloads" => {
+                options.reloads = value().parse().unwrap_or_else(|_| usage("--reloads N"))
+            }
+            "--storm-seconds" => {
+                options.storm_seconds = value()
+                    .parse()
+                    .unwrap_or_else(|_| usage("--storm-seconds N"))
+            }
+            "--shared" => options.shared = PathBuf::from(value()),
+            "--keep" => options.keep = Some(PathBuf::from(value())),
+            "--" => {
+                options.serve_args = args.by_ref().collect();
+            }
+            other => usage(&format!("unknown argument {other}")),
+        }
+    }
+    options
+}
+
+fn usage(problem: &str) -> ! {
+    eprintln!(
+        "fleet: {problem}\nusage: fleet [--phones N] [--reloads N] [--storm-seconds N] [--shared DIR] [--keep DIR] [-- SERVE_ARGS...]"
+    );
+    std::process::exit(2)
+}
+
+fn main() {
+    let options = options();
+    let bench = options.shared.join("bench");
+    if !bench.join("gen_fleet.py").is_file() {
+        usage(&format!(
+            "no {}: give --shared DIR or PJPROV_SHARED_DIR",
+            bench.join("gen_fleet.py").display()
+        ));
+    }
+    let pjprov = release_binary();
+    let scratch = tempdir();
+    let fleet = options
+        .keep
+        .clone()
+        .unwrap_or_else(|| scratch.join("fleet"));
+    let generated = Instant::now();
+    run(Command::new("python3")
+        .arg(bench.join("gen_fleet.py"))
+        .arg(&fleet)
+        .args(["--phones", &options.phones.to_string()]));
+    println!(
+        "fleet: {} phones in {} ({:.1} s to generate)",
+        options.phones,
+        fleet.display(),
+        generated.elapsed().as_secs_f64()
+    );
+    let paths: Vec<String> = std::fs::read_to_string(fleet.join("paths"))
+        .expect("paths")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+
+    let port = free_port();
+    let admin = free_port();
+    let log = std::fs::File::create(scratch.join("serve.log")).expect("log file");
+    let started = Instant::now();
+    let mut server = Server(
+        Command::new(&pjprov)
+            .arg("serve")
+            .arg("--config-dir")
+            .arg(fleet.join("etc"))
+            .arg("--data-dir")
+            .arg(fleet.join("data"))
+            .arg("--state-dir")
+            .arg(scratch.join("state"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--admin-listen", &format!("127.0.0.1:{admin}")])
+            .args(&options.serve_args)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start pjprov serve"),
+    );
+    let pid = server.0.id();
+    let rss = Rss::sample(pid);
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let first = format!("/phoneprov/{}", paths[0]);
+    while get(addr, &first).map(|(status, _)| status) != Some(200) {
+        if started.elapsed() > Duration::from_secs(600) {
+            panic!(
+                "nothing served after 10 minutes; see {}",
+                scratch.join("serve.log").display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let start = started.elapsed();
+    std::thread::sleep(Duration::from_millis(1000));
+    let after_start = rss.now();
+    println!(
+        "start: first file served {:.0} ms after spawning; RSS {} MB one second later",
+        start.as_secs_f64() * 1000.0,
+        after_start / 1024
+    );
+
+    // Saves: one phone's callerid each time, the whole file written as an editor writes it.
+    let include = fleet.join("etc/pjsip_phones.conf");
+    let mut text = std::fs::read_to_string(&include).expect("include file");
+    let mut times = Vec::new();
+    for n in 0..options.reloads {
+        let phone = (n * 7919) % options.phones;
+        let old = format!("\"Phone {phone} line 1\"");
+        let new = format!("\"Phone {phone} line 1 saved {n}\"");
+        assert!(text.contains(&old), "callerid of phone {phone}");
+        text = text.replacen(&old, &new, 1);
+        let uri = format!("/phoneprov/{}", paths[phone]);
+        let wanted = format!("Phone {phone} line 1 saved {n}");
+        std::fs::write(&include, &text).expect("save");
+        let saved = Instant::now();
+        loop {
+            if let Some((200, body)) = get(addr, &uri)
+                && String::from_utf8_lossy(&body).contains(&wanted)
+            {
+                break;
+            }
+            if saved.elapsed() > Duration::from_secs(120) {
+                panic!("save {n} not served after 2 minutes");
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        times.push(saved.elapsed());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let samples = rss.stop();
+    let peak = samples.iter().copied().max().unwrap_or(0);
+    if !times.is_empty() {
+        times.sort();
+        println!(
+            "save -> served: median {:.0} ms, max {:.0} ms ({} saves)",
+            times[times.len() / 2].as_secs_f64() * 1000.0,
+            times[times.len() - 1].as_secs_f64() * 1000.0,
+            times.len()
+        );
+    }
+    println!(
+        "RSS: {} MB after start, peak {} MB ({:.2}x) over {} samples every 50 ms",
+        after_start / 1024,
+        peak / 1024,
+        peak as f64 / after_start.max(1) as f64,
+        samples.len()
+    );
+
+    if options.storm_seconds > 0 {
+        storm(&options, &bench, &scratch, addr, pid, &paths);
+    }
+    drop(server.0.kill());
+    let _ = server.0.wait();
+    if options.keep.is_none() {
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+}
+
+/// The boot storm against pjprov, then against nginx serving the same bytes, and the ratios.
+fn storm(
+    options: &Options,
+    bench: &Path,
+    scratch: &Path,
+    addr: SocketAddr,
+    pid: u32,
+    paths: &[String],
+) {
+    let list = scratch.join("paths.slash");
+    let copy = scratch.join("nginx/phoneprov");
+    std::fs::create_dir_all(&copy).expect("nginx dir");
+    let mut slashed = String::new();
+    for path in paths {
+        let (status, body) = get(addr, &format!("/phoneprov/{path}")).expect("fetch");
+        assert_eq!(status, 200, "{path}");
+        std::fs::write(copy.join(path), body).expect("copy");
+        slashed.push('/');
+        slashed.push_str(path);
+        slashed.push('\n');
+    }
+    std::fs::write(&list, slashed).expect("paths list");
+    let seconds = options.storm_seconds.to_string();
+    let ours = output(
+        Command::new(bench.join("boot-storm.sh"))
+            .arg(format!("http://{addr}/phoneprov"))
+            .arg(&list)
+            .arg(&seconds)
+            .env("SERVER_PIDS", pid.to_string()),
+    );
+    println!("pjprov: {ours}");
+    let script = format!(
+        "SERVER_PIDS=\"$NGINX_BASELINE_PID $NGINX_BASELINE_WORKER_PIDS\" '{}' \"$NGINX_BASELINE_URL/phoneprov\" '{}' {seconds}",
+        bench.join("boot-storm.sh").display(),
+        list.display()
+    );
+    let nginx = output(
+        Command::new(bench.join("nginx-baseline.sh"))
+            .arg(free_port().to_string())
+            .arg(scratch.join("nginx"))
+            .args(["--", "sh", "-c", &script])
+            .env("NGINX_WORKERS", "2"),
+    );
+    let nginx = nginx
+        .lines()
+        .rfind(|l| l.starts_with("rps_keepalive="))
+        .unwrap_or_default()
+        .to_owned();
+    println!("nginx:  {nginx}");
+    let field = |line: &str, key: &str| -> f64 {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    println!(
+        "ratio pjprov / nginx: keep-alive {:.2}x, new-connection {:.2}x; p99 {:.2} ms vs {:.2} ms; errors {} / non2xx {}",
+        field(&ours, "rps_keepalive") / field(&nginx, "rps_keepalive"),
+        field(&ours, "rps_close") / field(&nginx, "rps_close"),
+        field(&ours, "p99_ms"),
+        field(&nginx, "p99_ms"),
+        field(&ours, "errors"),
+        field(&ours, "non2xx"),
+    );
+}
+
+/// The release `pjprov` next to this example, built first (`cargo run` says where cargo is).
+fn release_binary() -> PathBuf {
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        run(Command::new(cargo).args(["build", "--release", "--quiet", "--bin", "pjprov"]));
+    }
+    let exe = std::env::current_exe().expect("own path");
+    let binary = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join("pjprov"))
+        .expect("target dir");
+    assert!(
+        binary.is_file(),
+        "no {}: run `cargo build --release` first",
+        binary.display()
+    );
+    binary
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// RSS of a process, sampled every 50 ms by a thread.
+struct Rss {
+    pid: u32,
+    samples: Arc<Mutex<Vec<u64>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Rss {
+    fn sample(pid: u32) -> Rss {
+        let samples = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (samples, stop) = (samples.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    if let Some(kb) = rss_kb(pid) {
+                        samples.lock().unwrap().push(kb);
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            })
+        };
+        Rss {
+            pid,
+            samples,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        rss_kb(self.pid).unwrap_or(0)
+    }
+
+    fn stop(mut self) -> Vec<u64> {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        std::mem::take(&mut *self.samples.lock().unwrap())
+    }
+}
+
+fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// One GET over a new connection: the status and body.
+fn get(addr: SocketAddr, path: &str) -> Option<(u16, Vec<u8>)> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).ok()?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let status = std::str::from_utf8(&raw[..split])
+        .ok()?
+        .split(' ')
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some((status, raw[split + 4..].to_vec()))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn tempdir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pjprov-fleet-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn run(command: &mut Command) {
+    let status = command.status().expect("run a helper command");
+    assert!(status.success(), "{command:?} failed: {status}");
+}
+
+fn output(command: &mut Command) -> String {
+    let out = command.output().expect("run a helper command");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}

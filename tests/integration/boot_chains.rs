@@ -12,7 +12,7 @@ use std::path::Path;
 
 use quick_xml::events::Event;
 
-use crate::util::{Fixture, Response, Server, copy_dir, request};
+use crate::util::{Fixture, Response, Server, copy_dir, request, run, stdout};
 
 fn repo_templates() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates")
@@ -46,7 +46,7 @@ fn pjsip(brand: &str, mac1: &str, mac2: &str) -> String {
 /// A running pjprov with one brand's templates and sample profile.
 struct Office {
     server: Server,
-    _fixture: Fixture,
+    fixture: Fixture,
 }
 
 impl Office {
@@ -62,6 +62,22 @@ impl Office {
         edit: impl Fn(String) -> String,
         files: &[(&str, &str)],
     ) -> Office {
+        Office::build(brand, macs, edit, files, false)
+    }
+
+    /// As `new`, with a state directory: `serve` creates the site key there, and so generates an
+    /// ADMIN_PASSWORD for every phone (none is set in `pjsip`).
+    fn with_site_key(brand: &str, macs: (&str, &str)) -> Office {
+        Office::build(brand, macs, |sample| sample, &[], true)
+    }
+
+    fn build(
+        brand: &str,
+        macs: (&str, &str),
+        edit: impl Fn(String) -> String,
+        files: &[(&str, &str)],
+        state: bool,
+    ) -> Office {
         let fixture = Fixture::new();
         copy_dir(
             &repo_templates().join(brand),
@@ -75,11 +91,14 @@ impl Office {
                 .unwrap();
         fixture.config("phoneprov.conf", &edit(sample));
         fixture.config("pjsip.conf", &pjsip(brand, macs.0, macs.1));
-        let server = Server::start(&fixture.etc(), &fixture.data(), &[]);
-        Office {
-            server,
-            _fixture: fixture,
-        }
+        let state_dir = fixture.dir.path().join("state");
+        let args: &[&str] = if state {
+            &["--state-dir", state_dir.to_str().unwrap()]
+        } else {
+            &[]
+        };
+        let server = Server::start(&fixture.etc(), &fixture.data(), args);
+        Office { server, fixture }
     }
 
     /// What DHCP option 66 gives a factory-new phone.
@@ -714,6 +733,147 @@ fn cisco_first_stage_then_profile_rule_b_then_its_own_profile_rule() {
                 children(&directory, "DirectoryEntry", "Name"),
                 ["Sales & Co"]
             );
+        }
+    }
+}
+
+/// Where a brand's default family writes the administrator password.
+struct AdminKey {
+    brand: &'static str,
+    /// Two MACs, as the brand's phones spell them in file names.
+    macs: (&'static str, &'static str),
+    /// The phone's files that set it (`{mac}` stands for the MAC).
+    files: &'static [&'static str],
+    /// How it is written there (`{pw}` stands for the password).
+    written: &'static str,
+}
+
+/// With no ADMIN_PASSWORD set, each phone gets the one pjprov generates from the site key: in the
+/// settings file of its own that sets the administrator password, in its syntax, and in no other file —
+/// not its phone book, not another phone's file, and never a shared file (rendered for every phone).
+#[test]
+fn a_generated_admin_password_reaches_only_the_phones_own_settings() {
+    let brands = [
+        AdminKey {
+            brand: "yealink",
+            macs: ("805ec0a10001", "805ec0a10002"),
+            files: &["{mac}.cfg"],
+            written: "security.user_password = admin:{pw}\n",
+        },
+        AdminKey {
+            brand: "polycom",
+            macs: ("0004f2a10001", "0004f2a10002"),
+            files: &["{mac}-pjprov.cfg"],
+            written: "device.auth.localAdminPassword=\"{pw}\"",
+        },
+        AdminKey {
+            brand: "snom",
+            macs: ("000413A10001", "000413A10002"),
+            files: &["{mac}.xml"],
+            written: "<http_pass perm=\"R\">{pw}</http_pass>",
+        },
+        AdminKey {
+            brand: "grandstream",
+            macs: ("000b82a10001", "000b82a10002"),
+            files: &["cfg{mac}.xml"],
+            written: "<P2>{pw}</P2>",
+        },
+        AdminKey {
+            brand: "cisco",
+            macs: ("00562ba10001", "00562ba10002"),
+            // The MPP name and the SPA one: the same profile.
+            files: &["{mac}.xml", "spa{mac}.xml"],
+            written: "<Admin_Password ua=\"na\">{pw}</Admin_Password>",
+        },
+        AdminKey {
+            brand: "fanvil",
+            macs: ("0c383ea10001", "0c383ea10002"),
+            files: &["{mac}.cfg"],
+            written: "<Password>{pw}</Password>",
+        },
+    ];
+    for AdminKey {
+        brand,
+        macs,
+        files: own_files,
+        written,
+    } in brands
+    {
+        let office = Office::with_site_key(brand, macs);
+        let etc = office.fixture.etc();
+        let data = office.fixture.data();
+        let state = office.fixture.dir.path().join("state");
+        let listed = run(&[
+            "list",
+            "--format",
+            "json",
+            "--show-secrets",
+            "--config-dir",
+            etc.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+        ]);
+        assert!(listed.status.success(), "{brand}: {}", stdout(&listed));
+        let listed: serde_json::Value = serde_json::from_str(&stdout(&listed)).unwrap();
+        let phones = listed["phones"].as_array().unwrap();
+        let passwords: Vec<&str> = phones
+            .iter()
+            .map(|p| p["generated"]["ADMIN_PASSWORD"].as_str().unwrap())
+            .collect();
+        assert_eq!(passwords.len(), 2, "{brand}");
+        assert_ne!(passwords[0], passwords[1], "{brand}");
+        // No User-Agent: each brand's default family.
+        let get = |uri: &str| {
+            let response = office.server.get(&format!("/phoneprov/{uri}"));
+            assert_eq!(response.status, 200, "{brand}: {uri}");
+            String::from_utf8(response.body).unwrap()
+        };
+        for (phone, password) in phones.iter().zip(&passwords) {
+            let mac = phone["mac"].as_str().unwrap();
+            let mac = if brand == "snom" {
+                mac.to_ascii_uppercase()
+            } else {
+                mac.to_owned()
+            };
+            let mine: Vec<String> = own_files.iter().map(|f| f.replace("{mac}", &mac)).collect();
+            let routes = phone["routes"].as_array().unwrap();
+            let mut found = 0;
+            for route in routes {
+                // A per-phone pattern (`snom*-<MAC>.htm`): any model.
+                let uri = route["uri"].as_str().unwrap().replace('*', "x1");
+                let body = get(&uri);
+                if mine.contains(&uri) {
+                    found += 1;
+                    assert!(
+                        body.contains(&written.replace("{pw}", password)),
+                        "{brand}: {uri} does not set its generated password:\n{body}"
+                    );
+                } else {
+                    assert!(!body.contains(password), "{brand}: {uri} has it");
+                }
+                let others = passwords.iter().filter(|p| *p != password);
+                for other in others {
+                    assert!(!body.contains(other), "{brand}: {uri} has another's");
+                }
+            }
+            assert_eq!(
+                found,
+                mine.len(),
+                "{brand}: {mine:?} are not among {routes:?}"
+            );
+        }
+        let shared = listed["shared_files"].as_array().unwrap();
+        // Snom, Cisco and Fanvil have shared files (model and first-stage files); the others none.
+        let has_shared = matches!(brand, "snom" | "cisco" | "fanvil");
+        assert_eq!(!shared.is_empty(), has_shared, "{brand}: {shared:?}");
+        for file in shared {
+            let uri = file["uri"].as_str().unwrap().replace('*', "x1");
+            let body = get(&uri);
+            for password in &passwords {
+                assert!(!body.contains(password), "{brand}: shared {uri} has one");
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 //! One test binary, one module per area, as ripgrep does; `util` holds the shared helpers.
 
 mod ami_double;
+mod boot_chains;
 mod check;
 mod contrib;
 mod dump;

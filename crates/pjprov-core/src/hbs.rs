@@ -12,6 +12,26 @@
 //! and `posix_tz` (`{{posix_tz TIMEZONE}}` → `EST5EDT,M3.2.0,M11.1.0`, from the zone file); `url` splits a
 //! URL for phones that store it in parts (`{{url PROVISIONING_URL "scheme"}}` → `http`, `"rest"` →
 //! `192.0.2.10:8088/phoneprov/`, also `"authority"` and `"path"`).
+//!
+//! Helpers for the bundled vendor templates (each takes a missing parameter as empty, so that optional
+//! variables keep strict mode quiet; see [`lenient`]):
+//! - `family` (`{{family "yealink" UA_MODEL UA_FIRMWARE}}` → `v81`): the firmware family, [`family`];
+//! - `line_label`, `line_number` (`{{line_label this}}`): what a line shows (`LINE_LABEL`), its number;
+//!   `keys` (`{{#each (keys lines BLF SPEED_DIAL)}}`): line keys, BLF and speed dials, [`keys`];
+//! - `tz_rule` (`{{#with (tz_rule TIMEZONE)}}`): the zone's daylight saving rule, [`time`]; `tz_hm`
+//!   (`+5:30`), `pad` (`{{pad 3 2}}` → `03`);
+//! - `split`, `field` (`{{field UA_FIRMWARE "." 1}}`), `starts_with`, `concat`, `model_var`
+//!   (`{{model_var this "FIRMWARE" UA_MODEL}}` at the top level: `FIRMWARE_<MODEL>`, else `FIRMWARE`), `url_join`;
+//! - `language`, `tone_country`, `cisco_locale`: `LANGUAGE` and `COUNTRY` in a vendor's words, [`locale`].
+
+mod family;
+mod keys;
+mod lenient;
+mod locale;
+mod text;
+mod time;
+
+use lenient::Lenient;
 
 use handlebars::{Handlebars, handlebars_helper};
 use serde_json::{Map, Value};
@@ -151,44 +171,15 @@ pub fn tz_gmt_text(seconds: i64) -> String {
 }
 
 /// The POSIX TZ rule at the end of a zone file (`EST5EDT,M3.2.0,M11.1.0`); the host's (`/etc/localtime`)
-/// for an empty name; empty when there is none.
+/// for an empty name; a valid POSIX string as it is; empty when there is none.
 pub fn posix_tz_text(zone: &str) -> String {
-    if zone.contains("..") || zone.starts_with('/') {
-        return String::new();
-    }
-    let file = if zone.is_empty() {
-        std::path::PathBuf::from("/etc/localtime")
-    } else {
-        std::path::Path::new("/usr/share/zoneinfo").join(zone)
-    };
-    let Ok(data) = std::fs::read(file) else {
-        // Not a zone name: perhaps already a POSIX string.
-        return if zone
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '<')
-            && zone.chars().any(|c| c.is_ascii_digit())
-        {
-            zone.to_owned()
-        } else {
-            String::new()
-        };
-    };
-    if !data.starts_with(b"TZif") {
-        return String::new();
-    }
-    let text = String::from_utf8_lossy(&data);
-    let mut lines = text.trim_end_matches('\n').rsplit('\n');
-    let footer = lines.next().unwrap_or_default();
-    if footer.is_empty() || footer.contains('\0') || footer.len() > 64 {
-        String::new()
-    } else {
-        footer.to_owned()
-    }
+    crate::tz::posix_footer(zone)
 }
 
-/// A part of `url` (`scheme://authority/path`): `scheme`, `authority`, `path` (from its `/`, `/` if none)
-/// or `rest` (all after `scheme://`). A text without `://` is all authority and path, with no scheme.
+/// A part of `url` (`scheme://authority/path`): `scheme`, `authority`, `path` (from its `/`, `/` if none),
+/// `rest` (all after `scheme://`) or `base` (the whole URL without its trailing `/`, for phones that add
+/// one between a server field and a file name). A text without `://` is all authority and path, with no
+/// scheme.
 pub fn url_part(url: &str, part: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
     let (authority, path) = match rest.find('/') {
@@ -199,6 +190,7 @@ pub fn url_part(url: &str, part: &str) -> String {
         "scheme" => scheme.to_ascii_lowercase(),
         "authority" => authority.to_owned(),
         "path" => path.to_owned(),
+        "base" => url.trim_end_matches('/').to_owned(),
         _ => rest.to_owned(),
     }
 }
@@ -249,7 +241,106 @@ pub(crate) fn registry(strict: bool) -> Handlebars<'static> {
     hb.register_helper("tz_gmt", Box::new(tz_gmt));
     hb.register_helper("posix_tz", Box::new(PosixTz));
     hb.register_helper("url", Box::new(url_helper));
+    register_vendor_helpers(&mut hb);
     hb
+}
+
+/// The helpers of the bundled vendor templates (module documentation above).
+fn register_vendor_helpers(hb: &mut Handlebars<'static>) {
+    use lenient::{number, text};
+    let helpers: [(&str, Lenient); 16] = [
+        (
+            "family",
+            Lenient(|p| Value::from(family::family(&text(p, 0), &text(p, 1), &text(p, 2)))),
+        ),
+        (
+            "line_label",
+            Lenient(|p| match p.first().and_then(|v| v.as_object()) {
+                Some(line) => Value::from(keys::line_label(line)),
+                None => Value::from(""),
+            }),
+        ),
+        (
+            "line_number",
+            Lenient(|p| match p.first().and_then(|v| v.as_object()) {
+                Some(line) => Value::from(keys::line_number(line)),
+                None => Value::from(""),
+            }),
+        ),
+        (
+            "keys",
+            Lenient(|p| {
+                let lines = p
+                    .first()
+                    .and_then(|v| v.as_array())
+                    .map_or(&[][..], Vec::as_slice);
+                let layout = keys::layout(lines, &text(p, 1), &text(p, 2));
+                Value::Array(layout.iter().map(keys::Key::to_json).collect())
+            }),
+        ),
+        (
+            "split",
+            Lenient(|p| {
+                let items = keys::split(&text(p, 0), &text(p, 1));
+                Value::Array(items.into_iter().map(Value::from).collect())
+            }),
+        ),
+        (
+            "field",
+            Lenient(|p| {
+                let at = usize::try_from(number(p, 2).unwrap_or(0)).unwrap_or(0);
+                Value::from(text::field(&text(p, 0), &text(p, 1), at))
+            }),
+        ),
+        (
+            "starts_with",
+            Lenient(|p| Value::from(text::starts_with(&text(p, 0), &text(p, 1)))),
+        ),
+        (
+            "concat",
+            Lenient(|p| Value::from((0..p.len()).map(|i| text(p, i)).collect::<String>())),
+        ),
+        (
+            "model_var",
+            Lenient(|p| {
+                let root = p.first().copied().unwrap_or(&Value::Null);
+                Value::from(text::model_var(root, &text(p, 1), &text(p, 2)))
+            }),
+        ),
+        (
+            "url_join",
+            Lenient(|p| Value::from(text::url_join(&text(p, 0), &text(p, 1)))),
+        ),
+        ("tz_rule", Lenient(|p| time::rule_json(&text(p, 0)))),
+        (
+            "tz_hm",
+            Lenient(|p| Value::from(time::hours_minutes(number(p, 0).unwrap_or(0)))),
+        ),
+        (
+            "pad",
+            Lenient(|p| {
+                let width = usize::try_from(number(p, 1).unwrap_or(0))
+                    .unwrap_or(0)
+                    .min(16);
+                Value::from(time::pad(&text(p, 0), width))
+            }),
+        ),
+        (
+            "language",
+            Lenient(|p| Value::from(locale::language(&text(p, 0), &text(p, 1)))),
+        ),
+        (
+            "tone_country",
+            Lenient(|p| Value::from(locale::tone_country(&text(p, 0), &text(p, 1), &text(p, 2)))),
+        ),
+        (
+            "cisco_locale",
+            Lenient(|p| Value::from(locale::cisco_locale(&text(p, 0)))),
+        ),
+    ];
+    for (name, helper) in helpers {
+        hb.register_helper(name, Box::new(helper));
+    }
 }
 
 /// A line's variables as a JSON object, with `SERVER` where the line does not set it, and `SIP_TRANSPORT`
@@ -484,6 +575,81 @@ mod tests {
             .unwrap(),
             "-5 -300 GMT-05:00"
         );
+    }
+
+    /// The vendor helpers take optional variables that are not set as empty, in strict mode too (what
+    /// `pjprov check` renders with), and compute what the templates write.
+    #[test]
+    fn vendor_helpers_take_missing_variables_in_strict_mode() {
+        let data = serde_json::json!({
+            "MAC": "0004f2aabbcc",
+            "UA_MODEL": "T54W",
+            "UA_FIRMWARE": "96.86.0.100",
+            "FIRMWARE_T54W": "t54w.rom",
+            "BLF": "201=Alice, 202",
+            "lines": [
+                {"LINE": "1", "LINEKEYS": "2", "ENDPOINT_ID": "200", "DISPLAY_NAME": "Reception"},
+                {"LINE": "2", "ENDPOINT_ID": "210", "LINE_LABEL": "number", "CALLERID": "210"},
+            ],
+        });
+        for (template, want) in [
+            ("{{family \"yealink\" UA_MODEL UA_FIRMWARE}}", "v83"),
+            ("{{family \"yealink\" NO_MODEL NO_FIRMWARE}}", "v83"),
+            ("{{family \"polycom\" NO_MODEL NO_FIRMWARE}}", "ucs"),
+            (
+                "{{#each (keys lines BLF SPEED_DIAL)}}{{index}}:{{kind}}:{{line}}:{{label}} {{/each}}",
+                "1:line:1:Reception 2:line:1:Reception 3:line:2:210 4:blf:1:Alice 5:blf:1:202 ",
+            ),
+            (
+                "{{#each (keys lines NONE NONE)}}{{kind}} {{/each}}",
+                "line line line ",
+            ),
+            (
+                "{{#each lines}}{{line_label this}}/{{line_number this}} {{/each}}",
+                "Reception/200 210/210 ",
+            ),
+            (
+                "{{#each (split BLF)}}[{{this}}]{{/each}}",
+                "[201=Alice][202]",
+            ),
+            (
+                "{{field UA_FIRMWARE \".\" 1}}{{field NOTHING \".\" 1}}",
+                "86",
+            ),
+            ("{{#if (starts_with UA_MODEL \"t5\")}}yes{{/if}}", "yes"),
+            (
+                "{{model_var this \"FIRMWARE\" UA_MODEL}}|{{model_var this \"FIRMWARE\" NONE}}",
+                "t54w.rom|",
+            ),
+            (
+                "{{url_join \"http://h/p/\" (model_var this \"FIRMWARE\" UA_MODEL)}}",
+                "http://h/p/t54w.rom",
+            ),
+            ("{{concat \"a\" MISSING \"b\" 3}}", "ab3"),
+            (
+                "{{tz_hm 19800}} {{tz_hm -12600}} {{pad 7 2}}",
+                "+5:30 -3:30 07",
+            ),
+            (
+                "{{#with (tz_rule \"Europe/Paris\")}}{{offset}} {{start.month}}/{{start.week}}/{{start.weekday_iso}}{{/with}}",
+                "3600 3/5/7",
+            ),
+            (
+                "{{#with (tz_rule \"Mars/Olympus_Mons\")}}{{known}} {{offset}} {{dst}}{{/with}}",
+                "false 0 false",
+            ),
+            (
+                "{{language \"yealink\" LANGUAGE}}{{tone_country \"yealink\" COUNTRY LANGUAGE}}",
+                "",
+            ),
+            ("{{url \"http://h:1/p/\" \"base\"}}", "http://h:1/p"),
+        ] {
+            assert_eq!(
+                render(template, data.clone(), true).as_deref(),
+                Ok(want),
+                "{template}"
+            );
+        }
     }
 
     #[test]

@@ -16,6 +16,10 @@ use std::fmt;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
+mod rule;
+
+pub use rule::{Change, DstRule, RuleDate, ZoneRule, parse_posix};
+
 /// Where DST starts and ends, in local time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DstInfo {
@@ -113,6 +117,45 @@ fn load(zone: Option<&str>) -> Result<TimeZone, UnknownZone> {
     TimeZone::get(name)
         .or_else(|_| TimeZone::posix(name))
         .map_err(|_| unknown())
+}
+
+/// The POSIX TZ rule at the end of a zone file (`EST5EDT,M3.2.0,M11.1.0`): the zone's rule from its last
+/// listed transition on. `zone` is an Olson name under `/usr/share/zoneinfo`, empty for the host's zone
+/// (`/etc/localtime`), or already a POSIX string (returned as it is). Empty when there is none.
+pub fn posix_footer(zone: &str) -> String {
+    if zone.contains("..") || zone.starts_with('/') {
+        return String::new();
+    }
+    let file = if zone.is_empty() {
+        std::path::PathBuf::from("/etc/localtime")
+    } else {
+        std::path::Path::new("/usr/share/zoneinfo").join(zone)
+    };
+    let Ok(data) = std::fs::read(file) else {
+        // Not a zone name: perhaps already a POSIX string.
+        return if parse_posix(zone).is_some() {
+            zone.to_owned()
+        } else {
+            String::new()
+        };
+    };
+    if !data.starts_with(b"TZif") {
+        return String::new();
+    }
+    let text = String::from_utf8_lossy(&data);
+    let mut lines = text.trim_end_matches('\n').rsplit('\n');
+    let footer = lines.next().unwrap_or_default();
+    if footer.is_empty() || footer.contains('\0') || footer.len() > 64 {
+        String::new()
+    } else {
+        footer.to_owned()
+    }
+}
+
+/// The rule of `zone` (as [`posix_footer`] finds it); `None` for a zone without one, which Asterisk and
+/// pjprov treat as GMT.
+pub fn zone_rule(zone: &str) -> Option<ZoneRule> {
+    parse_posix(&posix_footer(zone))
 }
 
 /// `/etc/localtime`, else UTC.
@@ -291,5 +334,119 @@ mod tests {
             }
         );
         assert_eq!(problem, Some(UnknownZone("Mars/Olympus_Mons".into())));
+    }
+
+    /// Every zone of the system database: its rule parses, and for years long after the zone file's
+    /// explicit transitions (where the rule alone decides) the changes the rule gives are the ones the
+    /// zone has: the rule is right across years, not only for the next two changes.
+    #[test]
+    fn every_zone_rule_gives_the_zone_transitions_in_later_years() {
+        fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                let name = entry.file_name();
+                if name == "posix" || name == "right" {
+                    continue;
+                }
+                if path.is_dir() {
+                    files(&path, out);
+                } else if std::fs::read(&path).is_ok_and(|d| d.starts_with(b"TZif")) {
+                    out.push(path);
+                }
+            }
+        }
+        let root = std::path::Path::new("/usr/share/zoneinfo");
+        let mut all = Vec::new();
+        files(root, &mut all);
+        assert!(
+            all.len() > 300,
+            "the system time zone database is needed ({})",
+            all.len()
+        );
+        let mut with_dst = 0;
+        for path in all {
+            let name = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let footer = posix_footer(&name);
+            if footer.is_empty() {
+                continue;
+            }
+            let rule = parse_posix(&footer).unwrap_or_else(|| panic!("{name}: {footer}"));
+            let tz = TimeZone::get(&name).unwrap();
+            // Zone files list explicit changes up to 2087 (Gaza, Casablanca); later years follow the rule.
+            for year in [2091_i16, 2092, 2097, 2100] {
+                let midnight = |y: i16| {
+                    let day = jiff::civil::date(y, 1, 1).to_datetime(jiff::civil::Time::midnight());
+                    jiff::tz::Offset::UTC.to_timestamp(day).unwrap()
+                };
+                let (from, to) = (midnight(year), midnight(year + 1));
+                let mut actual: Vec<Timestamp> = tz
+                    .following(from)
+                    .take_while(|t| t.timestamp() < to)
+                    // Only real changes of the clock (a zone file may list a transition to the same
+                    // offset, such as the 32-bit data's last second of 2038-01-19).
+                    .filter(|t| {
+                        let before = t.timestamp() - jiff::SignedDuration::from_secs(1);
+                        tz.to_offset(before) != t.offset()
+                    })
+                    .map(|t| t.timestamp())
+                    .collect();
+                actual.sort();
+                let mut expected: Vec<Timestamp> = match rule.dst {
+                    None => Vec::new(),
+                    Some(dst) => [(dst.start, rule.offset), (dst.end, rule.offset + dst.save)]
+                        .into_iter()
+                        .map(|(change, before)| instant(change, year, before))
+                        .collect(),
+                };
+                expected.sort();
+                assert_eq!(expected, actual, "{name} ({footer}) in {year}");
+            }
+            if rule.dst.is_some() {
+                with_dst += 1;
+            }
+        }
+        assert!(with_dst > 50, "{with_dst}");
+    }
+
+    /// When `change` happens in `year`, the clock reading `before` seconds east of UTC until then.
+    fn instant(change: Change, year: i16, before: i32) -> Timestamp {
+        let day = match change.date {
+            RuleDate::Weekday {
+                month,
+                week,
+                weekday,
+            } => {
+                let first = jiff::civil::date(year, month as i8, 1);
+                let first_weekday = first.weekday().to_sunday_zero_offset();
+                let mut day = 1
+                    + (i32::from(weekday) - i32::from(first_weekday)).rem_euclid(7)
+                    + 7 * (i32::from(week) - 1);
+                if day > i32::from(first.days_in_month()) {
+                    day -= 7;
+                }
+                jiff::civil::date(year, month as i8, day as i8)
+            }
+            RuleDate::Julian(n) => {
+                // Day n of a 365-day year: February 29 is skipped.
+                let base = jiff::civil::date(year, 1, 1);
+                let mut date = base + jiff::Span::new().days(i64::from(n) - 1);
+                if base.in_leap_year() && date >= jiff::civil::date(year, 2, 29) {
+                    date = date.tomorrow().unwrap();
+                }
+                date
+            }
+            RuleDate::Day(n) => {
+                jiff::civil::date(year, 1, 1) + jiff::Span::new().days(i64::from(n))
+            }
+        };
+        let local = day.to_datetime(jiff::civil::Time::midnight())
+            + jiff::SignedDuration::from_secs(i64::from(change.time));
+        let offset = jiff::tz::Offset::from_seconds(before).unwrap();
+        offset.to_timestamp(local).unwrap()
     }
 }

@@ -1,22 +1,29 @@
-//! pjprov's own phone templates (`templates/<vendor>/` at the top of the repository).
+//! pjprov's own phone templates (`templates/<vendor>/` at the top of the repository), for every firmware
+//! family of every brand.
 //!
 //! For each vendor, a configuration is built from the vendor's `phoneprov.conf.sample` as it is, with two
-//! phones of that vendor (one with two lines) and a copy of its templates, then every route is rendered.
-//! The files must be well formed (XML parsed with quick-xml, key = value files line by line), carry every
-//! line with its SIP user, auth user, password, server, port and display name, the time zone, NTP and the
-//! phone book where the format has one, and render without any strict-mode issue. A second run adds the
-//! optional setvars the samples document and checks that each one lands where it should.
+//! phones of that vendor (one with two lines) and a copy of its templates; then every file a phone of
+//! each family asks for is rendered with that family's User-Agent (and without any). Every file must be
+//! well formed (XML parsed with quick-xml, `key = value` files line by line), render without a strict-mode
+//! issue, use only key names its family's list documents (`tests/vendors/keys/`, each with its source),
+//! and carry every line with its SIP user, auth user, password, server, port, label and display name, the
+//! keys, the time zone as the zone's rule, NTP, provisioning and the phone book. A second run adds the
+//! optional variables the samples document and checks that each one lands where it should.
+
+#[path = "vendors/documented.rs"]
+mod documented;
+#[path = "vendors/xml.rs"]
+mod xml;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use pjprov_core::{BuildOptions, Paths, Snapshot, Target};
-use quick_xml::XmlVersion;
-use quick_xml::escape::resolve_predefined_entity;
-use quick_xml::events::{BytesStart, Event};
+use documented::{Documented, dotted};
+use pjprov_core::{BuildOptions, Paths, Request, Scheme, Snapshot};
+use xml::Xml;
 
-/// "Now" for the time zone variables: New York is on standard time, DST starts 2027-03-14.
+/// "Now" for Asterisk's time zone variables: New York is on standard time, DST starts 2027-03-14.
 const NOW: &str = "2026-11-23T12:00:00Z";
 /// The address the phones are taken to have connected to.
 const SERVER: &str = "192.0.2.10";
@@ -27,6 +34,8 @@ const SECRET1: &str = "Al1ce&<\"pw\">'";
 const SECRET2: &str = "sales-pw-2";
 const SECRET3: &str = "lobby-pw-3";
 const ADMIN: &str = "Adm1n&Secret";
+/// Passwords phones ship with or other provisioning systems write when none is given: never written.
+const VENDOR_DEFAULTS: [&str; 6] = ["admin", "1234", "123", "9486", "0000", "user"];
 
 /// The optional variables of the samples, as the second run sets them for the whole profile.
 fn setvars(vendor: &str) -> Vec<(&'static str, &'static str)> {
@@ -43,6 +52,12 @@ fn setvars(vendor: &str) -> Vec<(&'static str, &'static str)> {
         ("PROVISIONING_URL", url),
         ("VOICEMAIL_EXTEN", "*97"),
         ("SIP_TRANSPORT", "tcp"),
+        ("REGISTER_EXPIRY", "1800"),
+        ("BLF", "301=Bob & Co, 302"),
+        ("SPEED_DIAL", "5551234=Shop"),
+        ("PICKUP_PREFIX", "**"),
+        ("LANGUAGE", "fr_FR"),
+        ("FIRMWARE", "firmware/phone.bin"),
     ]
 }
 
@@ -50,7 +65,8 @@ fn repo_templates() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates")
 }
 
-/// pjsip.conf: a transport, phone 1 (`mac1`) with lines 1001 and 1002, phone 2 (`mac2`) with line 1003.
+/// pjsip.conf: a transport, phone 1 (`mac1`) with lines 1001 (two line keys) and 1002, phone 2 (`mac2`)
+/// with line 1003.
 fn pjsip_conf(vendor: &str, mac1: &str, mac2: &str, phone1_extra: &str, zone: &str) -> String {
     let endpoint = |id: &str, cid: &str, user: &str, password: &str| {
         format!(
@@ -66,7 +82,7 @@ fn pjsip_conf(vendor: &str, mac1: &str, mac2: &str, phone1_extra: &str, zone: &s
     text += &endpoint("1003", "\"Carol & Co\" <1003>", "1003", SECRET3);
     text += &format!(
         "[desk-1]\ntype = phoneprov\nendpoint = 1001\nMAC = {mac1}\nPROFILE = {vendor}\nLINE = 1\n\
-         TIMEZONE = {zone}\n{phone1_extra}\n\
+         LINEKEYS = 2\nTIMEZONE = {zone}\n{phone1_extra}\n\
          [desk-2]\ntype = phoneprov\nendpoint = 1002\nMAC = {mac1}\nPROFILE = {vendor}\nLINE = 2\n\
          LABEL = Sales\nTIMEZONE = {zone}\n\n\
          [lobby]\ntype = phoneprov\nendpoint = 1003\nMAC = {mac2}\nPROFILE = {vendor}\n\
@@ -88,30 +104,134 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// One rendered configuration: every route's body, and the variables the files were made from.
-struct Run {
-    bodies: BTreeMap<String, String>,
-    /// The first line's variables of phone 1 (time zone values).
-    vars: BTreeMap<String, String>,
+/// One vendor's configuration, built from its sample.
+struct Office {
+    snapshot: Snapshot,
+    vendor: &'static str,
     /// Whether the optional setvars were added.
     full: bool,
+    _dir: tempfile::TempDir,
 }
 
-impl Run {
-    fn body(&self, uri: &str) -> &str {
-        self.bodies
-            .get(uri)
-            .unwrap_or_else(|| panic!("no route {uri}; routes: {:?}", self.bodies.keys()))
+impl Office {
+    /// The office of `vendor` with every line in `zone`, phone 1's first line with `extra` lines.
+    fn new(
+        vendor: &'static str,
+        macs: (&str, &str),
+        extra: &str,
+        full: bool,
+        zone: &str,
+    ) -> Office {
+        let dir = tempfile::tempdir().unwrap();
+        let (etc, data) = (dir.path().join("etc"), dir.path().join("data"));
+        std::fs::create_dir_all(&etc).unwrap();
+        copy_dir(
+            &repo_templates().join(vendor),
+            &data.join("phoneprov").join(vendor),
+        );
+        let mut phoneprov =
+            std::fs::read_to_string(repo_templates().join(vendor).join("phoneprov.conf.sample"))
+                .unwrap();
+        if full {
+            // The sample's profile is its last section: these lines extend it.
+            for (name, value) in setvars(vendor) {
+                phoneprov += &format!("setvar => {name}={value}\n");
+            }
+        }
+        std::fs::write(etc.join("phoneprov.conf"), phoneprov).unwrap();
+        std::fs::write(
+            etc.join("pjsip.conf"),
+            pjsip_conf(vendor, macs.0, macs.1, extra, zone),
+        )
+        .unwrap();
+        let options = BuildOptions {
+            now: Some(NOW.parse().unwrap()),
+            ..Default::default()
+        };
+        let snapshot = Snapshot::build(&Paths::new(etc, data), &options)
+            .unwrap_or_else(|r| panic!("{vendor}: configuration rejected: {:#?}", r.diagnostics));
+        assert!(
+            snapshot.diagnostics().is_empty(),
+            "{vendor}: {:#?}",
+            snapshot.diagnostics()
+        );
+        assert_eq!(snapshot.phones().len(), 2, "{vendor}");
+        // What `pjprov check` does: every route, by its own name (a wildcard's `*` included) and with no
+        // User-Agent, renders in strict mode without an issue.
+        let server: IpAddr = SERVER.parse().unwrap();
+        for route in snapshot.routes() {
+            let (body, issues) = snapshot.render_fresh(route, server);
+            assert!(body.is_ok(), "{vendor}: {} does not render", route.uri);
+            assert!(issues.is_empty(), "{vendor}: {}: {issues:#?}", route.uri);
+        }
+        Office {
+            snapshot,
+            vendor,
+            full,
+            _dir: dir,
+        }
     }
 
-    fn var(&self, name: &str) -> &str {
-        self.vars.get(name).map_or("", String::as_str)
+    /// The body a phone sending `user_agent` gets for `name`, checked for what holds for every file:
+    /// it renders, in strict mode too (no variable a template uses is missing), with no tag left and,
+    /// for XML, well formed.
+    fn get(&self, name: &str, user_agent: Option<&str>) -> String {
+        let vendor = self.vendor;
+        let route = self
+            .snapshot
+            .route(name)
+            .unwrap_or_else(|| panic!("{vendor}: no route for {name}"));
+        let server: IpAddr = SERVER.parse().unwrap();
+        let request = Request::new(server, Scheme::Http, 8088, None, "", user_agent)
+            .with_match(route.wildcard_match(name));
+        let rendered = self
+            .snapshot
+            .render(route, request.clone())
+            .unwrap_or_else(|e| panic!("{vendor}: {name} does not render: {e}"));
+        let body = String::from_utf8(rendered.body.to_vec()).unwrap();
+        let (fresh, issues) = self.snapshot.render_fresh(route, request);
+        assert!(issues.is_empty(), "{vendor}: {name}: {issues:#?}");
+        assert_eq!(fresh.unwrap(), body.as_bytes(), "{vendor}: {name}");
+        assert!(
+            !body.contains("{{") && !body.contains("}}"),
+            "{vendor}: {name}: unrendered tag\n{body}"
+        );
+        if body.trim_start().starts_with('<') {
+            Xml::parse(&body).unwrap_or_else(|e| panic!("{vendor}: {name}: {e}\n{body}"));
+        }
+        if let Some(dump) = std::env::var_os("PJPROV_VENDORS_DUMP") {
+            // Look at the files: PJPROV_VENDORS_DUMP=/tmp/out cargo test -p pjprov-core --test vendors
+            let family = user_agent.map_or("no-user-agent".into(), |ua| {
+                ua.chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                    .collect::<String>()
+            });
+            let path = Path::new(&dump)
+                .join(vendor)
+                .join(if self.full { "full" } else { "defaults" })
+                .join(family)
+                .join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, &body).unwrap();
+        }
+        body
+    }
+
+    fn xml(&self, name: &str, user_agent: Option<&str>, root: &str) -> Xml {
+        let xml = Xml::parse(&self.get(name, user_agent)).unwrap();
+        assert_eq!(xml.root(), root, "{}: {name}", self.vendor);
+        xml
+    }
+
+    /// Whether `name` has a route.
+    fn routed(&self, name: &str) -> bool {
+        self.snapshot.route(name).is_some()
     }
 
     /// The URL the templates use for this directory.
-    fn prov(&self, vendor: &str) -> String {
+    fn prov(&self) -> String {
         if self.full {
-            setvars(vendor)
+            setvars(self.vendor)
                 .into_iter()
                 .find(|(n, _)| *n == "PROVISIONING_URL")
                 .unwrap()
@@ -129,329 +249,18 @@ impl Run {
             "pool.ntp.org"
         }
     }
-}
 
-/// Builds the configuration of `vendor` (its sample as phoneprov.conf, plus `setvars` when `full`) with
-/// every line in New York, and renders every route, checking what holds for every vendor.
-fn run(vendor: &str, mac1: &str, mac2: &str, phone1_extra: &str, full: bool) -> Run {
-    let run = run_in(vendor, mac1, mac2, phone1_extra, full, "America/New_York");
-    // Asterisk's values for New York (the hours are those on the clock after each change); the
-    // templates must turn them into 2 a.m. on 2027-03-14 and 2 a.m. on 2026-11-01.
-    let tz: Vec<&str> = [
-        "TZOFFSET",
-        "DST_ENABLE",
-        "DST_START_MONTH",
-        "DST_START_MDAY",
-    ]
-    .into_iter()
-    .chain([
-        "DST_START_HOUR",
-        "DST_END_MONTH",
-        "DST_END_MDAY",
-        "DST_END_HOUR",
-    ])
-    .map(|n| run.var(n))
-    .collect();
-    assert_eq!(
-        tz,
-        ["-18000", "1", "3", "14", "3", "11", "1", "1"],
-        "{vendor}"
-    );
-    run
-}
-
-/// [`run`] with every line in time zone `zone`.
-fn run_in(vendor: &str, mac1: &str, mac2: &str, extra: &str, full: bool, zone: &str) -> Run {
-    let dir = tempfile::tempdir().unwrap();
-    let (etc, data) = (dir.path().join("etc"), dir.path().join("data"));
-    std::fs::create_dir_all(&etc).unwrap();
-    copy_dir(
-        &repo_templates().join(vendor),
-        &data.join("phoneprov").join(vendor),
-    );
-    let sample =
-        std::fs::read_to_string(repo_templates().join(vendor).join("phoneprov.conf.sample"))
-            .unwrap();
-    let mut phoneprov = sample.clone();
-    if full {
-        // The sample's profile is its last section: these lines extend it.
-        for (name, value) in setvars(vendor) {
-            phoneprov += &format!("setvar => {name}={value}\n");
+    fn interval(&self, default: &'static str) -> &'static str {
+        if self.full {
+            setvars(self.vendor)
+                .into_iter()
+                .find(|(n, _)| *n == "UPDATE_INTERVAL")
+                .unwrap()
+                .1
+        } else {
+            default
         }
     }
-    std::fs::write(etc.join("phoneprov.conf"), phoneprov).unwrap();
-    std::fs::write(
-        etc.join("pjsip.conf"),
-        pjsip_conf(vendor, mac1, mac2, extra, zone),
-    )
-    .unwrap();
-
-    let paths = Paths::new(etc, data);
-    let options = BuildOptions {
-        now: Some(NOW.parse().unwrap()),
-        ..Default::default()
-    };
-    let snapshot = Snapshot::build(&paths, &options)
-        .unwrap_or_else(|r| panic!("{vendor}: configuration rejected: {:#?}", r.diagnostics));
-    assert!(
-        snapshot.diagnostics().is_empty(),
-        "{vendor}: {:#?}",
-        snapshot.diagnostics()
-    );
-    assert_eq!(snapshot.phones().len(), 2, "{vendor}");
-    assert!(!snapshot.routes().is_empty(), "{vendor}: no routes");
-
-    let server: IpAddr = SERVER.parse().unwrap();
-    let mut bodies = BTreeMap::new();
-    for route in snapshot.routes() {
-        assert!(
-            matches!(route.target, Target::Dynamic { .. }),
-            "{vendor}: {} is not a template",
-            route.uri
-        );
-        let rendered = snapshot
-            .render(route, server)
-            .unwrap_or_else(|e| panic!("{vendor}: {} does not render: {e}", route.uri));
-        let body = String::from_utf8(rendered.body.to_vec()).unwrap();
-        // Strict mode: no variable a template uses may be missing.
-        let (fresh, issues) = snapshot.render_fresh(route, server);
-        assert!(issues.is_empty(), "{vendor}: {}: {issues:#?}", route.uri);
-        assert_eq!(fresh.unwrap(), body.as_bytes(), "{vendor}: {}", route.uri);
-        assert!(
-            !body.contains("{{") && !body.contains("}}"),
-            "{vendor}: {}: unrendered tag",
-            route.uri
-        );
-        if body.trim_start().starts_with('<') {
-            Xml::parse(&body).unwrap_or_else(|e| panic!("{vendor}: {}: {e}\n{body}", route.uri));
-        }
-        if let Some(dump) = std::env::var_os("PJPROV_VENDORS_DUMP") {
-            // Look at the files: PJPROV_VENDORS_DUMP=/tmp/out cargo test -p pjprov-core --test vendors
-            let path = Path::new(&dump)
-                .join(vendor)
-                .join(format!(
-                    "{}-{}",
-                    if full { "full" } else { "defaults" },
-                    zone.replace('/', "-")
-                ))
-                .join(&route.uri);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, &body).unwrap();
-        }
-        bodies.insert(route.uri.clone(), body);
-    }
-    let phone1 = snapshot.phone_by_mac(mac1).unwrap();
-    assert_eq!(phone1.lines.len(), 2);
-    let vars = phone1
-        .first_line()
-        .vars
-        .iter()
-        .map(|(n, v)| (n.to_owned(), v.to_owned()))
-        .collect();
-    let run = Run { bodies, vars, full };
-    // The admin password appears only when it is set.
-    for (uri, body) in &run.bodies {
-        assert!(full || !body.contains(ADMIN), "{vendor}: {uri}");
-    }
-    run
-}
-
-// ---------------------------------------------------------------------------------------------------
-// A small XML reader on top of quick-xml: checks well-formedness, keeps every element with its attributes,
-// its text and its parent.
-
-#[derive(Debug)]
-struct Element {
-    name: String,
-    attrs: Vec<(String, String)>,
-    text: String,
-    parent: Option<usize>,
-}
-
-#[derive(Debug)]
-struct Xml {
-    elements: Vec<Element>,
-}
-
-impl Xml {
-    fn parse(text: &str) -> Result<Xml, String> {
-        let mut reader = quick_xml::Reader::from_str(text);
-        reader.config_mut().check_end_names = true;
-        let mut elements: Vec<Element> = Vec::new();
-        let mut stack: Vec<usize> = Vec::new();
-        let mut roots = 0;
-        let mut first = true;
-        loop {
-            let event = reader
-                .read_event()
-                .map_err(|e| format!("at {}: {e}", reader.buffer_position()))?;
-            if let Event::Decl(_) = event
-                && !first
-            {
-                return Err("the XML declaration is not at the very start".into());
-            }
-            first = false;
-            let mut open =
-                |start: &BytesStart<'_>, elements: &mut Vec<Element>| -> Result<usize, String> {
-                    if stack.is_empty() {
-                        roots += 1;
-                    }
-                    let mut attrs = Vec::new();
-                    for attr in start.attributes() {
-                        let attr = attr.map_err(|e| e.to_string())?;
-                        let value = attr
-                            .normalized_value(XmlVersion::Implicit1_0)
-                            .map_err(|e| e.to_string())?;
-                        attrs.push((attr.key.as_ref().to_owned(), value.into_owned()));
-                    }
-                    elements.push(Element {
-                        name: start.name().as_ref().to_owned(),
-                        attrs,
-                        text: String::new(),
-                        parent: stack.last().copied(),
-                    });
-                    Ok(elements.len() - 1)
-                };
-            match event {
-                Event::Start(start) => {
-                    let index = open(&start, &mut elements)?;
-                    stack.push(index);
-                }
-                Event::Empty(start) => {
-                    open(&start, &mut elements)?;
-                }
-                Event::End(_) => {
-                    stack.pop().ok_or("closing tag without an open element")?;
-                }
-                Event::Text(t) => match stack.last() {
-                    Some(&i) => elements[i].text.push_str(&t.xml10_content()),
-                    None if t.xml10_content().trim().is_empty() => {}
-                    None => {
-                        return Err(format!(
-                            "text outside the root element: {:?}",
-                            t.xml10_content()
-                        ));
-                    }
-                },
-                Event::GeneralRef(r) => {
-                    let c = match r.resolve_char_ref().map_err(|e| e.to_string())? {
-                        Some(c) => c.to_string(),
-                        None => resolve_predefined_entity(&r)
-                            .ok_or_else(|| format!("undefined entity &{};", &*r))?
-                            .to_owned(),
-                    };
-                    let &i = stack.last().ok_or("entity outside the root element")?;
-                    elements[i].text.push_str(&c);
-                }
-                Event::CData(_)
-                | Event::Comment(_)
-                | Event::Decl(_)
-                | Event::PI(_)
-                | Event::DocType(_) => {}
-                Event::Eof => break,
-            }
-        }
-        if !stack.is_empty() {
-            return Err(format!("{} element(s) left open", stack.len()));
-        }
-        if roots != 1 {
-            return Err(format!("{roots} root elements"));
-        }
-        Ok(Xml { elements })
-    }
-
-    fn root(&self) -> &str {
-        &self.elements[0].name
-    }
-
-    fn attr<'a>(element: &'a Element, name: &str) -> Option<&'a str> {
-        element
-            .attrs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Every element called `name`.
-    fn all(&self, name: &str) -> std::vec::IntoIter<(usize, &Element)> {
-        let found: Vec<_> = self
-            .elements
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.name == name)
-            .collect();
-        found.into_iter()
-    }
-
-    /// The text of the only element called `name` with `attr` = `value` (any when `attr` is empty).
-    fn text(&self, name: &str, attr: &str, value: &str) -> &str {
-        let found: Vec<_> = self
-            .all(name)
-            .filter(|(_, e)| attr.is_empty() || Xml::attr(e, attr) == Some(value))
-            .collect();
-        assert_eq!(
-            found.len(),
-            1,
-            "<{name} {attr}=\"{value}\">: {} found",
-            found.len()
-        );
-        found[0].1.text.trim()
-    }
-
-    /// The text of `name`, a child of element `parent`.
-    fn child(&self, parent: usize, name: &str) -> &str {
-        let found: Vec<_> = self
-            .all(name)
-            .filter(|(_, e)| e.parent == Some(parent))
-            .collect();
-        assert_eq!(
-            found.len(),
-            1,
-            "<{name}> in element {parent}: {} found",
-            found.len()
-        );
-        found[0].1.text.trim()
-    }
-
-    /// The index of the only element called `name` with `attr` = `value`.
-    fn find(&self, name: &str, attr: &str, value: &str) -> usize {
-        let found: Vec<_> = self
-            .all(name)
-            .filter(|(_, e)| Xml::attr(e, attr) == Some(value))
-            .collect();
-        assert_eq!(
-            found.len(),
-            1,
-            "<{name} {attr}=\"{value}\">: {} found",
-            found.len()
-        );
-        found[0].0
-    }
-
-    /// Every attribute of every element, by name (a name used twice must keep one value).
-    fn attributes(&self) -> BTreeMap<&str, &str> {
-        let mut all = BTreeMap::new();
-        for (name, value) in self.elements.iter().flat_map(|e| e.attrs.iter()) {
-            if let Some(before) = all.insert(name.as_str(), value.as_str()) {
-                assert_eq!(
-                    before, value,
-                    "attribute {name} set twice with different values"
-                );
-            }
-        }
-        all
-    }
-
-    /// The texts of every element called `name`.
-    fn texts(&self, name: &str) -> Vec<&str> {
-        self.all(name).map(|(_, e)| e.text.trim()).collect()
-    }
-}
-
-fn xml(run: &Run, uri: &str, root: &str) -> Xml {
-    let xml = Xml::parse(run.body(uri)).unwrap();
-    assert_eq!(xml.root(), root, "{uri}");
-    xml
 }
 
 /// A `key = value` file (Yealink): the version line, comments, then one setting a line, no key twice.
@@ -488,598 +297,1557 @@ fn key_values(text: &str) -> BTreeMap<String, String> {
 }
 
 /// The lines of phone 1 as every template must show them: (LINE, SIP user, auth user, password,
-/// display name, label).
+/// display name, label). The label is the display name (LINE_LABEL's default), never the section name.
 const LINES: [(&str, &str, &str, &str, &str, &str); 2] = [
-    ("1", "1001", "alice", SECRET1, "Alice Example", "desk-1"),
-    ("2", "1002", "1002", SECRET2, "Sales Queue", "Sales"),
+    (
+        "1",
+        "1001",
+        "alice",
+        SECRET1,
+        "Alice Example",
+        "Alice Example",
+    ),
+    ("2", "1002", "1002", SECRET2, "Sales Queue", "Sales Queue"),
 ];
 
-/// A phone book (name, number) must list the other phone and never the phone itself.
-fn check_book(entries: &[(&str, &str)], other: (&str, &str), own: &str) {
+/// The keys of phone 1 (LINEKEYS = 2 on line 1): (kind, line, value, label), from the full run's BLF and
+/// SPEED_DIAL.
+fn phone1_keys(full: bool) -> Vec<(&'static str, &'static str, &'static str, &'static str)> {
+    let mut keys = vec![
+        ("line", "1", "1001", "Alice Example"),
+        ("line", "1", "1001", "Alice Example"),
+        ("line", "2", "1002", "Sales Queue"),
+    ];
+    if full {
+        keys.extend([
+            ("blf", "1", "301", "Bob & Co"),
+            ("blf", "1", "302", "302"),
+            ("speed", "1", "5551234", "Shop"),
+        ]);
+    }
+    keys
+}
+
+/// A phone book (name, number) of phone 1 lists every line of phone 2; phone 2's lists both lines of
+/// phone 1; neither lists its own.
+fn check_book(entries: &[(&str, &str)], phone: u8) {
+    let (want, own): (&[(&str, &str)], &[&str]) = match phone {
+        1 => (&[("Carol & Co", "1003")], &["1001", "1002"]),
+        _ => (
+            &[("Alice Example", "1001"), ("Sales Queue", "1002")],
+            &["1003"],
+        ),
+    };
+    for entry in want {
+        assert!(
+            entries.contains(entry),
+            "{entry:?} missing from {entries:?}"
+        );
+    }
     assert!(
-        entries.contains(&other),
-        "{other:?} missing from {entries:?}"
-    );
-    assert!(
-        entries.iter().all(|(_, number)| *number != own),
-        "{own} lists itself: {entries:?}"
+        entries.iter().all(|(_, number)| !own.contains(number)),
+        "phone {phone} lists itself: {entries:?}"
     );
 }
 
+/// No admin password is written unless one is set (`writes`: whether the family has a key for it); a
+/// vendor's default password never.
+fn check_admin(office: &Office, body: &str, what: &str, writes: bool) {
+    let written = body.contains(&ADMIN.replace('&', "&amp;")) || body.contains(ADMIN);
+    assert_eq!(written, office.full && writes, "{what}: admin password");
+    let lowered = body.to_ascii_lowercase();
+    for line in lowered
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.contains("pass") || l.contains("pw"))
+    {
+        for default in VENDOR_DEFAULTS {
+            let found = line.contains(&format!(">{default}</"))
+                || line.contains(&format!("=\"{default}\""))
+                || line.ends_with(&format!(":{default}"))
+                || line.ends_with(&format!("= {default}"));
+            assert!(!found, "{what}: a vendor default password in {line:?}");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------
+// Yealink
+
+const YEALINK: [(&str, Option<&str>, &str); 6] = [
+    (
+        "v73",
+        Some("Yealink SIP-T28P 2.73.0.50 80:5e:c0:a1:b2:c3"),
+        "yealink-v73.txt",
+    ),
+    (
+        "v80",
+        Some("Yealink SIP-T46G 28.80.0.95 80:5e:c0:a1:b2:c3"),
+        "yealink-v80.txt",
+    ),
+    (
+        "v81",
+        Some("Yealink SIP-T46S 66.82.0.20 80:5e:c0:a1:b2:c3"),
+        "yealink-v81.txt",
+    ),
+    (
+        "v83",
+        Some("Yealink SIP-T54W 96.86.0.100 80:5e:c0:a1:b2:c3"),
+        "yealink-v81.txt",
+    ),
+    (
+        "dect",
+        Some("Yealink W60B 77.83.0.85 80:5e:c0:a1:b2:c3"),
+        "yealink-v81.txt",
+    ),
+    ("default", None, "yealink-v81.txt"),
+];
 
 #[test]
 fn yealink() {
     for full in [false, true] {
-        let run = run("yealink", "805EC0A1B2C3", "805EC0D4E5F6", "", full);
-        let boot = key_values(run.body("805ec0a1b2c3.boot"));
+        let office = Office::new(
+            "yealink",
+            ("805EC0A1B2C3", "805EC0D4E5F6"),
+            "",
+            full,
+            "America/New_York",
+        );
+        let boot = key_values(&office.get("805ec0a1b2c3.boot", YEALINK[3].1));
+        Documented::load("yealink-boot.txt").check(boot.keys().map(String::as_str), "boot");
         assert_eq!(boot["include:config"], "\"805ec0a1b2c3.cfg\"");
-        let cfg = key_values(run.body("805ec0a1b2c3.cfg"));
-        for (line, user, auth, secret, name, label) in LINES {
-            let get = |key: &str| cfg[&format!("account.{line}.{key}")].as_str();
-            assert_eq!(get("enable"), "1");
-            assert_eq!(get("user_name"), user);
-            assert_eq!(get("auth_name"), auth);
-            assert_eq!(get("password"), secret);
-            assert_eq!(get("display_name"), name);
-            assert_eq!(get("label"), label);
-            assert_eq!(get("sip_server.1.address"), SERVER);
-            assert_eq!(get("sip_server.1.port"), PORT);
+        for (family, ua, list) in YEALINK {
+            let what = format!("yealink {family} (full: {full})");
+            let body = office.get("805ec0a1b2c3.cfg", ua);
+            check_admin(&office, &body, &what, true);
+            let cfg = key_values(&body);
+            let names: Vec<String> = cfg.keys().map(|k| dotted(k)).collect();
+            Documented::load(list).check(names.iter().map(String::as_str), &what);
+            let prefix = if matches!(family, "v73" | "v80") {
+                ""
+            } else {
+                "static."
+            };
+            for (line, user, auth, secret, name, label) in LINES {
+                let get = |key: &str| cfg[&format!("account.{line}.{key}")].as_str();
+                assert_eq!(get("enable"), "1", "{what}");
+                assert_eq!(get("user_name"), user, "{what}");
+                assert_eq!(get("auth_name"), auth, "{what}");
+                assert_eq!(get("password"), secret, "{what}");
+                assert_eq!(get("display_name"), name, "{what}");
+                assert_eq!(get("label"), label, "{what}");
+                assert_eq!(get("sip_server.1.address"), SERVER, "{what}");
+                assert_eq!(get("sip_server.1.port"), PORT, "{what}");
+                assert_eq!(get("dtmf.type"), "1", "{what}: RFC 2833");
+                assert_eq!(get("nat.udp_update_enable"), "1", "{what}");
+                let transport = if full { "1" } else { "0" };
+                if family == "v73" {
+                    assert_eq!(get("transport"), transport, "{what}");
+                } else {
+                    assert_eq!(get("sip_server.1.transport_type"), transport, "{what}");
+                }
+                let expires = cfg.get(&format!("account.{line}.sip_server.1.expires"));
+                match family {
+                    "v73" | "v80" => assert_eq!(expires, None, "{what}"),
+                    _ => assert_eq!(
+                        expires.map(String::as_str),
+                        Some(if full { "1800" } else { "3600" }),
+                        "{what}"
+                    ),
+                }
+                assert_eq!(
+                    cfg.get(&format!("voice_mail.number.{line}"))
+                        .map(String::as_str),
+                    full.then_some("*97"),
+                    "{what}"
+                );
+            }
+            // Keys: none on a DECT base; line keys, BLF and speed dials elsewhere.
+            if family == "dect" {
+                assert!(!cfg.keys().any(|k| k.starts_with("linekey.")), "{what}");
+            } else {
+                for (index, (kind, line, value, label)) in phone1_keys(full).into_iter().enumerate()
+                {
+                    let key = |field: &str| cfg[&format!("linekey.{}.{field}", index + 1)].as_str();
+                    let kind_code = match kind {
+                        "line" => "15",
+                        "blf" => "16",
+                        _ => "13",
+                    };
+                    assert_eq!(
+                        (key("type"), key("line"), key("value"), key("label")),
+                        (kind_code, line, value, label),
+                        "{what}: key {}",
+                        index + 1
+                    );
+                }
+                assert_eq!(
+                    cfg.get("linekey.4.extension").map(String::as_str),
+                    full.then_some("**"),
+                    "{what}: BLF pickup"
+                );
+            }
             assert_eq!(
-                get("sip_server.1.transport_type"),
-                if full { "1" } else { "0" }
+                cfg[&format!("{prefix}auto_provision.server.url")],
+                office.prov(),
+                "{what}"
             );
-            assert_eq!(cfg[&format!("linekey.{line}.line")], line);
             assert_eq!(
-                cfg.get(&format!("voice_mail.number.{line}"))
+                cfg[&format!("{prefix}auto_provision.repeat.minutes")],
+                office.interval("1440"),
+                "{what}"
+            );
+            assert_eq!(cfg["sip.notify_reboot_enable"], "0", "{what}");
+            assert_eq!(
+                cfg.get(&format!("{prefix}security.user_password"))
                     .map(String::as_str),
-                full.then_some("*97")
+                full.then_some("admin:Adm1n&Secret"),
+                "{what}"
+            );
+            assert_eq!(
+                cfg.get(&format!("{prefix}firmware.url"))
+                    .map(String::as_str),
+                full.then(|| format!("{}firmware/phone.bin", office.prov()))
+                    .as_deref(),
+                "{what}"
+            );
+            let lang = if family == "v81" {
+                "static.lang.gui"
+            } else {
+                "lang.gui"
+            };
+            assert_eq!(
+                cfg.get(lang).map(String::as_str),
+                full.then_some("French"),
+                "{what}"
+            );
+            assert_eq!(
+                cfg.get("voice.tone.country").map(String::as_str),
+                full.then_some("France"),
+                "{what}"
+            );
+            assert_eq!(cfg["local_time.ntp_server1"], office.ntp(), "{what}");
+            assert_eq!(cfg["local_time.time_zone"], "-5", "{what}");
+            assert_eq!(cfg["local_time.summer_time"], "1", "{what}");
+            assert_eq!(cfg["local_time.dst_time_type"], "1", "{what}: by week");
+            assert_eq!(cfg["local_time.start_time"], "3/2/7/2", "{what}");
+            assert_eq!(cfg["local_time.end_time"], "11/1/7/2", "{what}");
+            assert_eq!(cfg["local_time.offset_time"], "60", "{what}");
+            assert_eq!(
+                cfg["remote_phonebook.data.1.url"],
+                format!("{}805ec0a1b2c3-directory.xml", office.prov()),
+                "{what}"
             );
         }
-        assert_eq!(cfg["local_time.ntp_server1"], run.ntp());
-        assert_eq!(cfg["local_time.time_zone"], "-5");
-        assert_eq!(cfg["local_time.summer_time"], "1");
-        assert_eq!(cfg["local_time.dst_time_type"], "0");
-        assert_eq!(cfg["local_time.start_time"], "3/14/2");
-        assert_eq!(cfg["local_time.end_time"], "11/1/2");
-        assert_eq!(cfg["static.auto_provision.server.url"], run.prov("yealink"));
-        assert_eq!(
-            cfg["static.auto_provision.repeat.minutes"],
-            if full { "720" } else { "1440" }
-        );
-        assert_eq!(
-            cfg.get("static.security.user_password").map(String::as_str),
-            full.then_some("admin:Adm1n&Secret")
-        );
-        assert_eq!(
-            cfg["remote_phonebook.data.1.url"],
-            format!("{}805ec0a1b2c3-directory.xml", run.prov("yealink"))
-        );
-
-        for (uri, other, own) in [
-            ("805ec0a1b2c3-directory.xml", ("Carol & Co", "1003"), "1001"),
-            (
-                "805ec0d4e5f6-directory.xml",
-                ("Alice Example", "1001"),
-                "1003",
-            ),
+        let names = Documented::load("directories.txt");
+        for (phone, uri) in [
+            (1, "805ec0a1b2c3-directory.xml"),
+            (2, "805ec0d4e5f6-directory.xml"),
         ] {
-            let book = xml(&run, uri, "YealinkIPPhoneDirectory");
+            let book = office.xml(uri, None, "YealinkIPPhoneDirectory");
+            names.check(book.element_names(), uri);
             let entries: Vec<_> = book
                 .all("DirectoryEntry")
                 .map(|(i, _)| (book.child(i, "Name"), book.child(i, "Telephone")))
                 .collect();
-            check_book(&entries, other, own);
+            check_book(&entries, phone);
         }
         // Phone 2 has one line only.
-        let cfg2 = key_values(run.body("805ec0d4e5f6.cfg"));
+        let cfg2 = key_values(&office.get("805ec0d4e5f6.cfg", None));
         assert_eq!(cfg2["account.1.user_name"], "1003");
         assert_eq!(cfg2["account.1.password"], SECRET3);
         assert!(!cfg2.contains_key("account.2.enable"));
+        // The model common file and the common boot file are deliberate 404s.
+        assert!(!office.routed("y000000000028.cfg"));
+        assert!(!office.routed("y000000000000.boot"));
     }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Polycom
+
+const POLYCOM: [(&str, Option<&str>, &str); 4] = [
+    (
+        "sip3",
+        Some("FileTransport PolycomSoundPointIP-SPIP_335-UA/3.2.1.0078"),
+        "polycom-sip3.txt",
+    ),
+    (
+        "ucs",
+        Some("FileTransport PolycomVVX-VVX_450-UA/6.4.6.2125 Type/Application"),
+        "polycom-ucs.txt",
+    ),
+    (
+        "trio",
+        Some("FileTransport PolycomRealPresenceTrio-Trio_8800-UA/7.2.2.1094 Type/Application"),
+        "polycom-ucs.txt",
+    ),
+    ("default", None, "polycom-ucs.txt"),
+];
 
 #[test]
 fn polycom() {
     for full in [false, true] {
-        let run = run("polycom", "0004F2A1B2C3", "0004f2d4e5f6", "", full);
-        let master = xml(&run, "0004f2a1b2c3.cfg", "APPLICATION");
-        let app = master.attributes();
-        assert_eq!(app["CONFIG_FILES"], "0004f2a1b2c3-pjprov.cfg");
-        assert_eq!(app["APP_FILE_PATH"], "sip.ld");
-
-        let config = xml(&run, "0004f2a1b2c3-pjprov.cfg", "polycomConfig");
-        let attrs = config.attributes();
-        for (line, user, auth, secret, name, label) in LINES {
-            let get = |key: &str| attrs[format!("reg.{line}.{key}").as_str()];
-            assert_eq!(get("address"), user);
-            assert_eq!(get("auth.userId"), auth);
-            assert_eq!(get("auth.password"), secret);
-            assert_eq!(get("displayName"), name);
-            assert_eq!(get("label"), label);
-            assert_eq!(get("lineKeys"), "1");
-            assert_eq!(get("server.1.address"), SERVER);
-            assert_eq!(get("server.1.port"), PORT);
-            assert_eq!(
-                get("server.1.transport"),
-                if full { "TCPOnly" } else { "UDPOnly" }
-            );
-            assert_eq!(get("server.1.register"), "1");
-            assert_eq!(
-                attrs
-                    .get(format!("msg.mwi.{line}.callBack").as_str())
-                    .copied(),
-                full.then_some("*97")
-            );
-        }
-        assert!(!attrs.contains_key("reg.3.address"));
-        assert_eq!(attrs["tcpIpApp.sntp.address"], run.ntp());
-        assert_eq!(attrs["tcpIpApp.sntp.gmtOffset"], "-18000");
-        assert_eq!(attrs["tcpIpApp.sntp.daylightSavings.enable"], "1");
-        let dst = |key: &str| attrs[format!("tcpIpApp.sntp.daylightSavings.{key}").as_str()];
-        assert_eq!(dst("fixedDayEnable"), "1");
-        assert_eq!(
-            (dst("start.month"), dst("start.date"), dst("start.time")),
-            ("3", "14", "2")
-        );
-        assert_eq!(
-            (dst("stop.month"), dst("stop.date"), dst("stop.time")),
-            ("11", "1", "2")
-        );
-        assert_eq!(
-            attrs["prov.polling.period"],
-            if full { "43200" } else { "86400" }
-        );
-        assert_eq!(
-            attrs.get("device.auth.localAdminPassword").copied(),
-            full.then_some(ADMIN)
-        );
-        let url = run.prov("polycom");
-        assert_eq!(attrs["device.prov.serverName"], url);
-
-        xml(&run, "0004f2a1b2c3-phone.cfg", "overrides");
-        for (uri, other, own) in [
-            ("0004f2a1b2c3-directory.xml", ("Carol & Co", "1003"), "1001"),
-            (
-                "0004f2d4e5f6-directory.xml",
-                ("Alice Example", "1001"),
-                "1003",
-            ),
-        ] {
-            let book = xml(&run, uri, "directory");
-            let entries: Vec<_> = book
-                .all("item")
-                .map(|(i, _)| (book.child(i, "fn"), book.child(i, "ct")))
-                .collect();
-            check_book(&entries, other, own);
-        }
-        let config2 = xml(&run, "0004f2d4e5f6-pjprov.cfg", "polycomConfig");
-        assert_eq!(config2.attributes()["reg.1.auth.password"], SECRET3);
-    }
-}
-
-#[test]
-fn snom() {
-    for full in [false, true] {
-        // Phone 1 says its model; phone 2 takes the profile's SNOM_MODEL.
-        let run = run(
-            "snom",
-            "000413a1b2c3",
-            "000413d4e5f6",
-            "SNOM_MODEL = D385\n",
+        let office = Office::new(
+            "polycom",
+            ("0004F2A1B2C3", "0004f2d4e5f6"),
+            "",
             full,
+            "America/New_York",
         );
-        let htm = xml(&run, "snomD385-000413A1B2C3.htm", "setting-files");
-        let url = format!("{}000413A1B2C3.xml", run.prov("snom"));
-        assert_eq!(
-            htm.all("file")
-                .map(|(_, e)| Xml::attr(e, "url").unwrap())
-                .collect::<Vec<_>>(),
-            [url.as_str()]
-        );
-        xml(&run, "snomD785-000413D4E5F6.htm", "setting-files");
-
-        let settings = xml(&run, "000413A1B2C3.xml", "settings");
-        for (line, user, auth, secret, name, label) in LINES {
-            let get = |key: &str| settings.text(key, "idx", line);
-            assert_eq!(get("user_active"), "on");
-            assert_eq!(get("user_name"), user);
-            assert_eq!(get("user_pname"), auth);
-            assert_eq!(get("user_pass"), secret);
-            assert_eq!(get("user_realname"), name);
-            assert_eq!(get("user_idle_text"), label);
-            assert_eq!(get("user_host"), format!("{SERVER}:{PORT}"));
-            let transport = if full { "tcp" } else { "udp" };
+        for (family, ua, list) in POLYCOM {
+            let what = format!("polycom {family} (full: {full})");
+            let documented = Documented::load(list);
+            let master = office.xml("0004f2a1b2c3.cfg", ua, "APPLICATION");
+            documented.check(master.attribute_names(), &what);
+            let app = master.attributes();
+            let config_files = if family == "sip3" {
+                "0004f2a1b2c3-pjprov.cfg, phone1.cfg, sip.cfg"
+            } else {
+                "0004f2a1b2c3-pjprov.cfg"
+            };
+            assert_eq!(app["CONFIG_FILES"], config_files, "{what}");
             assert_eq!(
-                get("user_outbound"),
-                format!("{SERVER}:{PORT};transport={transport}")
+                app["APP_FILE_PATH"],
+                if full { "firmware/phone.bin" } else { "sip.ld" },
+                "{what}"
             );
-            let key = (line.parse::<i32>().unwrap() - 1).to_string();
-            assert_eq!(settings.text("fkey", "idx", &key), "line");
-            assert_eq!(
-                Xml::attr(
-                    &settings.elements[settings.find("fkey", "idx", &key)],
-                    "context"
-                ),
-                Some(line)
-            );
-        }
-        assert_eq!(settings.all("user_name").count(), 2);
-        assert_eq!(
-            settings.texts("user_mailbox"),
-            if full { vec!["*97", "*97"] } else { vec![] }
-        );
-        assert_eq!(settings.text("ntp_server", "", ""), run.ntp());
-        assert_eq!(settings.text("utc_offset", "", ""), "-18000");
-        assert_eq!(
-            settings.text("dst", "", ""),
-            "3600 14.03 02:00:00 01.11 02:00:00"
-        );
-        assert_eq!(
-            settings.text("setting_server", "", ""),
-            format!("{}{{mac}}.xml", run.prov("snom"))
-        );
-        assert_eq!(
-            settings.text("prov_polling_period", "", ""),
-            if full { "43200" } else { "86400" }
-        );
-        assert_eq!(
-            settings.texts("http_pass"),
-            if full { vec![ADMIN] } else { vec![] }
-        );
 
-        for (uri, other, own) in [
-            ("000413A1B2C3.xml", ("Carol & Co", "1003"), "1001"),
-            ("000413D4E5F6.xml", ("Alice Example", "1001"), "1003"),
-        ] {
-            let book = xml(&run, uri, "settings");
-            let entries: Vec<_> = book
-                .all("item")
-                .map(|(i, _)| (book.child(i, "name"), book.child(i, "number")))
-                .collect();
-            check_book(&entries, other, own);
-        }
-    }
-}
-
-#[test]
-fn grandstream() {
-    for full in [false, true] {
-        let run = run("grandstream", "000B82A1B2C3", "000b82d4e5f6", "", full);
-        let config = xml(&run, "cfg000b82a1b2c3.xml", "gs_provision");
-        let item = |name: &str| config.text("item", "name", name);
-        for (line, user, auth, secret, name, label) in LINES {
-            let get = |key: &str| item(&format!("account.{line}.{key}")).to_owned();
-            assert_eq!(get("enable"), "Yes");
-            assert_eq!(get("sip.userid"), user);
-            assert_eq!(get("sip.subscriber.userid"), auth);
-            assert_eq!(get("sip.subscriber.password"), secret);
-            assert_eq!(get("sip.subscriber.name"), name);
-            assert_eq!(get("name"), label);
-            assert_eq!(get("sip.server.1.address"), format!("{SERVER}:{PORT}"));
-            assert_eq!(get("sip.transport"), if full { "TCP" } else { "UDP" });
-            assert_eq!(
-                item(&format!("pks.vpk.{line}.account")),
-                (line.parse::<i32>().unwrap() - 1).to_string()
-            );
-        }
-        assert_eq!(
-            config
-                .all("item")
-                .filter(|(_, e)| Xml::attr(e, "name") == Some("account.3.enable"))
-                .count(),
-            0
-        );
-        assert_eq!(item("dateTime.ntp.server.1"), run.ntp());
-        assert_eq!(item("dateTime.timezone"), "customize");
-        assert_eq!(item("dateTime.timezone.custom"), "EST5EDT,M3.2.0,M11.1.0");
-        assert_eq!(
-            item("provisioning.auto.minute"),
-            if full { "720" } else { "1440" }
-        );
-        let admin = config
-            .all("item")
-            .filter(|(_, e)| Xml::attr(e, "name") == Some("users.admin.password"));
-        assert_eq!(
-            admin.map(|(_, e)| e.text.as_str()).collect::<Vec<_>>(),
-            if full { vec![ADMIN] } else { vec![] }
-        );
-        let path = config
-            .all("item")
-            .filter(|(_, e)| Xml::attr(e, "name") == Some("provisioning.config.serverPath"));
-        let url = run.prov("grandstream");
-        let rest = url.split_once("://").unwrap().1;
-        assert_eq!(
-            path.map(|(_, e)| e.text.as_str()).collect::<Vec<_>>(),
-            vec![rest]
-        );
-        assert_eq!(
-            item("provisioning.config.protocol"),
-            if full { "HTTPS" } else { "HTTP" }
-        );
-        assert_eq!(
-            item("phonebook.download.server"),
-            format!("{rest}000b82a1b2c3")
-        );
-
-        for (uri, other, own) in [
-            ("000b82a1b2c3/phonebook.xml", ("Carol & Co", "1003"), "1001"),
-            (
-                "000b82d4e5f6/phonebook.xml",
-                ("Alice Example", "1001"),
-                "1003",
-            ),
-        ] {
-            let book = xml(&run, uri, "AddressBook");
-            let entries: Vec<_> = book
-                .all("Contact")
-                .map(|(i, _)| {
-                    let phone = book
-                        .all("Phone")
-                        .find(|(_, e)| e.parent == Some(i))
-                        .unwrap()
-                        .0;
-                    (book.child(i, "FirstName"), book.child(phone, "phonenumber"))
-                })
-                .collect();
-            check_book(&entries, other, own);
-        }
-    }
-}
-
-#[test]
-fn cisco() {
-    for full in [false, true] {
-        let run = run("cisco", "00562BA1B2C3", "00562bd4e5f6", "", full);
-        for uri in ["00562ba1b2c3.xml", "spa00562ba1b2c3.xml"] {
-            let profile = xml(&run, uri, "flat-profile");
-            let get = |name: &str| profile.text(name, "", "");
+            let body = office.get("0004f2a1b2c3-pjprov.cfg", ua);
+            check_admin(&office, &body, &what, family != "sip3");
+            let root = if family == "sip3" {
+                "config"
+            } else {
+                "polycomConfig"
+            };
+            let config = office.xml("0004f2a1b2c3-pjprov.cfg", ua, root);
+            let names: Vec<String> = config.attribute_names().map(dotted).collect();
+            documented.check(names.iter().map(String::as_str), &what);
+            let attrs = config.attributes();
             for (line, user, auth, secret, name, label) in LINES {
-                assert_eq!(get(&format!("Line_Enable_{line}_")), "Yes");
-                assert_eq!(get(&format!("User_ID_{line}_")), user);
-                assert_eq!(get(&format!("Auth_ID_{line}_")), auth);
-                assert_eq!(get(&format!("Use_Auth_ID_{line}_")), "Yes");
-                assert_eq!(get(&format!("Password_{line}_")), secret);
-                assert_eq!(get(&format!("Display_Name_{line}_")), name);
-                assert_eq!(get(&format!("Short_Name_{line}_")), label);
-                assert_eq!(get(&format!("Extension_{line}_")), line);
-                assert_eq!(get(&format!("Proxy_{line}_")), format!("{SERVER}:{PORT}"));
+                let get = |key: &str| attrs[format!("reg.{line}.{key}").as_str()];
+                assert_eq!(get("address"), user, "{what}");
+                assert_eq!(get("auth.userId"), auth, "{what}");
+                assert_eq!(get("auth.password"), secret, "{what}");
+                assert_eq!(get("displayName"), name, "{what}");
+                assert_eq!(get("label"), label, "{what}");
+                assert_eq!(get("server.1.address"), SERVER, "{what}");
+                assert_eq!(get("server.1.port"), PORT, "{what}");
                 assert_eq!(
-                    get(&format!("SIP_Transport_{line}_")),
-                    if full { "TCP" } else { "UDP" }
+                    get("server.1.transport"),
+                    if full { "TCPOnly" } else { "UDPOnly" },
+                    "{what}"
+                );
+                assert_eq!(
+                    get("server.1.expires"),
+                    if full { "1800" } else { "3600" },
+                    "{what}"
+                );
+                assert_eq!(
+                    attrs.get(format!("reg.{line}.lineKeys").as_str()).copied(),
+                    (family != "trio").then_some(if line == "1" { "2" } else { "1" }),
+                    "{what}"
+                );
+                assert_eq!(
+                    attrs
+                        .get(format!("msg.mwi.{line}.callBack").as_str())
+                        .copied(),
+                    full.then_some("*97"),
+                    "{what}"
                 );
             }
-            assert_eq!(profile.all("Line_Enable_3_").count(), 0);
-            assert_eq!(get("Primary_NTP_Server"), run.ntp());
-            assert_eq!(get("Time_Zone"), "GMT-05:00");
-            assert_eq!(get("Daylight_Saving_Time_Enable"), "Yes");
+            // BLF: the attendant list on UC Software only.
+            let blf = attrs.get("attendant.resourceList.1.address").copied();
+            let ucs = matches!(family, "ucs" | "default");
+            assert_eq!(blf, (full && ucs).then_some("301"), "{what}");
+            if full && ucs {
+                assert_eq!(attrs["attendant.resourceList.1.label"], "Bob & Co");
+                assert_eq!(attrs["attendant.resourceList.2.address"], "302");
+            }
+            assert_eq!(attrs["tone.dtmf.rfc2833Control"], "1", "{what}");
+            assert_eq!(attrs["dialplan.digitmap"], "[0-9*#].T", "{what}");
             assert_eq!(
-                get("Daylight_Saving_Time_Rule"),
-                "start=3/14/0/2;end=11/1/0/2;save=1"
-            );
-            assert_eq!(get("Profile_Rule"), format!("{}$MA.xml", run.prov("cisco")));
-            assert_eq!(get("Resync_Periodic"), if full { "43200" } else { "86400" });
-            assert_eq!(
-                get("XML_Directory_Service_URL"),
-                format!("{}00562ba1b2c3-directory.xml", run.prov("cisco"))
-            );
-            assert_eq!(
-                profile.texts("Admin_Passwd"),
-                if full { vec![ADMIN] } else { vec![] }
+                attrs.get("call.directedCallPickupString").copied(),
+                full.then_some("**"),
+                "{what}"
             );
             assert_eq!(
-                profile.texts("Voice_Mail_Number"),
-                if full { vec!["*97"] } else { vec![] }
+                attrs["voIpProt.SIP.specialEvent.checkSync.alwaysReboot"],
+                "0"
+            );
+            // Time: New York, second Sunday of March to first Sunday of November.
+            assert_eq!(attrs["tcpIpApp.sntp.address"], office.ntp(), "{what}");
+            assert_eq!(attrs["tcpIpApp.sntp.gmtOffset"], "-18000", "{what}");
+            let dst = |k: &str| attrs[format!("tcpIpApp.sntp.daylightSavings.{k}").as_str()];
+            assert_eq!(dst("enable"), "1");
+            assert_eq!(dst("fixedDayEnable"), "0", "{what}: by weekday");
+            assert_eq!(
+                [
+                    dst("start.month"),
+                    dst("start.date"),
+                    dst("start.dayOfWeek")
+                ],
+                ["3", "8", "1"],
+                "{what}"
+            );
+            assert_eq!(dst("start.dayOfWeek.lastInMonth"), "0");
+            assert_eq!(dst("start.time"), "2");
+            assert_eq!(
+                [
+                    dst("stop.month"),
+                    dst("stop.date"),
+                    dst("stop.dayOfWeek"),
+                    dst("stop.time")
+                ],
+                ["11", "1", "1", "2"],
+                "{what}"
+            );
+            // No uploads: switched off where the firmware allows it.
+            assert_eq!(attrs["prov.autoConfigUpload.enabled"], "0", "{what}");
+            assert_eq!(attrs["dir.local.readonly"], "1", "{what}");
+            assert_eq!(
+                attrs["prov.polling.period"],
+                office.interval("86400"),
+                "{what}"
+            );
+            assert_eq!(
+                attrs.get("lcl.ml.lang").copied(),
+                full.then_some("French_France"),
+                "{what}"
+            );
+            let server = attrs.get("device.prov.serverName").copied();
+            assert_eq!(
+                server,
+                (family != "sip3").then(|| office.prov()).as_deref(),
+                "{what}"
+            );
+            // The override files are served, empty.
+            for overrides in ["0004f2a1b2c3-phone.cfg", "0004f2a1b2c3-web.cfg"] {
+                let xml = office.xml(overrides, ua, "overrides");
+                assert_eq!(xml.elements.len(), 1);
+                assert!(xml.attribute_names().next().is_none());
+            }
+            // The directory: every line of the other phone, speed dials, and on SIP 3.x the BLFs.
+            let directory = office.xml("0004f2a1b2c3-directory.xml", ua, "directory");
+            Documented::load("directories.txt").check(directory.element_names(), &what);
+            let items: Vec<_> = directory
+                .all("item")
+                .map(|(i, _)| (directory.child(i, "fn"), directory.child(i, "ct")))
+                .collect();
+            check_book(&items, 1);
+            let speed: Vec<_> = directory.texts("sd");
+            assert_eq!(speed, if full { vec!["1"] } else { vec![] }, "{what}");
+            let watched = directory.texts("bw").len();
+            assert_eq!(
+                watched,
+                if full && family == "sip3" { 2 } else { 0 },
+                "{what}"
             );
         }
-        for (uri, other, own) in [
-            ("00562ba1b2c3-directory.xml", ("Carol & Co", "1003"), "1001"),
-            (
-                "00562bd4e5f6-directory.xml",
-                ("Alice Example", "1001"),
-                "1003",
-            ),
+        let book = office.xml("0004f2d4e5f6-directory.xml", None, "directory");
+        let items: Vec<_> = book
+            .all("item")
+            .map(|(i, _)| (book.child(i, "fn"), book.child(i, "ct")))
+            .collect();
+        check_book(&items, 2);
+        // Deliberate 404s.
+        for probe in [
+            "000000000000.cfg",
+            "000000000000-license.cfg",
+            "0004f2a1b2c3-license.cfg",
+            "000000000000-directory.xml",
+            "sip.ld",
         ] {
-            let book = xml(&run, uri, "CiscoIPPhoneDirectory");
-            let entries: Vec<_> = book
-                .all("DirectoryEntry")
-                .map(|(i, _)| (book.child(i, "Name"), book.child(i, "Telephone")))
-                .collect();
-            check_book(&entries, other, own);
+            assert!(!office.routed(probe), "{probe}");
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Grandstream
+
+#[test]
+fn grandstream_p_values() {
+    for (model, ua, keys) in [
+        (
+            "GXP1782",
+            Some("Grandstream Model HW GXP1782 SW 1.0.1.133 DevId 000b82a1b2c3"),
+            true,
+        ),
+        (
+            "GXP1628",
+            Some("Grandstream Model HW GXP1628 SW 1.0.7.6 DevId 000b82a1b2c3"),
+            false,
+        ),
+        (
+            "GXP2170",
+            Some("Grandstream Model HW GXP2170 V1.0A SW 1.0.9.135 DevId 000b82a1b2c3"),
+            false,
+        ),
+        ("default", None, false),
+    ] {
+        for full in [false, true] {
+            let what = format!("grandstream {model} (full: {full})");
+            let office = Office::new(
+                "grandstream",
+                ("000B82A1B2C3", "000b82d4e5f6"),
+                "",
+                full,
+                "America/New_York",
+            );
+            let body = office.get("cfg000b82a1b2c3.xml", ua);
+            check_admin(&office, &body, &what, true);
+            let config = office.xml("cfg000b82a1b2c3.xml", ua, "gs_provision");
+            assert_eq!(config.elements[1].name, "config");
+            assert_eq!(Xml::attr(&config.elements[1], "version"), Some("1"));
+            Documented::load("grandstream-pvalue.txt").check(config.element_names(), &what);
+            let p = |n: &str| config.text(n, "", "").to_owned();
+            let some = |n: &str| config.texts(n).first().map(|s| s.to_string());
+            // Account 1 in its own numbers, account 2 in the P4xx block.
+            assert_eq!(
+                [
+                    p("P271"),
+                    p("P270"),
+                    p("P3"),
+                    p("P47"),
+                    p("P35"),
+                    p("P36"),
+                    p("P34")
+                ],
+                [
+                    "1",
+                    "Alice Example",
+                    "Alice Example",
+                    "192.0.2.10:5070",
+                    "1001",
+                    "alice",
+                    SECRET1
+                ],
+                "{what}"
+            );
+            assert_eq!(
+                [
+                    p("P401"),
+                    p("P417"),
+                    p("P407"),
+                    p("P402"),
+                    p("P404"),
+                    p("P405"),
+                    p("P406")
+                ],
+                [
+                    "1",
+                    "Sales Queue",
+                    "Sales Queue",
+                    "192.0.2.10:5070",
+                    "1002",
+                    "1002",
+                    SECRET2
+                ],
+                "{what}"
+            );
+            assert!(
+                config.all("P501").next().is_none(),
+                "{what}: no third account"
+            );
+            let transport = if full { "1" } else { "0" };
+            assert_eq!([p("P130"), p("P448")], [transport, transport], "{what}");
+            let minutes = if full { "30" } else { "60" };
+            assert_eq!(
+                [p("P32"), p("P412")],
+                [minutes, minutes],
+                "{what}: expiry in minutes"
+            );
+            // Asterisk: keep-alive, RFC 2833 only, star codes to Asterisk, NOTIFY accepted unchallenged.
+            assert_eq!([p("P52"), p("P414")], ["2", "2"], "{what}");
+            assert_eq!(
+                [p("P2301"), p("P2302"), p("P2303")],
+                ["0", "1", "0"],
+                "{what}"
+            );
+            assert_eq!([p("P191"), p("P420")], ["0", "0"], "{what}");
+            assert_eq!([p("P26015"), p("P26115")], ["1", "1"], "{what}");
+            assert_eq!(p("P4428"), "1", "{what}");
+            assert_eq!(some("P1347"), full.then(|| "**".to_owned()), "{what}");
+            assert_eq!(some("P33"), full.then(|| "*97".to_owned()), "{what}");
+            // Time: the zone's POSIX rule.
+            assert_eq!(p("P30"), office.ntp(), "{what}");
+            assert_eq!(p("P64"), "customize");
+            assert_eq!(p("P246"), "EST5EDT,M3.2.0,M11.1.0", "{what}");
+            assert_eq!(some("P1362"), full.then(|| "fr".to_owned()), "{what}");
+            // Provisioning: protocol and path without the scheme or a trailing slash.
+            let url = office.prov();
+            let path = url.split_once("://").unwrap().1.trim_end_matches('/');
+            assert_eq!(p("P237"), path, "{what}");
+            assert_eq!(p("P212"), if full { "2" } else { "1" }, "{what}");
+            assert_eq!(p("P193"), office.interval("1440"), "{what}");
+            assert_eq!(p("P331"), format!("{path}/000b82a1b2c3"), "{what}");
+            assert_eq!(
+                some("P192"),
+                full.then(|| format!("{path}/firmware/phone.bin")),
+                "{what}"
+            );
+            // Keys: the GXP17xx virtual keys, line keys then BLF then speed dial.
+            let vpk: Vec<(String, String, String, String)> = (1..=6)
+                .filter_map(|k| {
+                    let code = |base: u32| format!("P{}", base + 2 * k);
+                    Some((
+                        some(&code(1361))?,
+                        some(&code(1362))?,
+                        some(&code(1463))?,
+                        some(&code(1464))?,
+                    ))
+                })
+                .collect();
+            if keys {
+                let want: Vec<(String, String, String, String)> = phone1_keys(full)
+                    .into_iter()
+                    .map(|(kind, line, value, label)| {
+                        let mode = match kind {
+                            "line" => "0",
+                            "blf" => "11",
+                            _ => "10",
+                        };
+                        let account = (line.parse::<u32>().unwrap() - 1).to_string();
+                        (mode.into(), account, label.into(), value.into())
+                    })
+                    .collect();
+                assert_eq!(vpk, want, "{what}");
+            } else {
+                assert!(vpk.is_empty(), "{what}: key numbers are per model");
+            }
+            let book = office.xml("000b82a1b2c3/phonebook.xml", ua, "AddressBook");
+            Documented::load("directories.txt").check(book.element_names(), &what);
+            let entries = contacts(&book);
+            check_book(&entries, 1);
+            let book2 = office.xml("000b82d4e5f6/phonebook.xml", ua, "AddressBook");
+            check_book(&contacts(&book2), 2);
+            for probe in [
+                "cfg000b82a1b2c3",
+                "cfg000b82a1b2c3.bin",
+                "cfggxp1782.xml",
+                "cfg.xml",
+            ] {
+                assert!(!office.routed(probe), "{probe}");
+            }
+        }
+    }
+}
+
+fn contacts(book: &Xml) -> Vec<(&str, &str)> {
+    book.all("Contact")
+        .map(|(i, _)| {
+            let phone = book
+                .all("Phone")
+                .find(|(_, e)| e.parent == Some(i))
+                .unwrap()
+                .0;
+            (book.child(i, "FirstName"), book.child(phone, "phonenumber"))
+        })
+        .collect()
+}
+
+#[test]
+fn grandstream_aliases() {
+    for ua in [
+        "Grandstream Model HW GXP2170 SW 1.0.11.85 DevId 000b82a1b2c3",
+        "Grandstream Model HW GRP2614 SW 1.0.5.15 DevId 000b82a1b2c3",
+    ] {
+        for full in [false, true] {
+            let what = format!("{ua} (full: {full})");
+            let office = Office::new(
+                "grandstream",
+                ("000B82A1B2C3", "000b82d4e5f6"),
+                "",
+                full,
+                "America/New_York",
+            );
+            let body = office.get("cfg000b82a1b2c3.xml", Some(ua));
+            check_admin(&office, &body, &what, true);
+            let config = office.xml("cfg000b82a1b2c3.xml", Some(ua), "gs_provision");
+            assert_eq!(Xml::attr(&config.elements[1], "version"), Some("2"));
+            let names: Vec<String> = config
+                .all("item")
+                .map(|(_, e)| dotted(Xml::attr(e, "name").unwrap()))
+                .chain(config.element_names().map(str::to_owned))
+                .collect();
+            Documented::load("grandstream-alias.txt")
+                .check(names.iter().map(String::as_str), &what);
+            let item = |name: &str| config.text("item", "name", name).to_owned();
+            let items = |name: &str| {
+                config
+                    .all("item")
+                    .filter(|(_, e)| Xml::attr(e, "name") == Some(name))
+                    .map(|(_, e)| e.text.trim().to_owned())
+                    .collect::<Vec<_>>()
+            };
+            for (line, user, auth, secret, name, label) in LINES {
+                let get = |key: &str| item(&format!("account.{line}.{key}"));
+                assert_eq!(get("enable"), "Yes");
+                assert_eq!(get("sip.userid"), user, "{what}");
+                assert_eq!(get("sip.subscriber.userid"), auth, "{what}");
+                assert_eq!(get("sip.subscriber.password"), secret, "{what}");
+                assert_eq!(get("sip.subscriber.name"), name, "{what}");
+                assert_eq!(get("name"), label, "{what}");
+                assert_eq!(get("sip.server.1.address"), format!("{SERVER}:{PORT}"));
+                assert_eq!(
+                    get("sip.transport"),
+                    if full { "TCP" } else { "UDP" },
+                    "{what}"
+                );
+                assert_eq!(
+                    get("sip.registerExpiration"),
+                    if full { "30" } else { "60" }
+                );
+                assert_eq!(get("network.natTraversal"), "KeepAlive");
+                assert_eq!(get("dtmf.sendInRtp"), "Yes");
+                assert_eq!(
+                    get("featureCodes.callFeatures"),
+                    "No",
+                    "{what}: star codes to Asterisk"
+                );
+                assert_eq!(get("sip.allowSipReset"), "Yes", "{what}");
+            }
+            assert!(items("account.3.enable").is_empty());
+            for (index, (kind, line, value, label)) in phone1_keys(full).into_iter().enumerate() {
+                let key = |field: &str| item(&format!("pks.vpk.{}.{field}", index + 1));
+                let mode = match kind {
+                    "line" => "Line",
+                    "blf" => "BLF",
+                    _ => "SpeedDial",
+                };
+                let account = (line.parse::<u32>().unwrap() - 1).to_string();
+                assert_eq!(
+                    [
+                        key("keyMode"),
+                        key("account"),
+                        key("description"),
+                        key("value")
+                    ],
+                    [mode, account.as_str(), label, value],
+                    "{what}"
+                );
+            }
+            assert_eq!(item("sip.notify.challenge"), "No");
+            assert_eq!(item("dateTime.ntp.server.1"), office.ntp());
+            assert_eq!(item("dateTime.timezone"), "customize");
+            assert_eq!(item("dateTime.timezone.custom"), "EST5EDT,M3.2.0,M11.1.0");
+            assert_eq!(
+                items("language.gui"),
+                if full { vec!["fr"] } else { vec![] }
+            );
+            let url = office.prov();
+            let path = url.split_once("://").unwrap().1.trim_end_matches('/');
+            assert_eq!(item("provisioning.config.serverPath"), path, "{what}");
+            assert_eq!(
+                item("provisioning.config.protocol"),
+                if full { "HTTPS" } else { "HTTP" }
+            );
+            assert_eq!(item("provisioning.auto.minute"), office.interval("1440"));
+            assert_eq!(
+                item("phonebook.download.server"),
+                format!("{path}/000b82a1b2c3")
+            );
+            assert_eq!(
+                items("users.admin.password"),
+                if full { vec![ADMIN] } else { vec![] },
+                "{what}"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Fanvil
 
 #[test]
 fn fanvil() {
-    for full in [false, true] {
-        let run = run("fanvil", "0C383EA1B2C3", "0c383ed4e5f6", "", full);
-        let config = xml(&run, "0c383ea1b2c3.cfg", "sysConf");
-        for (line, user, auth, secret, name, label) in LINES {
-            let at = config.find("line", "index", line);
-            assert_eq!(config.child(at, "EnableReg"), "1");
-            assert_eq!(config.child(at, "PhoneNumber"), user);
-            assert_eq!(config.child(at, "RegisterUser"), auth);
-            assert_eq!(config.child(at, "RegisterPswd"), secret);
-            assert_eq!(config.child(at, "DisplayName"), name);
-            assert_eq!(config.child(at, "RegisterAddr"), SERVER);
-            assert_eq!(config.child(at, "RegisterPort"), PORT);
-            assert_eq!(config.child(at, "Transport"), if full { "1" } else { "0" });
-            let key = config.find("Fkey", "index", line);
-            assert_eq!(config.child(key, "Value"), format!("SIP{line}"));
-            assert_eq!(config.child(key, "Title"), label);
-        }
-        assert_eq!(config.all("line").count(), 2);
-        assert_eq!(
-            config.texts("MWINum"),
-            if full { vec!["*97", "*97"] } else { vec![] }
-        );
-        let get = |name: &str| config.text(name, "", "");
-        assert_eq!(get("SNTPServer"), run.ntp());
-        assert_eq!(get("TimeZone"), "-20");
-        assert_eq!(get("TimeZoneName"), "UTC-5");
-        assert_eq!(get("EnableDST"), "2");
-        // New York: 2 a.m. on the second Sunday of March and on the first Sunday of November.
-        assert_eq!(get("DSTFixedType"), "2");
-        let start = (
-            get("DSTStartMon"),
-            get("DSTStartWeek"),
-            get("DSTStartWday"),
-            get("DSTStartHour"),
-        );
-        assert_eq!(start, ("3", "2", "0", "2"));
-        let end = (
-            get("DSTEndMon"),
-            get("DSTEndWeek"),
-            get("DSTEndWday"),
-            get("DSTEndHour"),
-        );
-        assert_eq!(end, ("11", "1", "0", "2"));
-        assert_eq!(get("FlashServerIP"), run.prov("fanvil"));
-        assert_eq!(get("FlashInterval"), if full { "2" } else { "1" });
-        assert_eq!(
-            get("Addr"),
-            format!("{}0c383ea1b2c3-directory.xml", run.prov("fanvil"))
-        );
-        let admin: Vec<_> = config
-            .all("account")
-            .map(|(i, _)| config.child(i, "Password"))
-            .collect();
-        assert_eq!(admin, if full { vec![ADMIN] } else { vec![] });
-
-        for (uri, other, own) in [
-            ("0c383ea1b2c3-directory.xml", ("Carol & Co", "1003"), "1001"),
-            (
-                "0c383ed4e5f6-directory.xml",
-                ("Alice Example", "1001"),
-                "1003",
-            ),
-        ] {
-            let book = xml(&run, uri, "FanvilIPPhoneDirectory");
+    for (family, ua) in [
+        ("sysconf", Some("Fanvil X6U Pro 0.0.10 0c383ea1b2c3")),
+        ("legacy", Some("Fanvil X4 2.10.2.6887 0c383ea1b2c3")),
+        ("sysconf", None),
+    ] {
+        for full in [false, true] {
+            let what = format!("fanvil {family} {ua:?} (full: {full})");
+            let office = Office::new(
+                "fanvil",
+                ("0C383EA1B2C3", "0c383ed4e5f6"),
+                "",
+                full,
+                "America/New_York",
+            );
+            let list = Documented::load(&format!("fanvil-{family}.txt"));
+            // The model common file, for any model's name: where the phone's own file is, joined with one
+            // "/" by the phone.
+            for common in ["F0V00X600000.cfg", "f0X4hw1.100.cfg", "F0V5UV200000.cfg"] {
+                let body = office.get(common, ua);
+                assert!(
+                    !body.contains(SECRET1) && !body.contains(ADMIN),
+                    "{what}: shared"
+                );
+                let xml = Xml::parse(&body).unwrap();
+                list.check(xml.element_names(), &what);
+                check_server_split(&office, &xml, family, &what);
+            }
+            let body = office.get("0c383ea1b2c3.cfg", ua);
+            check_admin(&office, &body, &what, true);
+            let root = if family == "legacy" {
+                "VOIP_CONFIG_FILE"
+            } else {
+                "sysConf"
+            };
+            let config = office.xml("0c383ea1b2c3.cfg", ua, root);
+            list.check(config.element_names(), &what);
+            check_server_split(&office, &config, family, &what);
+            let names = |sysconf: &'static str, legacy: &'static str| {
+                if family == "legacy" { legacy } else { sysconf }
+            };
+            let line_element = names("line", "SIP_Line_List_Entry");
+            let lines: Vec<usize> = config.all(line_element).map(|(i, _)| i).collect();
+            assert_eq!(lines.len(), 2, "{what}");
+            for ((_, user, auth, secret, name, _), at) in LINES.into_iter().zip(lines) {
+                let get = |s: &'static str, l: &'static str| config.child(at, names(s, l));
+                assert_eq!(get("EnableReg", "Enable_Reg"), "1");
+                assert_eq!(get("PhoneNumber", "Phone_Number"), user, "{what}");
+                assert_eq!(get("RegisterUser", "Register_User"), auth, "{what}");
+                assert_eq!(get("RegisterPswd", "Register_Pswd"), secret, "{what}");
+                assert_eq!(get("DisplayName", "Display_Name"), name, "{what}");
+                assert_eq!(get("RegisterAddr", "Register_Addr"), SERVER);
+                assert_eq!(get("RegisterPort", "Register_Port"), PORT);
+                assert_eq!(get("Transport", "Transport"), if full { "1" } else { "0" });
+                assert_eq!(
+                    get("RegisterTTL", "Register_TTL"),
+                    if full { "1800" } else { "60" }
+                );
+                assert_eq!(get("DTMFMode", "DTMF_Mode"), "1", "{what}: RFC 2833");
+            }
+            let key_element = names("Fkey", "Function_Key_Entry");
+            let keys: Vec<(String, String, String)> = config
+                .all(key_element)
+                .map(|(i, _)| {
+                    (
+                        config.child(i, "Type").to_owned(),
+                        config.child(i, "Value").to_owned(),
+                        config.child(i, "Title").to_owned(),
+                    )
+                })
+                .collect();
+            let want: Vec<(String, String, String)> = phone1_keys(full)
+                .into_iter()
+                .map(|(kind, line, value, label)| match kind {
+                    "line" => ("2".into(), format!("SIP{line}"), label.into()),
+                    "blf" => (
+                        "1".into(),
+                        format!("{value}@{line}/ba**{value}"),
+                        label.into(),
+                    ),
+                    _ => ("1".into(), format!("{value}@{line}/f"), label.into()),
+                })
+                .collect();
+            assert_eq!(keys, want, "{what}");
+            let get =
+                |s: &'static str, l: &'static str| config.text(names(s, l), "", "").to_owned();
+            assert_eq!(get("SNTPServer", "SNTP_Server"), office.ntp());
+            assert_eq!(get("TimeZone", "Time_Zone"), "-20", "{what}: quarter hours");
+            assert_eq!(get("TimeZoneName", "Time_Zone_Name"), "UTC-5");
+            assert_eq!(get("EnableDST", "Enable_DST"), "2");
+            let start = [
+                get("DSTStartMon", "DST_Start_Mon"),
+                get("DSTStartWeek", "DST_Start_Week"),
+                get("DSTStartWday", "DST_Start_Wday"),
+                get("DSTStartHour", "DST_Start_Hour"),
+            ];
+            assert_eq!(start, ["3", "2", "0", "2"], "{what}");
+            let end = [
+                get("DSTEndMon", "DST_End_Mon"),
+                get("DSTEndWeek", "DST_End_Week"),
+                get("DSTEndWday", "DST_End_Wday"),
+                get("DSTEndHour", "DST_End_Hour"),
+            ];
+            assert_eq!(end, ["11", "1", "0", "2"], "{what}");
+            if family == "sysconf" {
+                assert_eq!(get("FlashInterval", ""), office.interval("1"));
+                assert_eq!(get("DownloadCommonConf", ""), "0");
+                assert_eq!(
+                    get("Addr", ""),
+                    format!("{}0c383ea1b2c3-directory.xml", office.prov())
+                );
+                assert_eq!(
+                    config.texts("SelectYourTone"),
+                    if full { vec!["25"] } else { vec![] }
+                );
+            }
+            let firmware = config.texts("Auto_Image_URL");
+            let want_firmware = format!("{}firmware/phone.bin", office.prov());
+            assert_eq!(
+                firmware,
+                if full {
+                    vec![want_firmware.as_str()]
+                } else {
+                    vec![]
+                },
+                "{what}"
+            );
+            let book = office.xml("0c383ea1b2c3-directory.xml", ua, "FanvilIPPhoneDirectory");
+            Documented::load("directories.txt").check(book.element_names(), &what);
             let entries: Vec<_> = book
                 .all("DirectoryEntry")
                 .map(|(i, _)| (book.child(i, "Name"), book.child(i, "Telephone")))
                 .collect();
-            check_book(&entries, other, own);
+            check_book(&entries, 1);
         }
     }
 }
 
-/// One time zone and what each format must say about it.
+/// The server field has no trailing slash, the file field no leading one, and the phone's join of the
+/// two is this directory's MAC file, with no `//`.
+fn check_server_split(office: &Office, xml: &Xml, family: &str, what: &str) {
+    let (server, file) = if family == "legacy" {
+        ("Download_Server_IP", "Config_File_Name")
+    } else {
+        ("FlashServerIP", "FlashFileName")
+    };
+    let server = xml.text(server, "", "");
+    let file = xml.text(file, "", "");
+    assert!(
+        !server.ends_with('/') && !file.starts_with('/'),
+        "{what}: {server} {file}"
+    );
+    let joined = format!("{server}/{}", file.replace("$mac", "0c383ea1b2c3"));
+    assert_eq!(
+        joined,
+        format!("{}0c383ea1b2c3.cfg", office.prov()),
+        "{what}"
+    );
+    assert!(
+        !joined.split_once("://").unwrap().1.contains("//"),
+        "{what}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Snom
+
+#[test]
+fn snom() {
+    for (family, model, ua) in [
+        (
+            "desk",
+            "D785",
+            Some(
+                "Mozilla/4.0 (compatible; snomD785-SIP 10.1.33.33 2010.12-00004-g9ba52f5 000413A1B2C3 SXM:0 UXM:0)",
+            ),
+        ),
+        (
+            "desk",
+            "D345",
+            Some("Mozilla/4.0 (compatible; snomD345-SIP 10.1.54.13 000413A1B2C3)"),
+        ),
+        (
+            "dect",
+            "M900",
+            Some("Mozilla/4.0 (compatible; Snom M900 05.20.0001 000413a1b2c3)"),
+        ),
+        ("desk", "D785", None),
+    ] {
+        for full in [false, true] {
+            let what = format!("snom {model} {ua:?} (full: {full})");
+            let office = Office::new(
+                "snom",
+                ("000413A1B2C3", "000413d4e5f6"),
+                "",
+                full,
+                "America/New_York",
+            );
+            let list = Documented::load(if family == "dect" {
+                "snom-dect.txt"
+            } else {
+                "snom.txt"
+            });
+            // Any model: the shared model file points setting_server at the phone's own file...
+            let shared = office.get(&format!("snom{model}.htm"), ua);
+            assert!(
+                !shared.contains(SECRET1) && !shared.contains(ADMIN),
+                "{what}: shared"
+            );
+            let settings = Xml::parse(&shared).unwrap();
+            list.check(settings.element_names(), &what);
+            assert_eq!(
+                settings.text("setting_server", "", ""),
+                format!("{}{{mac}}.xml", office.prov())
+            );
+            // ...and the per-phone list, for any model too, names it.
+            let htm = office.xml(
+                &format!("snom{model}-000413A1B2C3.htm"),
+                ua,
+                "setting-files",
+            );
+            list.check(htm.element_names(), &what);
+            let file = htm.all("file").next().unwrap().1;
+            assert_eq!(
+                Xml::attr(file, "url"),
+                Some(format!("{}000413A1B2C3.xml", office.prov()).as_str()),
+                "{what}"
+            );
+            let body = office.get("000413A1B2C3.xml", ua);
+            check_admin(&office, &body, &what, true);
+            let settings = office.xml("000413A1B2C3.xml", ua, "settings");
+            list.check(settings.element_names(), &what);
+            let get = |name: &str, line: &str| settings.text(name, "idx", line).to_owned();
+            for (line, user, auth, secret, name, label) in LINES {
+                assert_eq!(get("user_active", line), "on");
+                assert_eq!(get("user_name", line), user, "{what}");
+                assert_eq!(get("user_pname", line), auth, "{what}");
+                assert_eq!(get("user_pass", line), secret, "{what}");
+                assert_eq!(get("user_realname", line), name, "{what}");
+                if family == "dect" {
+                    assert_eq!(get("subscr_sip_line_name", line), label, "{what}");
+                    assert_eq!(get("subscr_sip_hs_idx", line), line, "{what}");
+                } else {
+                    assert_eq!(get("user_idle_text", line), label, "{what}");
+                    assert_eq!(get("user_host", line), format!("{SERVER}:{PORT}"));
+                    let transport = if full { "tcp" } else { "udp" };
+                    assert_eq!(
+                        get("user_outbound", line),
+                        format!("{SERVER}:{PORT};transport={transport}")
+                    );
+                    assert_eq!(get("user_dtmf_info", line), "off", "{what}: RFC 2833");
+                }
+            }
+            let one = |name: &str| settings.text(name, "", "").to_owned();
+            assert_eq!(
+                one("setting_server"),
+                format!("{}{{mac}}.xml", office.prov())
+            );
+            assert_eq!(one("ntp_server"), office.ntp());
+            if family == "dect" {
+                assert_eq!(get("user_host", "1"), format!("{SERVER}:{PORT}"));
+                // New York: second and first Sundays (day of week 1 = Sunday).
+                assert_eq!(
+                    [
+                        one("dst_start_month"),
+                        one("dst_start_day_of_week"),
+                        one("dst_start_wday_last_in_month"),
+                        one("dst_start_time")
+                    ],
+                    ["3", "1", "2", "2"],
+                    "{what}"
+                );
+                assert_eq!(
+                    [
+                        one("dst_stop_month"),
+                        one("dst_stop_day_of_week"),
+                        one("dst_stop_wday_last_in_month"),
+                        one("dst_stop_time")
+                    ],
+                    ["11", "1", "1", "2"],
+                    "{what}"
+                );
+                assert!(settings.all("fkey").next().is_none());
+            } else {
+                assert_eq!(one("challenge_response"), "off", "{what}");
+                assert_eq!(one("filter_registrar"), "on", "{what}");
+                assert_eq!(one("settings_refresh_timer"), office.interval("86400"));
+                assert_eq!(one("utc_offset"), "-18000");
+                assert_eq!(
+                    one("dst"),
+                    "3600 03.02.07 02:00:00 11.01.07 02:00:00",
+                    "{what}"
+                );
+                let fkeys: Vec<(String, String, String)> = settings
+                    .all("fkey")
+                    .map(|(_, e)| {
+                        (
+                            Xml::attr(e, "idx").unwrap().to_owned(),
+                            Xml::attr(e, "label").unwrap().to_owned(),
+                            e.text.trim().to_owned(),
+                        )
+                    })
+                    .collect();
+                let want: Vec<(String, String, String)> = phone1_keys(full)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (kind, _, value, label))| {
+                        let text = match kind {
+                            "line" => "line".to_owned(),
+                            "blf" => format!("blf {value}|**"),
+                            _ => format!("speed {value}"),
+                        };
+                        (i.to_string(), label.to_owned(), text)
+                    })
+                    .collect();
+                assert_eq!(fkeys, want, "{what}");
+                let entries: Vec<_> = settings
+                    .all("item")
+                    .map(|(i, _)| (settings.child(i, "name"), settings.child(i, "number")))
+                    .collect();
+                check_book(&entries, 1);
+                assert_eq!(
+                    settings.texts("firmware_status"),
+                    if full && ua.is_some() {
+                        vec![format!("{}snom{model}-firmware.xml", office.prov())]
+                    } else {
+                        vec![]
+                    }
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+                    "{what}"
+                );
+            }
+            assert_eq!(
+                settings.texts("language"),
+                if full { vec!["Français"] } else { vec![] },
+                "{what}"
+            );
+            // The firmware file, for any model.
+            let firmware = office.xml(
+                &format!("snom{model}-firmware.xml"),
+                ua,
+                "firmware-settings",
+            );
+            list.check(firmware.element_names(), &what);
+            let want = format!("{}firmware/phone.bin", office.prov());
+            assert_eq!(
+                firmware.texts("firmware"),
+                if full { vec![want.as_str()] } else { vec![] }
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Cisco
+
+#[test]
+fn cisco() {
+    for (family, ua) in [
+        (
+            "spa",
+            Some("Cisco/SPA504G-7.6.2f (0002FDA1B2C3)(CBT141400UK)"),
+        ),
+        ("mpp", Some("Cisco-CP-8841-3PCC/11.3.1 (00562ba1b2c3)")),
+        ("mpp", None),
+    ] {
+        for full in [false, true] {
+            let what = format!("cisco {family} {ua:?} (full: {full})");
+            let office = Office::new(
+                "cisco",
+                ("00562BA1B2C3", "00562bd4e5f6"),
+                "",
+                full,
+                "America/New_York",
+            );
+            let list = Documented::load("cisco.txt");
+            // The first stage, under every name a factory phone may ask for.
+            for first in [
+                "spa504G.cfg",
+                "spa525G2.cfg",
+                "spa112.cfg",
+                "8841-3PCC.xml",
+                "CP-8841-3PCC.xml",
+                "CP-8841-3PCC.cfg",
+                "8841.xml",
+                "6851.xml",
+            ] {
+                let body = office.get(first, ua);
+                assert!(
+                    !body.contains(SECRET1) && !body.contains(ADMIN),
+                    "{what}: shared"
+                );
+                let profile = Xml::parse(&body).unwrap();
+                assert_eq!(profile.root(), "flat-profile");
+                let names: Vec<String> = profile.element_names().map(documented::cisco).collect();
+                list.check(names.iter().map(String::as_str), &what);
+                assert_eq!(
+                    profile.text("Profile_Rule_B", "", ""),
+                    format!("{}$MA.xml", office.prov()),
+                    "{what}: {first}"
+                );
+            }
+            for uri in ["00562ba1b2c3.xml", "spa00562ba1b2c3.xml"] {
+                let body = office.get(uri, ua);
+                check_admin(&office, &body, &what, true);
+                let profile = office.xml(uri, ua, "flat-profile");
+                let names: Vec<String> = profile.element_names().map(documented::cisco).collect();
+                list.check(names.iter().map(String::as_str), &what);
+                let get = |name: &str| profile.text(name, "", "").to_owned();
+                for (line, user, auth, secret, name, _) in LINES {
+                    assert_eq!(get(&format!("Line_Enable_{line}_")), "Yes");
+                    assert_eq!(get(&format!("User_ID_{line}_")), user, "{what}");
+                    assert_eq!(get(&format!("Auth_ID_{line}_")), auth, "{what}");
+                    assert_eq!(get(&format!("Use_Auth_ID_{line}_")), "Yes");
+                    assert_eq!(get(&format!("Password_{line}_")), secret, "{what}");
+                    assert_eq!(get(&format!("Display_Name_{line}_")), name, "{what}");
+                    assert_eq!(get(&format!("Proxy_{line}_")), format!("{SERVER}:{PORT}"));
+                    assert_eq!(
+                        get(&format!("SIP_Transport_{line}_")),
+                        if full { "TCP" } else { "UDP" }
+                    );
+                    assert_eq!(get(&format!("DTMF_Tx_Method_{line}_")), "AVT");
+                    assert_eq!(get(&format!("Auth_Resync-Reboot_{line}_")), "No", "{what}");
+                }
+                assert!(profile.all("Line_Enable_3_").next().is_none());
+                for (index, (kind, line, value, label)) in phone1_keys(full).into_iter().enumerate()
+                {
+                    let n = index + 1;
+                    assert_eq!(get(&format!("Short_Name_{n}_")), label, "{what}");
+                    match kind {
+                        "line" => assert_eq!(get(&format!("Extension_{n}_")), line),
+                        "blf" => assert_eq!(
+                            get(&format!("Extended_Function_{n}_")),
+                            format!("fnc=blf+sd+cp;sub={value}@{SERVER};nme={label}")
+                        ),
+                        _ => assert_eq!(
+                            get(&format!("Extended_Function_{n}_")),
+                            format!("fnc=sd;ext={value}@{SERVER};nme={label}")
+                        ),
+                    }
+                }
+                // Star codes go to Asterisk.
+                assert_eq!(get("Cfwd_All_Act_Code"), "");
+                assert_eq!(get("Call_Pickup_Code"), if full { "**" } else { "" });
+                let admin = if family == "spa" {
+                    "Admin_Passwd"
+                } else {
+                    "Admin_Password"
+                };
+                assert_eq!(
+                    profile.texts(admin),
+                    if full { vec![ADMIN] } else { vec![] },
+                    "{what}"
+                );
+                assert_eq!(get("Primary_NTP_Server"), office.ntp());
+                assert_eq!(get("Time_Zone"), "GMT-05:00");
+                assert_eq!(get("Daylight_Saving_Time_Enable"), "Yes");
+                assert_eq!(
+                    get("Daylight_Saving_Time_Rule"),
+                    "start=3/8/7/2:00:00;end=11/1/7/2:00:00;save=1",
+                    "{what}"
+                );
+                assert_eq!(get("Profile_Rule"), format!("{}$MA.xml", office.prov()));
+                assert_eq!(
+                    get("Profile_Rule_B"),
+                    "",
+                    "{what}: the first stage is not asked again"
+                );
+                assert_eq!(get("Resync_Periodic"), office.interval("86400"));
+                assert_eq!(
+                    get("XML_Directory_Service_URL"),
+                    format!("{}00562ba1b2c3-directory.xml", office.prov())
+                );
+                assert_eq!(
+                    profile.texts("Upgrade_Rule"),
+                    if full {
+                        vec![format!("{}firmware/phone.bin", office.prov())]
+                    } else {
+                        vec![]
+                    }
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                );
+                assert_eq!(
+                    profile.texts("Language_Selection"),
+                    if full { vec!["French"] } else { vec![] }
+                );
+            }
+            let book = office.xml("00562ba1b2c3-directory.xml", ua, "CiscoIPPhoneDirectory");
+            Documented::load("directories.txt").check(book.element_names(), &what);
+            let entries: Vec<_> = book
+                .all("DirectoryEntry")
+                .map(|(i, _)| (book.child(i, "Name"), book.child(i, "Telephone")))
+                .collect();
+            check_book(&entries, 1);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Time zones, labels, and what every shared file must not carry
+
+/// One zone and what each format must say about it ("" for a setting that must not be written).
 struct Zone {
     name: &'static str,
-    /// Yealink time_zone, start_time, end_time ("" when there is no DST).
-    yealink: [&'static str; 3],
+    /// Yealink time_zone, dst_time_type, start_time, end_time, offset_time.
+    yealink: [&'static str; 5],
+    /// Polycom gmtOffset, fixedDayEnable, then start and stop (month, date, dayOfWeek, lastInMonth, time).
+    polycom: [&'static str; 12],
+    /// Snom utc_offset and dst.
+    snom: [&'static str; 2],
     /// Cisco Time_Zone and DST rule.
     cisco: [&'static str; 2],
-    /// Fanvil TimeZone and TimeZoneName.
-    fanvil: [&'static str; 2],
-    /// Fanvil (month, week, weekday, hour) of the start, then of the end.
-    fanvil_dst: [[&'static str; 4]; 2],
-    /// Snom utc_offset and dst (Polycom's gmtOffset is the same number of seconds).
-    snom: [&'static str; 2],
+    /// Fanvil TimeZone, TimeZoneName, then (month, week, weekday, hour) of the start and of the end.
+    fanvil: [&'static str; 10],
     /// Grandstream POSIX rule.
     posix: &'static str,
 }
 
-const ZONES: [Zone; 3] = [
+const ZONES: [Zone; 8] = [
     Zone {
         name: "Europe/Berlin",
-        yealink: ["+1", "3/28/2", "10/25/3"],
-        cisco: ["GMT+01:00", "start=3/28/0/2;end=10/25/0/3;save=1"],
-        fanvil: ["4", "UTC+1"],
-        fanvil_dst: [["3", "5", "0", "2"], ["10", "5", "0", "3"]],
-        snom: ["3600", "3600 28.03 02:00:00 25.10 03:00:00"],
+        yealink: ["+1", "1", "3/5/7/2", "10/5/7/3", "60"],
+        polycom: [
+            "3600", "0", "3", "22", "1", "1", "2", "10", "22", "1", "1", "3",
+        ],
+        snom: ["3600", "3600 03.05.07 02:00:00 10.05.07 03:00:00"],
+        cisco: [
+            "GMT+01:00",
+            "start=3/-1/7/2:00:00;end=10/-1/7/3:00:00;save=1",
+        ],
+        fanvil: ["4", "UTC+1", "3", "5", "0", "2", "10", "5", "0", "3"],
         posix: "CET-1CEST,M3.5.0,M10.5.0/3",
     },
     Zone {
         name: "Asia/Kolkata",
-        yealink: ["+5.5", "", ""],
-        cisco: ["GMT+05:30", ""],
-        fanvil: ["22", "UTC+5.5"],
-        fanvil_dst: [[""; 4], [""; 4]],
+        yealink: ["+5:30", "", "", "", ""],
+        polycom: ["19800", "", "", "", "", "", "", "", "", "", "", ""],
         snom: ["19800", ""],
+        cisco: ["GMT+05:30", ""],
+        fanvil: ["22", "UTC+5:30", "", "", "", "", "", "", "", ""],
         posix: "IST-5:30",
     },
     Zone {
+        name: "Asia/Kathmandu",
+        yealink: ["+5:45", "", "", "", ""],
+        polycom: ["20700", "", "", "", "", "", "", "", "", "", "", ""],
+        snom: ["20700", ""],
+        cisco: ["GMT+05:45", ""],
+        fanvil: ["23", "UTC+5:45", "", "", "", "", "", "", "", ""],
+        posix: "<+0545>-5:45",
+    },
+    Zone {
+        name: "America/St_Johns",
+        yealink: ["-3:30", "1", "3/2/7/2", "11/1/7/2", "60"],
+        polycom: [
+            "-12600", "0", "3", "8", "1", "0", "2", "11", "1", "1", "0", "2",
+        ],
+        snom: ["-12600", "3600 03.02.07 02:00:00 11.01.07 02:00:00"],
+        cisco: ["GMT-03:30", "start=3/8/7/2:00:00;end=11/1/7/2:00:00;save=1"],
+        fanvil: ["-14", "UTC-3:30", "3", "2", "0", "2", "11", "1", "0", "2"],
+        posix: "NST3:30NDT,M3.2.0,M11.1.0",
+    },
+    Zone {
         name: "Pacific/Auckland",
-        yealink: ["+12", "9/27/2", "4/4/3"],
-        cisco: ["GMT+12:00", "start=9/27/0/2;end=4/4/0/3;save=1"],
-        fanvil: ["48", "UTC+12"],
-        fanvil_dst: [["9", "5", "0", "2"], ["4", "1", "0", "3"]],
-        snom: ["43200", "3600 27.09 02:00:00 04.04 03:00:00"],
+        yealink: ["+12", "1", "9/5/7/2", "4/1/7/3", "60"],
+        polycom: [
+            "43200", "0", "9", "22", "1", "1", "2", "4", "1", "1", "0", "3",
+        ],
+        snom: ["43200", "3600 09.05.07 02:00:00 04.01.07 03:00:00"],
+        cisco: ["GMT+12:00", "start=9/-1/7/2:00:00;end=4/1/7/3:00:00;save=1"],
+        fanvil: ["48", "UTC+12", "9", "5", "0", "2", "4", "1", "0", "3"],
         posix: "NZST-12NZDT,M9.5.0,M4.1.0/3",
+    },
+    // Standard time IST and a negative "DST" in the zone file: phones get GMT and summer time.
+    Zone {
+        name: "Europe/Dublin",
+        yealink: ["0", "1", "3/5/7/1", "10/5/7/2", "60"],
+        polycom: [
+            "0", "0", "3", "22", "1", "1", "1", "10", "22", "1", "1", "2",
+        ],
+        snom: ["0", "3600 03.05.07 01:00:00 10.05.07 02:00:00"],
+        cisco: [
+            "GMT+00:00",
+            "start=3/-1/7/1:00:00;end=10/-1/7/2:00:00;save=1",
+        ],
+        fanvil: ["0", "UTC", "3", "5", "0", "1", "10", "5", "0", "2"],
+        posix: "IST-1GMT0,M10.5.0,M3.5.0/1",
+    },
+    // Israel starts DST at 02:00 on the day after the fourth Thursday of March (M3.4.4/26): no week
+    // form says that; Cisco's "on or after" form does, the others get the dates of the next changes
+    // (Asterisk's: 2027-03-26 and 2026-10-25 seen from NOW).
+    Zone {
+        name: "Asia/Jerusalem",
+        yealink: ["+2", "0", "3/26/2", "10/25/2", "60"],
+        polycom: ["7200", "1", "3", "26", "", "", "2", "10", "25", "", "", "2"],
+        snom: ["7200", "3600 26.03 02:00:00 25.10 02:00:00"],
+        cisco: [
+            "GMT+02:00",
+            "start=3/23/5/2:00:00;end=10/-1/7/2:00:00;save=1",
+        ],
+        fanvil: ["8", "UTC+2", "3", "5", "5", "2", "10", "5", "0", "2"],
+        posix: "IST-2IDT,M3.4.4/26,M10.5.0",
+    },
+    // Lord Howe moves its clock by 30 minutes.
+    Zone {
+        name: "Australia/Lord_Howe",
+        yealink: ["+10:30", "1", "10/1/7/2", "4/1/7/2", "30"],
+        polycom: [
+            "37800", "0", "10", "1", "1", "0", "2", "4", "1", "1", "0", "2",
+        ],
+        snom: ["37800", "1800 10.01.07 02:00:00 04.01.07 02:00:00"],
+        cisco: [
+            "GMT+10:30",
+            "start=10/1/7/2:00:00;end=4/1/7/2:00:00;save=0:30",
+        ],
+        fanvil: ["42", "UTC+10:30", "10", "1", "0", "2", "4", "1", "0", "2"],
+        posix: "<+1030>-10:30<+11>-11,M10.1.0,M4.1.0",
     },
 ];
 
-/// Other zones: east of UTC, a half-hour offset without DST, and the southern hemisphere (DST across the
-/// new year), in every format that writes the offset or the DST rule itself.
+/// The zones above in every format that writes the offset or the daylight saving rule itself: the rule,
+/// in weekday form, is what stays right across years (the zone rules themselves are checked against the
+/// system's zone files in `pjprov-core`'s `tz` tests).
 #[test]
 fn time_zones() {
     for zone in &ZONES {
         let name = zone.name;
-        let at = |vendor: &str, mac1: &str, mac2: &str| run_in(vendor, mac1, mac2, "", false, name);
-        let dst = !zone.yealink[1].is_empty();
+        let at =
+            |vendor: &'static str, macs: (&str, &str)| Office::new(vendor, macs, "", false, name);
 
-        let run = at("yealink", "805ec0a1b2c3", "805ec0d4e5f6");
-        let cfg = key_values(run.body("805ec0a1b2c3.cfg"));
-        assert_eq!(cfg["local_time.time_zone"], zone.yealink[0], "{name}");
+        let office = at("yealink", ("805ec0a1b2c3", "805ec0d4e5f6"));
+        let cfg = key_values(&office.get("805ec0a1b2c3.cfg", None));
+        let get = |k: &str| {
+            cfg.get(&format!("local_time.{k}"))
+                .map_or("", String::as_str)
+        };
         assert_eq!(
-            cfg["local_time.summer_time"],
-            if dst { "1" } else { "0" },
-            "{name}"
+            [
+                get("time_zone"),
+                get("dst_time_type"),
+                get("start_time"),
+                get("end_time"),
+                get("offset_time")
+            ],
+            zone.yealink,
+            "yealink {name}"
         );
-        let dates = ["local_time.start_time", "local_time.end_time"]
-            .map(|k| cfg.get(k).map_or("", String::as_str));
-        assert_eq!(dates, [zone.yealink[1], zone.yealink[2]], "{name}");
-
-        let run = at("cisco", "00562ba1b2c3", "00562bd4e5f6");
-        let profile = xml(&run, "00562ba1b2c3.xml", "flat-profile");
-        assert_eq!(profile.text("Time_Zone", "", ""), zone.cisco[0], "{name}");
-        let rule = profile.texts("Daylight_Saving_Time_Rule");
         assert_eq!(
-            rule,
-            if dst { vec![zone.cisco[1]] } else { vec![] },
-            "{name}"
+            get("summer_time"),
+            if zone.yealink[1].is_empty() { "0" } else { "1" }
         );
 
-        let run = at("fanvil", "0c383ea1b2c3", "0c383ed4e5f6");
-        let config = xml(&run, "0c383ea1b2c3.cfg", "sysConf");
-        let get = |name: &str| config.texts(name).first().copied().unwrap_or("");
-        assert_eq!(
-            [get("TimeZone"), get("TimeZoneName")],
-            zone.fanvil,
-            "{name}"
-        );
-        let start = [
-            "DSTStartMon",
-            "DSTStartWeek",
-            "DSTStartWday",
-            "DSTStartHour",
-        ]
-        .map(get);
-        let end = ["DSTEndMon", "DSTEndWeek", "DSTEndWday", "DSTEndHour"].map(get);
-        assert_eq!([start, end], zone.fanvil_dst, "{name}");
-        assert_eq!(get("EnableDST"), if dst { "2" } else { "0" }, "{name}");
+        let office = at("polycom", ("0004f2a1b2c3", "0004f2d4e5f6"));
+        let config = office.xml("0004f2a1b2c3-pjprov.cfg", None, "polycomConfig");
+        let attrs = config.attributes();
+        let dst = |k: &str| {
+            attrs
+                .get(format!("tcpIpApp.sntp.daylightSavings.{k}").as_str())
+                .copied()
+                .unwrap_or("")
+        };
+        let polycom = [
+            attrs["tcpIpApp.sntp.gmtOffset"],
+            dst("fixedDayEnable"),
+            dst("start.month"),
+            dst("start.date"),
+            dst("start.dayOfWeek"),
+            dst("start.dayOfWeek.lastInMonth"),
+            dst("start.time"),
+            dst("stop.month"),
+            dst("stop.date"),
+            dst("stop.dayOfWeek"),
+            dst("stop.dayOfWeek.lastInMonth"),
+            dst("stop.time"),
+        ];
+        assert_eq!(polycom, zone.polycom, "polycom {name}");
 
-        let run = at("snom", "000413a1b2c3", "000413d4e5f6");
-        let settings = xml(&run, "000413A1B2C3.xml", "settings");
+        let office = at("snom", ("000413a1b2c3", "000413d4e5f6"));
+        let settings = office.xml("000413A1B2C3.xml", None, "settings");
         let snom = [
             settings.text("utc_offset", "", ""),
             settings.text("dst", "", ""),
         ];
-        assert_eq!(snom, zone.snom, "{name}");
+        assert_eq!(snom, zone.snom, "snom {name}");
 
-        let run = at("polycom", "0004f2a1b2c3", "0004f2d4e5f6");
-        let config = xml(&run, "0004f2a1b2c3-pjprov.cfg", "polycomConfig");
-        let attrs = config.attributes();
-        assert_eq!(attrs["tcpIpApp.sntp.gmtOffset"], zone.snom[0], "{name}");
-        let enabled = attrs["tcpIpApp.sntp.daylightSavings.enable"];
-        assert_eq!(enabled, if dst { "1" } else { "0" }, "{name}");
+        let office = at("cisco", ("00562ba1b2c3", "00562bd4e5f6"));
+        let profile = office.xml("00562ba1b2c3.xml", None, "flat-profile");
+        let rule = profile.texts("Daylight_Saving_Time_Rule");
+        let cisco = [
+            profile.text("Time_Zone", "", ""),
+            rule.first().copied().unwrap_or(""),
+        ];
+        assert_eq!(cisco, zone.cisco, "cisco {name}");
 
-        let run = at("grandstream", "000b82a1b2c3", "000b82d4e5f6");
-        let config = xml(&run, "cfg000b82a1b2c3.xml", "gs_provision");
-        let posix = config.text("item", "name", "dateTime.timezone.custom");
-        assert_eq!(posix, zone.posix, "{name}");
+        let office = at("fanvil", ("0c383ea1b2c3", "0c383ed4e5f6"));
+        let config = office.xml("0c383ea1b2c3.cfg", None, "sysConf");
+        let get = |n: &str| config.texts(n).first().copied().unwrap_or("");
+        let fanvil = [
+            "TimeZone",
+            "TimeZoneName",
+            "DSTStartMon",
+            "DSTStartWeek",
+            "DSTStartWday",
+            "DSTStartHour",
+            "DSTEndMon",
+            "DSTEndWeek",
+            "DSTEndWday",
+            "DSTEndHour",
+        ]
+        .map(get);
+        assert_eq!(fanvil, zone.fanvil, "fanvil {name}");
+
+        let office = at("grandstream", ("000b82a1b2c3", "000b82d4e5f6"));
+        let config = office.xml("cfg000b82a1b2c3.xml", None, "gs_provision");
+        assert_eq!(
+            config.text("P246", "", ""),
+            zone.posix,
+            "grandstream {name}"
+        );
+    }
+}
+
+/// LINE_LABEL chooses what accounts and keys show; Asterisk's LABEL only when asked for.
+#[test]
+fn labels() {
+    for (setting, want) in [("number", ["1001", "1002"]), ("label", ["desk-1", "Sales"])] {
+        let extra = format!("LINE_LABEL = {setting}\n");
+        let office = Office::new(
+            "yealink",
+            ("805ec0a1b2c3", "805ec0d4e5f6"),
+            &extra,
+            false,
+            "UTC",
+        );
+        let cfg = key_values(&office.get("805ec0a1b2c3.cfg", None));
+        // LINE_LABEL is set on line 1 only: line 2 keeps the default (its display name).
+        assert_eq!(cfg["account.1.label"], want[0], "{setting}");
+        assert_eq!(cfg["account.2.label"], "Sales Queue", "{setting}");
+        assert_eq!(cfg["linekey.1.label"], want[0], "{setting}");
+        let _ = want[1];
+        let office = Office::new(
+            "cisco",
+            ("00562ba1b2c3", "00562bd4e5f6"),
+            &extra,
+            false,
+            "UTC",
+        );
+        let profile = office.xml("00562ba1b2c3.xml", None, "flat-profile");
+        assert_eq!(profile.text("Short_Name_1_", "", ""), want[0], "{setting}");
+    }
+}
+
+/// Files routed without a MAC (first stages, model files) are the same for every phone of the profile:
+/// they must hold nothing of any one phone.
+#[test]
+fn shared_files_hold_no_secret() {
+    for (vendor, macs, names) in [
+        (
+            "cisco",
+            ("00562ba1b2c3", "00562bd4e5f6"),
+            &["spa504G.cfg", "8841-3PCC.xml", "7841.xml"][..],
+        ),
+        (
+            "snom",
+            ("000413a1b2c3", "000413d4e5f6"),
+            &["snomD785.htm", "snomM900.htm", "snomD785-firmware.xml"][..],
+        ),
+        (
+            "fanvil",
+            ("0c383ea1b2c3", "0c383ed4e5f6"),
+            &["F0V00X600000.cfg"][..],
+        ),
+    ] {
+        let office = Office::new(vendor, macs, "", true, "UTC");
+        for name in names {
+            let body = office.get(name, None);
+            for secret in [SECRET1, SECRET2, SECRET3, ADMIN, "alice", "sales-pw"] {
+                assert!(!body.contains(secret), "{vendor}: {name} holds {secret}");
+            }
+        }
+        let sample =
+            std::fs::read_to_string(repo_templates().join(vendor).join("phoneprov.conf.sample"))
+                .unwrap();
+        assert!(!sample.is_empty());
     }
 }

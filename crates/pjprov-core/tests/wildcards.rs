@@ -85,6 +85,8 @@ fn a_star_answers_every_model() {
         fetch(&snapshot, "oldD785.htm").as_deref(),
         Some("000413A11FA7 -\n")
     );
+    // An unknown MAC in a per-phone name is no model: 404, not the shared list.
+    assert_eq!(fetch(&snapshot, "snomD785-000413FFFFFF.htm"), None);
     // Not a model: nothing, or a slash.
     assert_eq!(fetch(&snapshot, "snom.htm"), None);
     assert_eq!(fetch(&snapshot, "snom../x.htm"), None);

@@ -196,16 +196,31 @@ pub(super) struct RouteTable {
 
 impl RouteTable {
     /// The route for `uri`: exact first, then ignoring case, then the wildcards.
+    ///
+    /// A wildcard never stands in for a phone's own file: a name shaped like some phone's file
+    /// (`snomD785-<MAC>.htm`, `f0a1b2c3d4e5.cfg`) finds only a per-phone route, so an unknown MAC in it
+    /// answers 404 like every other unknown MAC, not the shared file `snom*.htm` or `f0*.cfg` names.
     fn find(&self, uri: &str) -> Option<&Route> {
         let index = match self.exact.get(uri) {
             Some(&index) => Some(index),
             None => self.folded.get(&uri.to_lowercase()).copied().or_else(|| {
-                (!self.wildcards.is_empty())
-                    .then(|| self.wildcards.find(uri))
-                    .flatten()
+                if self.wildcards.is_empty() {
+                    return None;
+                }
+                let index = self.wildcards.find(uri)?;
+                let per_phone = matches!(self.routes[index].target, Target::Dynamic { .. });
+                (per_phone || self.shaped(uri).is_none()).then_some(index)
             }),
         }?;
         self.routes.get(index)
+    }
+
+    /// The MAC and shape of a name shaped like a per-phone route.
+    fn shaped(&self, name: &str) -> Option<(Mac, ShapeId)> {
+        self.shapes.iter().enumerate().find_map(|(index, shape)| {
+            let mac = shape.mac_in(name)?;
+            Some((mac, ShapeId(u32::try_from(index).unwrap_or(u32::MAX))))
+        })
     }
 
     fn add(&mut self, route: Route) {
@@ -302,14 +317,7 @@ impl Snapshot {
     /// `y000000000025.cfg`, `<mac>.boot` when nothing serves `.boot`) are not: they answer 404 for every
     /// MAC, so they reveal nothing.
     pub fn phone_shaped(&self, name: &str) -> Option<(Mac, ShapeId)> {
-        self.routes
-            .shapes
-            .iter()
-            .enumerate()
-            .find_map(|(index, shape)| {
-                let mac = shape.mac_in(name)?;
-                Some((mac, ShapeId(u32::try_from(index).unwrap_or(u32::MAX))))
-            })
+        self.routes.shaped(name)
     }
 
     /// Builds the route table (static files, then each phone's dynamic files) and the shapes.

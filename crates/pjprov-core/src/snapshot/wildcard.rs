@@ -5,8 +5,9 @@
 //! (and no phone asks for a name with a `*`). In pjprov, one `*` in a route name (after its variables are
 //! substituted) stands for 1 to [`MAX_MATCH`] letters, digits, `.`, `_` or `-` (never `/`); the text around
 //! it matches without case, like the other names. Exact names win over wildcards; among wildcards, the one
-//! with the most literal text wins, then the first defined. Templates read what the `*` stood for as
-//! `PROVISIONING_MATCH`.
+//! with the most literal text wins, then the first defined. A wildcard route no phone owns never answers a
+//! name shaped like a phone's own file (an unknown MAC in `snomD785-<MAC>.htm` is a 404, as every unknown
+//! MAC is, not the `snom*.htm` list). Templates read what the `*` stood for as `PROVISIONING_MATCH`.
 //!
 //! Wildcard routes are indexed by the literal text after the `*` (for per-phone names such as
 //! `snom*-${MAC}.htm` that text holds the MAC, so 100,000 phones cost one hash lookup per suffix length).

@@ -56,6 +56,10 @@ impl Config {
 }
 
 /// One `[name]` section.
+///
+/// Entries copied from a base (`[name](base)`) are shared: every section that inherits a base at the same
+/// point of the file points to one copy of its entries. A fleet of 100,000 endpoints made from one
+/// template holds that template's entries once, not 100,000 times.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Section {
     /// The name between the brackets, as written (Asterisk keeps at most 79 bytes).
@@ -68,8 +72,12 @@ pub struct Section {
     pub line: u32,
     /// The sections it inherited from, in order.
     pub bases: Vec<Text>,
-    /// Entries in order: inherited ones first, then the section's own, then any appended with `(+)`.
-    pub entries: Vec<Entry>,
+    /// The entries of each base, in order, as they were when this section inherited them.
+    pub(crate) inherited: Vec<Arc<[Entry]>>,
+    /// Its own entries (and any appended with `(+)`).
+    own: Vec<Entry>,
+    /// All its entries marked inherited, once some section inherits it (until it changes again).
+    shared: Option<Arc<[Entry]>>,
 }
 
 impl Section {
@@ -80,22 +88,93 @@ impl Section {
             file,
             line,
             bases: Vec::new(),
-            entries: Vec::new(),
+            inherited: Vec::new(),
+            own: Vec::new(),
+            shared: None,
         }
+    }
+
+    /// Every entry in order: inherited ones first, then the section's own, then any appended with `(+)`.
+    pub fn entries(&self) -> impl DoubleEndedIterator<Item = &Entry> + Clone {
+        self.inherited
+            .iter()
+            .flat_map(|base| base.iter())
+            .chain(self.own.iter())
+    }
+
+    /// How many entries [`Section::entries`] gives.
+    pub fn entry_count(&self) -> usize {
+        self.inherited.iter().map(|b| b.len()).sum::<usize>() + self.own.len()
+    }
+
+    /// The entries a section inheriting this one copies (all of them, marked inherited), shared.
+    pub(crate) fn for_inheritance(&mut self) -> Arc<[Entry]> {
+        if let Some(shared) = &self.shared {
+            return shared.clone();
+        }
+        let copied: Arc<[Entry]> = self
+            .entries()
+            .map(|e| Entry {
+                inherited: true,
+                ..e.clone()
+            })
+            .collect();
+        self.shared = Some(copied.clone());
+        copied
+    }
+
+    /// Takes the entries of a base.
+    pub(crate) fn inherit(&mut self, entries: Arc<[Entry]>) {
+        self.shared = None;
+        if self.own.is_empty() {
+            // Most sections have one base: no room for four.
+            self.inherited.reserve_exact(1);
+            self.inherited.push(entries);
+        } else {
+            // Inherited after entries of its own (a `(+)` naming a base): keep the order.
+            self.own.extend(entries.iter().cloned());
+        }
+    }
+
+    /// Adds an entry of its own.
+    pub(crate) fn push(&mut self, entry: Entry) {
+        self.shared = None;
+        self.own.push(entry);
+    }
+
+    /// Appends every entry of `other` (`[name](+)`).
+    pub(crate) fn append(&mut self, other: Section) {
+        self.shared = None;
+        self.own.extend(other.entries().cloned());
+        self.bases.extend(other.bases);
+    }
+
+    /// Its entries as one list it owns, to change one of them (`+=` on an inherited entry).
+    pub(crate) fn entries_mut(&mut self) -> &mut Vec<Entry> {
+        self.shared = None;
+        if !self.inherited.is_empty() {
+            let mut all: Vec<Entry> = self
+                .inherited
+                .iter()
+                .flat_map(|base| base.iter().cloned())
+                .collect();
+            all.append(&mut self.own);
+            self.own = all;
+            self.inherited.clear();
+        }
+        &mut self.own
     }
 
     /// The first value of `key` (compared without case, as `ast_variable_retrieve` does).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries
-            .iter()
+        self.entries()
             .find(|e| e.key.eq_ignore_ascii_case(key))
             .map(|e| e.value.as_str())
     }
 
     /// The last value of `key` (compared without case): what a sorcery object ends up with.
     pub fn get_last(&self, key: &str) -> Option<&str> {
-        self.entries
-            .iter()
+        self.entries()
             .rev()
             .find(|e| e.key.eq_ignore_ascii_case(key))
             .map(|e| e.value.as_str())
@@ -103,16 +182,14 @@ impl Section {
 
     /// The entry holding the last value of `key` (compared without case).
     pub fn entry_last(&self, key: &str) -> Option<&Entry> {
-        self.entries
-            .iter()
+        self.entries()
             .rev()
             .find(|e| e.key.eq_ignore_ascii_case(key))
     }
 
     /// Every entry named `key` (compared without case), in order.
     pub fn entries_named<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a Entry> + 'a {
-        self.entries
-            .iter()
+        self.entries()
             .filter(move |e| e.key.eq_ignore_ascii_case(key))
     }
 }

@@ -184,6 +184,14 @@ struct Run<'l, S> {
     file_ids: FxHashMap<PathBuf, FileId>,
 }
 
+/// The file a line is in.
+struct At<'a> {
+    path: &'a Path,
+    file: FileId,
+    /// The whole file, when it is valid UTF-8.
+    text: Option<&'a str>,
+}
+
 /// A fatal problem on a line: the file is invalid from here.
 struct Fatal(Error);
 
@@ -307,6 +315,11 @@ impl<S: Source> Run<'_, S> {
         depth: usize,
     ) -> Outcome {
         let file = self.file_id(path);
+        let at = At {
+            path,
+            file,
+            text: std::str::from_utf8(bytes).ok(),
+        };
         // One section per header line, roughly: reserve once instead of growing a large vector many times.
         let headers = memchr::memmem::find_iter(bytes, b"\n[").count();
         self.config.sections.reserve(headers + 1);
@@ -347,7 +360,7 @@ impl<S: Source> Run<'_, S> {
             if content.is_empty() {
                 continue;
             }
-            if let Err(Fatal(error)) = self.line(path, file, lineno, content, &mut cat, depth) {
+            if let Err(Fatal(error)) = self.line(&at, lineno, content, &mut cat, depth) {
                 self.diag(path, lineno, error);
                 return Outcome::Invalid;
             }
@@ -361,8 +374,7 @@ impl<S: Source> Run<'_, S> {
     /// `process_text_line`.
     fn line(
         &mut self,
-        path: &Path,
-        file: FileId,
+        at: &At<'_>,
         lineno: u32,
         content: &[u8],
         cat: &mut Option<usize>,
@@ -378,22 +390,20 @@ impl<S: Source> Run<'_, S> {
             } => {
                 if !ignored.is_empty() {
                     self.diag(
-                        path,
+                        at.path,
                         lineno,
                         Error::IgnoredAfterHeader { len: ignored.len() },
                     );
                 }
-                self.header(path, file, lineno, name, options, cat)
+                self.header(at, lineno, name, options, cat)
             }
-            Line::Directive { name, argument } => {
-                self.directive(path, lineno, name, argument, depth)
-            }
-            Line::Entry { key, op, value } => self.entry(path, file, lineno, key, op, value, *cat),
+            Line::Directive { name, argument } => self.directive(at, lineno, name, argument, depth),
+            Line::Entry { key, op, value } => self.entry(at, lineno, key, op, value, *cat),
             Line::NoEquals => {
                 if cat.is_none() {
                     return Err(Fatal(Error::NoCategory));
                 }
-                self.diag(path, lineno, Error::NoEquals);
+                self.diag(at.path, lineno, Error::NoEquals);
                 Ok(())
             }
             Line::InvalidEscape => {
@@ -405,8 +415,21 @@ impl<S: Source> Run<'_, S> {
         }
     }
 
-    /// Bytes to text: UTF-8, with a warning (and U+FFFD) where the bytes are not.
-    fn text<'b>(&mut self, path: &Path, lineno: u32, bytes: &'b [u8]) -> Cow<'b, str> {
+    /// Bytes to text: UTF-8, with a warning (and U+FFFD) where the bytes are not. Bytes of a file that is
+    /// valid UTF-8 as a whole (checked once) are a slice of it, checked no more.
+    fn text<'b>(&mut self, at: &At<'b>, lineno: u32, bytes: &'b [u8]) -> Cow<'b, str> {
+        if let Some(whole) = at.text {
+            // Where `bytes` sits in the file, when it is a piece of it (not of a line rebuilt without its
+            // comments).
+            let start = (bytes.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
+            if let Some(piece) = start
+                .checked_add(bytes.len())
+                .and_then(|end| whole.get(start..end))
+            {
+                return Cow::Borrowed(piece);
+            }
+        }
+        let path = at.path;
         match std::str::from_utf8(bytes) {
             Ok(s) => Cow::Borrowed(s),
             Err(_) => {
@@ -422,14 +445,13 @@ impl<S: Source> Run<'_, S> {
 
     fn header(
         &mut self,
-        path: &Path,
-        file: FileId,
+        at: &At<'_>,
         lineno: u32,
         name: &[u8],
         options: Option<&[u8]>,
         cat: &mut Option<usize>,
     ) -> Result<(), Fatal> {
-        let mut name = Text::from(self.text(path, lineno, name));
+        let mut name = Text::from(self.text(at, lineno, name));
         if name.len() > MAX_SECTION_NAME {
             let mut cut = MAX_SECTION_NAME;
             while !name.is_char_boundary(cut) {
@@ -437,7 +459,7 @@ impl<S: Source> Run<'_, S> {
             }
             name.truncate(cut);
             self.diag(
-                path,
+                at.path,
                 lineno,
                 Error::NameTruncated {
                     max: MAX_SECTION_NAME,
@@ -445,10 +467,10 @@ impl<S: Source> Run<'_, S> {
                 },
             );
         }
-        let mut new = Some(Section::new(name.clone(), file, lineno));
+        let mut new = Some(Section::new(name.clone(), at.file, lineno));
         let mut target = Current::New;
         if let Some(options) = options {
-            let options = self.text(path, lineno, options).into_owned();
+            let options = self.text(at, lineno, options).into_owned();
             for option in options.split(',') {
                 if option.eq_ignore_ascii_case("!") {
                     self.section_mut(target, &mut new).template = true;
@@ -463,8 +485,7 @@ impl<S: Source> Run<'_, S> {
                         self.current = Some(found);
                         let section = &mut self.config.sections[found];
                         section.template |= appended.template;
-                        section.entries.extend(appended.entries);
-                        section.bases.extend(appended.bases);
+                        section.append(appended);
                     }
                     target = Current::At(found);
                 } else {
@@ -473,20 +494,12 @@ impl<S: Source> Run<'_, S> {
                             base: option.to_owned(),
                         }));
                     };
-                    let base = &self.config.sections[base];
-                    let base_name = base.name.clone();
-                    let copied: Vec<Entry> = base
-                        .entries
-                        .iter()
-                        .map(|e| Entry {
-                            inherited: true,
-                            ..e.clone()
-                        })
-                        .collect();
+                    let name = self.config.sections[base].name.clone();
+                    let entries = self.config.sections[base].for_inheritance();
                     let section = self.section_mut(target, &mut new);
-                    section.entries.reserve(copied.len() + 4);
-                    section.entries.extend(copied);
-                    section.bases.push(base_name);
+                    section.inherit(entries);
+                    section.bases.reserve_exact(1);
+                    section.bases.push(name);
                 }
             }
         }
@@ -545,11 +558,9 @@ impl<S: Source> Run<'_, S> {
         None
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn entry(
         &mut self,
-        path: &Path,
-        file: FileId,
+        at: &At<'_>,
         lineno: u32,
         key: &[u8],
         op: Op,
@@ -559,17 +570,18 @@ impl<S: Source> Run<'_, S> {
         let Some(cat) = cat else {
             return Err(Fatal(Error::NoCategory));
         };
-        let key = Text::from(self.text(path, lineno, key));
+        let key = Text::from(self.text(at, lineno, key));
         if op == Op::Append {
-            let raw = self.text(path, lineno, value).into_owned();
+            let raw = self.text(at, lineno, value).into_owned();
             let section = &mut self.config.sections[cat];
-            if let Some(last) = section.entries.iter().rposition(|e| e.key == key) {
+            let entries = section.entries_mut();
+            if let Some(last) = entries.iter().rposition(|e| e.key == key) {
                 // ast_variable_update: the first entry with that name and value (without case) gets the sum.
-                let old_name = section.entries[last].key.clone();
-                let old_value = section.entries[last].value.clone();
+                let old_name = entries[last].key.clone();
+                let old_value = entries[last].value.clone();
                 let joined = format!("{old_value}{raw}");
                 let joined = Text::from(String::from_utf8_lossy(line::strip(joined.as_bytes())));
-                if let Some(target) = section.entries.iter_mut().find(|e| {
+                if let Some(target) = entries.iter_mut().find(|e| {
                     e.key.eq_ignore_ascii_case(&old_name)
                         && (old_value.is_empty() || e.value.eq_ignore_ascii_case(&old_value))
                 }) {
@@ -579,10 +591,10 @@ impl<S: Source> Run<'_, S> {
                 return Ok(());
             }
             let value = Text::from(String::from_utf8_lossy(line::strip(raw.as_bytes())));
-            return self.push_entry(path, file, lineno, cat, key, value, false);
+            return self.push_entry(at.path, at.file, lineno, cat, key, value, false);
         }
-        let value = Text::from(self.text(path, lineno, value));
-        self.push_entry(path, file, lineno, cat, key, value, op == Op::Object)
+        let value = Text::from(self.text(at, lineno, value));
+        self.push_entry(at.path, at.file, lineno, cat, key, value, op == Op::Object)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -600,7 +612,7 @@ impl<S: Source> Run<'_, S> {
             self.diag(path, lineno, Error::NoVariableName);
             return Ok(());
         }
-        self.config.sections[cat].entries.push(Entry {
+        self.config.sections[cat].push(Entry {
             key,
             value,
             file,
@@ -613,13 +625,14 @@ impl<S: Source> Run<'_, S> {
 
     fn directive(
         &mut self,
-        path: &Path,
+        at: &At<'_>,
         lineno: u32,
         name: &[u8],
         argument: Option<&[u8]>,
         depth: usize,
     ) -> Result<(), Fatal> {
-        let name = self.text(path, lineno, name).into_owned();
+        let path = at.path;
+        let name = self.text(at, lineno, name).into_owned();
         let kind = if name.eq_ignore_ascii_case("include") {
             Directive::Include
         } else if name.eq_ignore_ascii_case("tryinclude") {
@@ -645,7 +658,7 @@ impl<S: Source> Run<'_, S> {
             );
             return Ok(());
         };
-        let argument = self.text(path, lineno, dequote(argument)).into_owned();
+        let argument = self.text(at, lineno, dequote(argument)).into_owned();
         if depth >= MAX_INCLUDE_LEVEL {
             self.diag(
                 path,
@@ -781,8 +794,7 @@ fn category_matches(section: &Section, filter: &str, sep: char) -> bool {
             return false;
         };
         if section
-            .entries
-            .iter()
+            .entries()
             .any(|e| key_re.is_match(&e.key) && value_re.is_match(&e.value))
         {
             found += 1;

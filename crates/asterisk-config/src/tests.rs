@@ -20,8 +20,7 @@ fn load(text: &str) -> Loaded {
 
 fn entries(section: &Section) -> Vec<(&str, &str)> {
     section
-        .entries
-        .iter()
+        .entries()
         .map(|e| (e.key.as_str(), e.value.as_str()))
         .collect()
 }
@@ -60,10 +59,10 @@ fn templates_are_flagged_and_kept() {
     assert!(!s[1].template);
     assert_eq!(entries(&s[1]), [("type", "endpoint"), ("context", "a")]);
     assert_eq!(s[1].bases, ["t"]);
-    assert!(s[1].entries[0].inherited);
-    assert!(!s[1].entries[1].inherited);
+    assert!(s[1].entries().next().unwrap().inherited);
+    assert!(!s[1].entries().nth(1).unwrap().inherited);
     // The inherited entry still points at the template's line.
-    assert_eq!(s[1].entries[0].line, 2);
+    assert_eq!(s[1].entries().next().unwrap().line, 2);
 }
 
 #[test]
@@ -82,6 +81,23 @@ fn several_bases_copy_in_order_then_own_entries() {
         entries(&l.config.sections()[2]),
         [("x", "1"), ("y", "2"), ("z", "3")]
     );
+}
+
+#[test]
+fn inherited_entries_are_shared_and_a_later_change_to_the_base_is_not_seen() {
+    let l = load("[t]\nx=1\n[a](t)\n[b](t)\nown=2\n[d](t)\n[t](+)\ny=3\n[c](t)\n[b](+)\nx+=0\n");
+    assert!(l.diagnostics.is_empty(), "{:?}", l.diagnostics);
+    let s = l.config.sections();
+    let [_, a, b, d, c] = s else { panic!("{s:?}") };
+    // a and d inherited t at the same point: one copy of its entries.
+    assert!(std::sync::Arc::ptr_eq(&a.inherited[0], &d.inherited[0]));
+    assert_eq!(entries(a), [("x", "1")]);
+    // c inherited t after it grew; b's += made its entries its own.
+    assert_eq!(entries(c), [("x", "1"), ("y", "3")]);
+    assert_eq!(entries(b), [("x", "10"), ("own", "2")]);
+    assert!(b.inherited.is_empty());
+    assert_eq!(entries(a), [("x", "1")], "a keeps what it copied");
+    assert_eq!(c.entry_count(), 2);
 }
 
 #[test]
@@ -142,7 +158,7 @@ fn plus_filter_selects_by_key_and_value() {
 fn later_lines_continue_the_appended_section() {
     let l = load("[a]\nx=1\n[b]\n[a](+)\ny=2\n");
     assert_eq!(entries(&l.config.sections()[0]), [("x", "1"), ("y", "2")]);
-    assert!(l.config.sections()[1].entries.is_empty());
+    assert!(l.config.sections()[1].entries().next().is_none());
 }
 
 #[test]
@@ -157,8 +173,8 @@ fn keys_and_values_are_trimmed_quotes_kept() {
             ("obj", "v")
         ]
     );
-    assert!(!s.entries[0].object);
-    assert!(s.entries[2].object);
+    assert!(!s.entries().next().unwrap().object);
+    assert!(s.entries().nth(2).unwrap().object);
 }
 
 #[test]
@@ -398,13 +414,13 @@ fn lines_and_files_are_tracked() {
     );
     let s = l.config.sections();
     assert_eq!((s[0].line, s[1].line, s[2].line), (3, 6, 3));
-    assert_eq!(s[1].entries[0].line, 4);
-    assert_eq!(s[1].entries[1].line, 7);
+    assert_eq!(s[1].entries().next().unwrap().line, 4);
+    assert_eq!(s[1].entries().nth(1).unwrap().line, 7);
     assert_eq!(
         l.config.file(s[2].file),
         Path::new("/etc/asterisk/more.conf")
     );
-    assert_eq!(s[2].entries[0].line, 4);
+    assert_eq!(s[2].entries().next().unwrap().line, 4);
 }
 
 #[test]
@@ -453,9 +469,14 @@ fn huge_lines_are_skipped_like_asterisk() {
     assert!(matches!(errors(&l)[..], [Error::LineTooLong { .. }]));
     // 8190 bytes fit, 8191 do not.
     let fits = format!("[a]\n{}\n", "k".repeat(8188) + "=1");
-    assert_eq!(load(&fits).config.sections()[0].entries.len(), 1);
+    assert_eq!(load(&fits).config.sections()[0].entry_count(), 1);
     let too_long = format!("[a]\n{}\n", "k".repeat(8189) + "=1");
-    assert!(load(&too_long).config.sections()[0].entries.is_empty());
+    assert!(
+        load(&too_long).config.sections()[0]
+            .entries()
+            .next()
+            .is_none()
+    );
 }
 
 #[test]

@@ -87,8 +87,7 @@ proptest! {
             prop_assert_eq!(&got.name, &want.name);
             prop_assert_eq!(got.template, want.template);
             let got_entries: Vec<_> = got
-                .entries
-                .iter()
+                .entries()
                 .map(|e| (e.key.to_string(), e.value.to_string(), e.object))
                 .collect();
             prop_assert_eq!(&got_entries, &want.entries);

@@ -49,10 +49,13 @@ fn phoneprov_sample_has_its_profiles() {
     let general = &loaded.config.sections()[0];
     assert_eq!(general.get("default_profile"), Some("polycom"));
     let polycom = &loaded.config.sections()[1];
-    assert_eq!(polycom.entries.len(), 72);
+    assert_eq!(polycom.entry_count(), 72);
     assert_eq!(polycom.get("staticdir"), Some("configs/"));
     assert_eq!(polycom.get("mime_type"), Some("text/xml"));
-    assert!(polycom.entries[0].object, "staticdir is written with =>");
+    assert!(
+        polycom.entries().next().unwrap().object,
+        "staticdir is written with =>"
+    );
     assert_eq!(polycom.entries_named("static_file").count(), 64);
     assert_eq!(
         polycom.get("${MAC}.cfg"),

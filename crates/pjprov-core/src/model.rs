@@ -1,6 +1,7 @@
 //! Phones and their lines: what res_phoneprov calls users and extensions.
 
-use std::path::PathBuf;
+use std::path::Path;
+use std::sync::Arc;
 
 use compact_str::CompactString;
 
@@ -41,8 +42,8 @@ impl ProfileId {
 /// Where something was defined.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Location {
-    /// The file.
-    pub file: PathBuf,
+    /// The file (shared by everything defined in it).
+    pub file: Arc<Path>,
     /// 1-based line.
     pub line: u32,
 }

@@ -6,7 +6,7 @@
 //! a MAC creates the phone and gives it its profile; the phone joins Asterisk's user table then, which is
 //! what `PP_EACH_USER` walks (563 buckets keyed by the MAC's djb2 hash, insertion order within a bucket).
 
-use compact_str::CompactString;
+use compact_str::{CompactString, ToCompactString};
 use rustc_hash::FxHashMap;
 
 use crate::asterisk::render::{Renderer, Scope, World};
@@ -65,16 +65,20 @@ pub(crate) fn build(inputs: &Inputs<'_>, diags: &mut Vec<Diagnostic>) -> Phones 
         })
         .collect();
     let mut phones = Phones::default();
+    phones.phones.reserve(phoneprovs.len());
     let mut zones = ZoneCache::default();
+    // Scratch space reused line after line: a line's variables are copied out at their exact size once.
+    let mut scratch = Scratch::default();
     for pp in phoneprovs {
-        if let Some((vars, protocol)) = line_vars(pp, inputs, diags) {
+        if let Some(protocol) = line_vars(pp, inputs, &mut scratch.vars, diags) {
             add_line(
                 &mut phones,
                 pp,
-                (vars, protocol),
+                protocol,
                 inputs,
                 &setvars,
                 &mut zones,
+                &mut scratch,
                 diags,
             );
         }
@@ -90,20 +94,43 @@ pub(crate) fn build(inputs: &Inputs<'_>, diags: &mut Vec<Diagnostic>) -> Phones 
     phones
 }
 
-/// Time zone variables per zone name: every line of a zone gets the same answer for one "now".
+/// What building a line reuses from the line before.
 #[derive(Default)]
-struct ZoneCache(FxHashMap<Option<String>, (tz::TzVars, Option<tz::UnknownZone>)>);
+struct Scratch {
+    vars: Vars,
+    out: Vec<u8>,
+}
+
+/// The variables a zone gives (`TZOFFSET`, `DST_*`), formatted.
+type ZoneVars = Vec<(&'static str, CompactString)>;
+
+/// Time zone variables per zone name (empty: none given): every line of a zone gets the same answer for
+/// one "now", formatted once.
+#[derive(Default)]
+struct ZoneCache(FxHashMap<Option<CompactString>, (ZoneVars, bool)>);
 
 impl ZoneCache {
-    fn vars(
-        &mut self,
-        zone: Option<&str>,
-        now: jiff::Timestamp,
-    ) -> (tz::TzVars, Option<tz::UnknownZone>) {
-        self.0
-            .entry(zone.map(str::to_owned))
-            .or_insert_with(|| tz::timezone_vars(zone, now))
-            .clone()
+    /// The variables of `zone`, and whether it is unknown.
+    fn vars(&mut self, zone: Option<&str>, now: jiff::Timestamp) -> &(ZoneVars, bool) {
+        let key = zone.map(CompactString::from);
+        self.0.entry(key).or_insert_with(|| {
+            let (tz, problem) = tz::timezone_vars(zone, now);
+            let mut vars: ZoneVars = vec![("TZOFFSET", tz.offset.to_compact_string())];
+            if let Some(dst) = tz.dst {
+                vars.push(("DST_ENABLE", "1".into()));
+                for (name, value) in [
+                    ("DST_START_MONTH", dst.start_month),
+                    ("DST_START_MDAY", dst.start_mday),
+                    ("DST_START_HOUR", dst.start_hour),
+                    ("DST_END_MONTH", dst.end_month),
+                    ("DST_END_MDAY", dst.end_mday),
+                    ("DST_END_HOUR", dst.end_hour),
+                ] {
+                    vars.push((name, value.to_compact_string()));
+                }
+            }
+            (vars, problem.is_some())
+        })
     }
 }
 
@@ -116,13 +143,15 @@ pub(crate) fn user_bucket(mac: &[u8]) -> u32 {
     (hash & 0x7fff_ffff) % USER_BUCKETS
 }
 
-/// The variables of one phoneprov object, or `None` when Asterisk would skip it.
+/// The variables of one phoneprov object, into `vars`, and its transport's protocol; `None` when Asterisk
+/// would skip it.
 fn line_vars(
     pp: &Phoneprov,
     inputs: &Inputs<'_>,
+    vars: &mut Vars,
     diags: &mut Vec<Diagnostic>,
-) -> Option<(Vars, Option<&'static str>)> {
-    let mut vars = Vars::new();
+) -> Option<Option<&'static str>> {
+    vars.clear();
     // Every key but `type` is a variable; empty values are dropped; the last value wins (pjprov differs).
     let mut repeats = false;
     for entry in pp.entries.iter().filter(|e| !e.value.is_empty()) {
@@ -133,22 +162,26 @@ fn line_vars(
         warn_repeated(pp, diags);
     }
     if !vars.contains("MAC") {
-        diags.push(pp.src.diag(Error::MissingMac { id: pp.id.clone() }));
+        diags.push(pp.src.diag(Error::MissingMac {
+            id: pp.id.to_string(),
+        }));
         return None;
     }
     if !vars.contains("PROFILE") {
-        diags.push(pp.src.diag(Error::MissingProfile { id: pp.id.clone() }));
+        diags.push(pp.src.diag(Error::MissingProfile {
+            id: pp.id.to_string(),
+        }));
         return None;
     }
     let mut transport: Option<(u16, &'static str)> = None;
-    if let Some(endpoint) = vars.get("endpoint").map(str::to_owned) {
-        transport = endpoint_vars(pp, &endpoint, inputs.objects, &mut vars, diags)?;
+    if let Some(endpoint) = vars.get("endpoint").map(CompactString::from) {
+        transport = endpoint_vars(pp, &endpoint, inputs.objects, vars, diags)?;
     }
     let port = transport.map(|(port, _)| port);
     vars.set_default("USERNAME", &pp.id);
     vars.set_default("LABEL", &pp.id);
-    vars.set_default("SERVER_PORT", &port.unwrap_or(5060).to_string());
-    Some((vars, transport.map(|(_, protocol)| protocol)))
+    vars.set_default("SERVER_PORT", &port.unwrap_or(5060).to_compact_string());
+    Some(transport.map(|(_, protocol)| protocol))
 }
 
 /// Warns about keys set more than once with different values (Asterisk uses the first, pjprov the last).
@@ -165,7 +198,7 @@ fn warn_repeated(pp: &Phoneprov, diags: &mut Vec<Diagnostic>) {
         if same.len() > 1 && first.value != last.value {
             let show = |at: &crate::pjsip::Src| format!("{}:{}", at.file.display(), at.line);
             diags.push(last.src.diag(Error::RepeatedKey {
-                id: pp.id.clone(),
+                id: pp.id.to_string(),
                 key: first.key.to_string(),
                 count: same.len(),
                 first: show(&first.src),
@@ -186,7 +219,7 @@ fn endpoint_vars(
 ) -> Option<Option<(u16, &'static str)>> {
     let Some(endpoint) = objects.endpoint(name) else {
         diags.push(pp.src.diag(Error::UnknownEndpoint {
-            id: pp.id.clone(),
+            id: pp.id.to_string(),
             endpoint: name.to_owned(),
         }));
         return None;
@@ -200,7 +233,7 @@ fn endpoint_vars(
     }
     let port = if endpoint.transport.is_empty() {
         diags.push(pp.src.diag(Error::NoTransport {
-            id: pp.id.clone(),
+            id: pp.id.to_string(),
             endpoint: name.to_owned(),
         }));
         None
@@ -209,9 +242,9 @@ fn endpoint_vars(
             Some(transport) => Some((transport.port, transport.protocol)),
             None => {
                 diags.push(pp.src.diag(Error::UnknownTransport {
-                    id: pp.id.clone(),
+                    id: pp.id.to_string(),
                     endpoint: name.to_owned(),
-                    transport: endpoint.transport.clone(),
+                    transport: endpoint.transport.to_string(),
                 }));
                 return None;
             }
@@ -220,9 +253,9 @@ fn endpoint_vars(
     if let Some(auth_name) = endpoint.auths.first() {
         let Some(auth) = objects.auth(auth_name) else {
             diags.push(pp.src.diag(Error::UnknownAuth {
-                id: pp.id.clone(),
+                id: pp.id.to_string(),
                 endpoint: name.to_owned(),
-                auth: auth_name.clone(),
+                auth: auth_name.to_string(),
             }));
             return None;
         };
@@ -233,23 +266,26 @@ fn endpoint_vars(
     Some(port)
 }
 
-/// `ast_phoneprov_add_extension` for one line.
+/// `ast_phoneprov_add_extension` for one line, whose variables so far are in `scratch`.
+#[allow(clippy::too_many_arguments)]
 fn add_line(
     phones: &mut Phones,
     pp: &Phoneprov,
-    (mut vars, transport_protocol): (Vars, Option<&'static str>),
+    transport_protocol: Option<&'static str>,
     inputs: &Inputs<'_>,
     setvars: &[Vec<(&str, Template)>],
     zones: &mut ZoneCache,
+    scratch: &mut Scratch,
     diags: &mut Vec<Diagnostic>,
 ) {
-    let mac = vars.get("MAC").unwrap_or_default().to_owned();
-    let profile_name = vars.get("PROFILE").unwrap_or_default().to_owned();
+    let Scratch { vars, out } = scratch;
+    let mac = CompactString::from(vars.get("MAC").unwrap_or_default());
+    let profile_name = CompactString::from(vars.get("PROFILE").unwrap_or_default());
     let Some(line_profile) = inputs.profiles.iter().position(|p| p.name == profile_name) else {
         let names: Vec<&str> = inputs.profiles.iter().map(|p| p.name.as_str()).collect();
         diags.push(pp.src.diag(Error::UnknownProfile {
-            id: pp.id.clone(),
-            profile: profile_name.clone(),
+            id: pp.id.to_string(),
+            profile: profile_name.to_string(),
             suggestion: crate::suggest::closest(&profile_name, &names).map(str::to_owned),
         }));
         return;
@@ -267,27 +303,16 @@ fn add_line(
         }
     };
     vars.set_default("LINEKEYS", "1");
-    let zone = vars.get("TIMEZONE").map(str::to_owned);
-    let (tz, problem) = zones.vars(zone.as_deref(), inputs.now);
-    if problem.is_some() {
+    let zone = vars.get("TIMEZONE").map(CompactString::from);
+    let (tz, unknown) = zones.vars(zone.as_deref(), inputs.now);
+    if *unknown {
         diags.push(pp.src.diag(Error::UnknownTimezone {
-            id: pp.id.clone(),
-            zone: zone.unwrap_or_default(),
+            id: pp.id.to_string(),
+            zone: zone.map(|z| z.to_string()).unwrap_or_default(),
         }));
     }
-    vars.set_default("TZOFFSET", &tz.offset.to_string());
-    if let Some(dst) = tz.dst {
-        vars.set_default("DST_ENABLE", "1");
-        for (name, value) in [
-            ("DST_START_MONTH", dst.start_month),
-            ("DST_START_MDAY", dst.start_mday),
-            ("DST_START_HOUR", dst.start_hour),
-            ("DST_END_MONTH", dst.end_month),
-            ("DST_END_MDAY", dst.end_mday),
-            ("DST_END_HOUR", dst.end_hour),
-        ] {
-            vars.set_default(name, &value.to_string());
-        }
+    for (name, value) in tz {
+        vars.set_default(name, value);
     }
 
     // add_user_extension: the phone's profile's setvars, substituted with the line's variables so far.
@@ -295,11 +320,16 @@ fn add_line(
         if vars.contains(name) {
             continue;
         }
-        let substituted = substitute(inputs.empty_world, template, &vars);
+        // Plain text (most setvars) needs no substitution.
+        if let Some(text) = template.as_plain_text() {
+            vars.set(name, text);
+            continue;
+        }
+        let substituted = substitute_into(inputs.empty_world, template, vars, out);
         let at = inputs.profiles[profile.index()].setvar_locations.get(i);
         let mut report = |error: Error| {
             let diag = match at {
-                Some(at) => Diagnostic::new(&at.file, at.line, error),
+                Some(at) => Diagnostic::new(&*at.file, at.line, error),
                 None => pp.src.diag(error),
             };
             if !diags.contains(&diag) {
@@ -320,9 +350,9 @@ fn add_line(
                 });
             }
         }
-        vars.set(name, &substituted.text);
+        vars.set(name, &String::from_utf8_lossy(out));
     }
-    vars.shrink_to_fit();
+    let vars = vars.exact_copy();
 
     let new_line = Line {
         id: pp.id.as_str().into(),
@@ -349,8 +379,8 @@ fn add_line(
             let phone = &mut phones.phones[p];
             if let Some(kept) = phone.lines.iter().find(|l| l.index == index) {
                 diags.push(pp.src.diag(Error::DuplicateLine {
-                    id: pp.id.clone(),
-                    mac,
+                    id: pp.id.to_string(),
+                    mac: mac.to_string(),
                     line: index,
                     kept: kept.id.to_string(),
                 }));
@@ -381,12 +411,18 @@ pub(crate) struct Substituted {
     pub deleted: Vec<String>,
 }
 
-/// Substitutes `template` with `vars` and no phones, as Asterisk substitutes setvars and route patterns.
-pub(crate) fn substitute(world: &World<'_>, template: &Template, vars: &Vars) -> Substituted {
+/// Substitutes `template` with `vars` and no phones, as Asterisk substitutes setvars and route patterns,
+/// into `out` (cleared first, so one buffer serves many); the `text` returned is empty.
+pub(crate) fn substitute_into(
+    world: &World<'_>,
+    template: &Template,
+    vars: &Vars,
+    out: &mut Vec<u8>,
+) -> Substituted {
+    out.clear();
     let renderer = Renderer::for_config(world);
-    let mut out = Vec::new();
     let scope = Scope { vars, server: None };
-    let result = template.render_into(&renderer, &scope, &mut out, None);
+    let result = template.render_into(&renderer, &scope, out, None);
     let mut issues = renderer.take_issues();
     if let Err(error) = result {
         out.clear();
@@ -397,7 +433,7 @@ pub(crate) fn substitute(world: &World<'_>, template: &Template, vars: &Vars) ->
         });
     }
     Substituted {
-        text: String::from_utf8_lossy(&out).into_owned(),
+        text: String::new(),
         issues,
         deleted: renderer.take_deleted(),
     }
@@ -416,7 +452,7 @@ fn check_mac(pp: &Phoneprov, mac: &str, diags: &mut Vec<Diagnostic>) {
     };
     if let Some(problem) = problem {
         diags.push(pp.src.diag(Error::MacFormat {
-            id: pp.id.clone(),
+            id: pp.id.to_string(),
             mac: mac.to_owned(),
             problem,
         }));

@@ -113,7 +113,7 @@ const USERS_CONF_ONLY: &[(&str, &str)] = &[
 ];
 
 fn warn_general(config: &Config, section: &Section, diags: &mut Vec<Diagnostic>) {
-    for entry in &section.entries {
+    for entry in section.entries() {
         let Some((option, instead)) = USERS_CONF_ONLY
             .iter()
             .find(|(option, _)| option.eq_ignore_ascii_case(&entry.key))
@@ -122,7 +122,7 @@ fn warn_general(config: &Config, section: &Section, diags: &mut Vec<Diagnostic>)
         };
         let at = location(config, entry.file, entry.line);
         diags.push(Diagnostic::new(
-            &at.file,
+            &*at.file,
             at.line,
             Error::GeneralOptionIgnored {
                 option: (*option).to_owned(),
@@ -145,7 +145,7 @@ fn build(config: &Config, section: &Section, diags: &mut Vec<Diagnostic>) -> Pro
     // files below the line that sets it).
     let default_mime = section.get_last("mime_type").map(str::to_owned);
     let mut staticdir = String::new();
-    for entry in &section.entries {
+    for entry in section.entries() {
         let at = location(config, entry.file, entry.line);
         let key = entry.key.as_str();
         if key.eq_ignore_ascii_case("mime_type") {
@@ -157,7 +157,7 @@ fn build(config: &Config, section: &Section, diags: &mut Vec<Diagnostic>) -> Pro
                     profile.setvar_locations.push(at);
                 }
                 None => diags.push(Diagnostic::new(
-                    &at.file,
+                    &*at.file,
                     at.line,
                     Error::BadSetvar {
                         name: entry

@@ -89,6 +89,29 @@ impl Vars {
         *self = exact;
     }
 
+    /// Removes every variable, keeping the room (a scratch set reused line after line).
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.spans.clear();
+    }
+
+    /// A copy of exactly the size needed (see [`Vars::shrink_to_fit`]).
+    pub fn exact_copy(&self) -> Vars {
+        let used: usize = self
+            .spans
+            .iter()
+            .map(|s| s.name_len as usize + s.value_len as usize)
+            .sum();
+        let mut exact = Vars {
+            text: String::with_capacity(used),
+            spans: Vec::with_capacity(self.spans.len()),
+        };
+        for (name, value) in self.iter() {
+            exact.push(name, value);
+        }
+        exact
+    }
+
     /// Every variable in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.spans.iter().map(|span| self.pair(*span))

@@ -83,6 +83,15 @@ impl Template {
         }
     }
 
+    /// The text when the template substitutes nothing (no `${` or `$[`): what rendering it gives.
+    pub fn as_plain_text(&self) -> Option<&str> {
+        if self.nodes.iter().all(|n| matches!(n, Node::Text(..))) {
+            std::str::from_utf8(&self.source).ok()
+        } else {
+            None
+        }
+    }
+
     /// The name given at parse time.
     pub fn name(&self) -> &str {
         &self.name

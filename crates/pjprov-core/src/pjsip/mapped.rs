@@ -67,8 +67,9 @@ impl Objects {
             {
                 continue;
             }
+            let mut entries = Vec::new();
             for section in sections {
-                objects.add(mapped.pjsip, kind, section, diags);
+                objects.add(mapped.pjsip, kind, section, &mut entries, diags);
             }
         }
         let mut wizard = Objects::default();
@@ -142,7 +143,7 @@ impl Objects {
                 let mut added = Vec::new();
                 for pp in layer.phoneprovs {
                     if known.contains(pp.id.as_str()) {
-                        hidden.push(pp.id.clone());
+                        hidden.push(pp.id.to_string());
                     } else {
                         added.push(pp);
                     }
@@ -218,10 +219,7 @@ fn meets(section: &Section, source: &ConfigSource, object_type: ObjectType) -> b
         return true;
     }
     if source.explicit_name.as_deref() == Some(section.name.as_str())
-        && section
-            .entries
-            .iter()
-            .all(|e| is_field(object_type, &e.key))
+        && section.entries().all(|e| is_field(object_type, &e.key))
     {
         return true;
     }
@@ -291,8 +289,9 @@ fn config_layer(
     if has_duplicates(config, object_type.name(), &sections, diags) {
         return layer;
     }
+    let mut entries = Vec::new();
     for section in &sections {
-        layer.add(config, object_type.name(), section, diags);
+        layer.add(config, object_type.name(), section, &mut entries, diags);
     }
     let kept = match object_type {
         ObjectType::Endpoint => layer.endpoints.len(),

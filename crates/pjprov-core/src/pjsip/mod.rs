@@ -24,18 +24,19 @@ use crate::model::Location;
 #[derive(Debug, Clone)]
 pub(crate) struct Endpoint {
     /// Its `transport=` (the last one; empty when absent).
-    pub transport: String,
+    pub transport: Text,
     /// Its `callerid=` (the last one), unparsed.
-    pub callerid: Option<String>,
-    /// Its inbound auths (the last `auth=`, split at commas).
-    pub auths: Vec<String>,
+    pub callerid: Option<Text>,
+    /// Its inbound auths (the last `auth=`, split at commas). Inline strings: a fleet's endpoints need no
+    /// allocation for these.
+    pub auths: Vec<Text>,
 }
 
 /// An auth object.
 #[derive(Debug, Clone)]
 pub(crate) struct Auth {
-    pub username: String,
-    pub password: String,
+    pub username: Text,
+    pub password: Text,
 }
 
 /// A transport: what matters is its port.
@@ -57,7 +58,7 @@ impl Src {
     /// An owned location, for what outlives the configuration.
     pub fn location(&self) -> Location {
         Location {
-            file: self.file.to_path_buf(),
+            file: Arc::clone(&self.file),
             line: self.line,
         }
     }
@@ -81,7 +82,7 @@ pub(crate) struct PpEntry {
 /// A `type=phoneprov` object (or the one a wizard makes).
 #[derive(Debug, Clone)]
 pub(crate) struct Phoneprov {
-    pub id: String,
+    pub id: Text,
     pub entries: Vec<PpEntry>,
     pub src: Src,
     /// Made by a wizard (res_pjsip's memory store) rather than read from pjsip.conf.
@@ -125,12 +126,20 @@ impl Objects {
         let mut objects = Objects::default();
         let mut wizard_sections = Vec::new();
         let by_type = sections_by_type(pjsip, diags);
+        // One buffer for the options of every section, not one allocation each.
+        let mut entries = Vec::new();
         for (kind, sections) in &by_type {
             if has_duplicates(pjsip, kind, sections, diags) {
                 continue;
             }
+            match *kind {
+                "endpoint" => objects.endpoints.reserve(sections.len()),
+                "auth" => objects.auths.reserve(sections.len()),
+                "phoneprov" => objects.phoneprovs.reserve(sections.len()),
+                _ => {}
+            }
             for section in sections {
-                objects.add(pjsip, kind, section, diags);
+                objects.add(pjsip, kind, section, &mut entries, diags);
             }
         }
         if let Some(wizards) = wizards {
@@ -146,33 +155,42 @@ impl Objects {
         objects
     }
 
-    /// Adds one object of pjsip.conf (already known to be of type `kind`).
-    fn add(&mut self, config: &Config, kind: &str, section: &Section, diags: &mut Vec<Diagnostic>) {
+    /// Adds one object of pjsip.conf (already known to be of type `kind`); `entries` is scratch space.
+    fn add<'a>(
+        &mut self,
+        config: &'a Config,
+        kind: &str,
+        section: &'a Section,
+        entries: &mut Vec<Opt<'a>>,
+        diags: &mut Vec<Diagnostic>,
+    ) {
         let id = &section.name;
-        let entries: Vec<Opt<'_>> = options_of(config, section);
+        entries.clear();
+        entries.extend(options(config, section));
+        let entries = &entries[..];
         if kind == "phoneprov" {
             self.phoneprovs.push(phoneprov_from(
                 src(config, section.file, section.line),
                 id,
-                &entries,
+                entries,
             ));
             return;
         }
-        if !options_known(kind, id, &entries, diags) {
+        if !options_known(kind, id, entries, diags) {
             return;
         }
         let here = src(config, section.file, section.line);
         match kind {
             "endpoint" => {
-                self.endpoints.insert(id.clone(), endpoint_from(&entries));
+                self.endpoints.insert(id.clone(), endpoint_from(entries));
             }
             "auth" => {
-                if let Some(auth) = auth_from(id, &entries, &here, diags) {
+                if let Some(auth) = auth_from(id, entries, &here, diags) {
                     self.auths.insert(id.clone(), auth);
                 }
             }
             "transport" => {
-                if let Some(transport) = transport_from(id, &entries, &here, diags) {
+                if let Some(transport) = transport_from(id, entries, &here, diags) {
                     self.transports.insert(id.clone(), transport);
                 }
             }
@@ -250,17 +268,18 @@ pub(crate) fn src(config: &Config, file: asterisk_config::FileId, line: u32) -> 
 
 /// Every entry of a section as `(name, value, place)`.
 pub(crate) fn options_of<'a>(config: &'a Config, section: &'a Section) -> Vec<Opt<'a>> {
-    section
-        .entries
-        .iter()
-        .map(|e| {
-            (
-                e.key.as_str(),
-                e.value.as_str(),
-                src(config, e.file, e.line),
-            )
-        })
-        .collect()
+    options(config, section).collect()
+}
+
+/// [`options_of`] without collecting.
+fn options<'a>(config: &'a Config, section: &'a Section) -> impl Iterator<Item = Opt<'a>> + 'a {
+    section.entries().map(|e| {
+        (
+            e.key.as_str(),
+            e.value.as_str(),
+            src(config, e.file, e.line),
+        )
+    })
 }
 
 fn show(at: &Src) -> String {
@@ -335,13 +354,13 @@ fn endpoint_from(entries: &[Opt<'_>]) -> Endpoint {
             list.split(',')
                 .map(|a| a.trim_matches(|c: char| (c as u32) < 33))
                 .filter(|a| !a.is_empty())
-                .map(str::to_owned)
+                .map(Text::from)
                 .collect()
         })
         .unwrap_or_default();
     Endpoint {
-        transport: last(entries, "transport").unwrap_or_default().to_owned(),
-        callerid: last(entries, "callerid").map(str::to_owned),
+        transport: Text::from(last(entries, "transport").unwrap_or_default()),
+        callerid: last(entries, "callerid").map(Text::from),
         auths,
     }
 }
@@ -388,8 +407,8 @@ fn auth_from(
         return None;
     }
     Some(Auth {
-        username: username.to_owned(),
-        password: password.to_owned(),
+        username: Text::from(username),
+        password: Text::from(password),
     })
 }
 
@@ -483,7 +502,7 @@ pub(crate) fn bind_port(bind: &str) -> Result<u16, String> {
 fn phoneprov_from(here: Src, id: &str, entries: &[Opt<'_>]) -> Phoneprov {
     Phoneprov {
         wizard: false,
-        id: id.to_owned(),
+        id: Text::from(id),
         entries: entries
             .iter()
             .filter(|(k, _, _)| !k.eq_ignore_ascii_case("type"))

@@ -22,8 +22,7 @@ use crate::error::{Diagnostic, Error};
 /// name contains `type` and whose value is exactly `wizard`.
 pub(super) fn is_wizard(section: &Section) -> bool {
     section
-        .entries
-        .iter()
+        .entries()
         .any(|e| e.key.contains("type") && e.value == "wizard")
 }
 
@@ -187,7 +186,7 @@ fn add_phoneprov(id: &str, here: &Src, entries: Vec<Opt<'_>>, objects: &mut Obje
     // A later wizard of the same name updates the object.
     objects.phoneprovs.retain(|p| !(p.id == pp_id && p.wizard));
     objects.phoneprovs.push(Phoneprov {
-        id: pp_id,
+        id: pp_id.into(),
         entries: pp,
         src: here.clone(),
         wizard: true,

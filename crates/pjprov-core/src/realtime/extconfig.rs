@@ -54,7 +54,7 @@ impl Extconfig {
         let Some(section) = config.section("settings") else {
             return Extconfig { maps };
         };
-        for entry in &section.entries {
+        for entry in section.entries() {
             let at = src(config, entry.file, entry.line);
             let value = cut(&entry.value, VALUE_BUFFER);
             let Some((driver, rest)) = value.split_once(',') else {

@@ -101,7 +101,7 @@ pub(crate) fn read(
     let section = config.section("general");
     let at = |key: &str| -> Src {
         section
-            .and_then(|s| s.entries.iter().find(|e| e.key.eq_ignore_ascii_case(key)))
+            .and_then(|s| s.entries().find(|e| e.key.eq_ignore_ascii_case(key)))
             .map(|e| src(config, e.file, e.line))
             .or_else(|| section.map(|s| src(config, s.file, s.line)))
             .unwrap_or_else(|| Src {

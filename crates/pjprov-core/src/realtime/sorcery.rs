@@ -163,7 +163,7 @@ pub(crate) fn read(
     if let Some((config, section)) = section("res_pjsip_phoneprov_provider") {
         // Its result is ignored: what applied before a failure stays.
         apply(&mut mappings, config, section, extconfig, diags);
-        for entry in &section.entries {
+        for entry in section.entries() {
             let kind = entry.key.split('/').next().unwrap_or_default();
             if kind != "phoneprov" && !kind.is_empty() {
                 diags.push(src(config, entry.file, entry.line).diag(Error::RealtimeNote {
@@ -187,7 +187,7 @@ fn apply(
     extconfig: &Extconfig,
     diags: &mut Vec<Diagnostic>,
 ) -> bool {
-    for entry in &section.entries {
+    for entry in section.entries() {
         let at = src(config, entry.file, entry.line);
         let text = format!("{}={}", entry.key, entry.value);
         let (kind, options) = match entry.key.split_once('/') {

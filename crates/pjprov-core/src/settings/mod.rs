@@ -334,7 +334,7 @@ impl Settings {
             .iter()
             .filter(|s| !s.template && s.name.eq_ignore_ascii_case("general"))
         {
-            for entry in &section.entries {
+            for entry in section.entries() {
                 if entry.key.eq_ignore_ascii_case("allow_env") {
                     on = values::boolean(&entry.value).unwrap_or(false);
                 } else if entry.key.eq_ignore_ascii_case("env_names") {
@@ -395,7 +395,7 @@ impl Settings {
                 }
                 "limits" => reader.limits(section, &mut settings.limits),
                 "tftp" => {
-                    for entry in &section.entries {
+                    for entry in section.entries() {
                         match entry.key.to_ascii_lowercase().as_str() {
                             "listen" => {
                                 if let Some(addrs) =
@@ -419,7 +419,7 @@ impl Settings {
                 }
                 "realtime" => reader.realtime(section, &mut settings.realtime),
                 "admin" => {
-                    for entry in &section.entries {
+                    for entry in section.entries() {
                         match entry.key.to_ascii_lowercase().as_str() {
                             "token" => {
                                 let token = entry.value.trim();
@@ -733,7 +733,7 @@ impl Reader<'_> {
     fn general(&mut self, section: &Section, general: &mut General) {
         let mut env_on: Option<bool> = None;
         let mut env_names: Vec<String> = Vec::new();
-        for entry in &section.entries {
+        for entry in section.entries() {
             match entry.key.to_ascii_lowercase().as_str() {
                 "listen" => {
                     if let Some(addrs) = self.value(section, entry, values::socket_addrs) {
@@ -849,7 +849,7 @@ impl Reader<'_> {
     }
 
     fn acl(&mut self, section: &Section, acl: &mut Acl) {
-        for entry in &section.entries {
+        for entry in section.entries() {
             let sense = match entry.key.to_ascii_lowercase().as_str() {
                 "permit" => Sense::Permit,
                 "deny" => Sense::Deny,
@@ -876,7 +876,7 @@ impl Reader<'_> {
     fn profile_section(&mut self, section: &Section) -> (Patch, Option<String>) {
         let mut patch = Patch::default();
         let mut event = None;
-        for entry in &section.entries {
+        for entry in section.entries() {
             if self.policy_key(section, entry, &mut patch) {
                 continue;
             }
@@ -897,7 +897,7 @@ impl Reader<'_> {
     /// `[ami]`.
     fn ami(&mut self, section: &Section) -> ami::AmiPatch {
         let mut patch = ami::AmiPatch::default();
-        for entry in &section.entries {
+        for entry in section.entries() {
             match entry.key.to_ascii_lowercase().as_str() {
                 "host" => {
                     patch.host = self
@@ -949,7 +949,7 @@ impl Reader<'_> {
     /// The policy keys of a section; other keys are errors.
     fn patch(&mut self, section: &Section) -> Patch {
         let mut patch = Patch::default();
-        for entry in &section.entries {
+        for entry in section.entries() {
             if !self.policy_key(section, entry, &mut patch) {
                 self.unknown_key(section, entry, POLICY_KEYS);
             }
@@ -1014,7 +1014,7 @@ impl Reader<'_> {
 
     fn auth(&mut self, section: &Section, auth: &mut AuthSettings) -> Patch {
         let mut patch = Patch::default();
-        for entry in &section.entries {
+        for entry in section.entries() {
             if self.policy_key(section, entry, &mut patch) {
                 continue;
             }
@@ -1058,7 +1058,7 @@ impl Reader<'_> {
     }
 
     fn realtime(&mut self, section: &Section, out: &mut Realtime) {
-        for entry in &section.entries {
+        for entry in section.entries() {
             match entry.key.to_ascii_lowercase().as_str() {
                 "poll" => set(&mut out.poll, self.value(section, entry, realtime::poll)),
                 "listen" => set(&mut out.listen, self.value(section, entry, values::boolean)),
@@ -1076,7 +1076,7 @@ impl Reader<'_> {
     }
 
     fn limits(&mut self, section: &Section, limits: &mut Limits) {
-        for entry in &section.entries {
+        for entry in section.entries() {
             let key = entry.key.to_ascii_lowercase();
             match key.as_str() {
                 "throttle" => set(
@@ -1234,7 +1234,7 @@ impl Reader<'_> {
             {
                 let line = &phone.lines[0];
                 self.warn(
-                    (line.location.file.clone(), line.location.line),
+                    (line.location.file.to_path_buf(), line.location.line),
                     "auth = sip",
                     format!(
                         "phone {} (phoneprov '{}') has no SIP password on any line: it can never authenticate",

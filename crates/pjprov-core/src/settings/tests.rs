@@ -36,7 +36,7 @@ fn phone(mac: &str, profile: u32, secret: Option<&str>) -> Phone {
             vars,
             transport_protocol: None,
             location: Location {
-                file: "/etc/asterisk/pjsip.conf".into(),
+                file: std::path::Path::new("/etc/asterisk/pjsip.conf").into(),
                 line: 1,
             },
         }],

@@ -73,7 +73,7 @@ pub struct Route {
     /// The URI below `/phoneprov/`.
     pub uri: String,
     /// Its content type.
-    pub mime: String,
+    pub mime: std::sync::Arc<str>,
     /// The content type as shared bytes, trimmed (cheap to put in every response).
     pub mime_bytes: Bytes,
     /// The profile that defines it.
@@ -85,13 +85,29 @@ pub struct Route {
     pub(super) cache: RwLock<Vec<(crate::request::Request, Rendered)>>,
 }
 
+/// A content type, shared by every route of one profile file.
+#[derive(Debug, Clone)]
+struct Mime {
+    text: std::sync::Arc<str>,
+    bytes: Bytes,
+}
+
+impl Mime {
+    fn new(mime: &str) -> Mime {
+        Mime {
+            text: mime.into(),
+            bytes: Bytes::from(mime.trim().to_owned()),
+        }
+    }
+}
+
 impl Route {
-    fn new(uri: String, mime: String, profile: ProfileId, target: Target) -> Route {
+    fn new(uri: String, mime: &Mime, profile: ProfileId, target: Target) -> Route {
         Route {
             wildcard: Wildcard::parse(&uri).ok().flatten(),
             uri,
-            mime_bytes: Bytes::from(mime.trim().to_owned()),
-            mime,
+            mime_bytes: mime.bytes.clone(),
+            mime: mime.text.clone(),
             profile,
             target,
             cache: RwLock::new(Vec::new()),
@@ -184,8 +200,9 @@ pub enum Subject {
 #[derive(Debug, Default)]
 pub(super) struct RouteTable {
     pub routes: Vec<Route>,
-    exact: FxHashMap<String, usize>,
-    folded: FxHashMap<String, usize>,
+    /// Routes by the hash of their URI (and by the hash of its lower case): no copy of any URI.
+    exact: UriIndex,
+    folded: UriIndex,
     wildcards: WildcardIndex,
     shapes: Vec<Shape>,
     /// For each profile and dynamic file: whether its template reads a per-phone secret.
@@ -201,9 +218,9 @@ impl RouteTable {
     /// (`snomD785-<MAC>.htm`, `f0a1b2c3d4e5.cfg`) finds only a per-phone route, so an unknown MAC in it
     /// answers 404 like every other unknown MAC, not the shared file `snom*.htm` or `f0*.cfg` names.
     fn find(&self, uri: &str) -> Option<&Route> {
-        let index = match self.exact.get(uri) {
-            Some(&index) => Some(index),
-            None => self.folded.get(&uri.to_lowercase()).copied().or_else(|| {
+        let index = match self.exact.get(&self.routes, uri, false) {
+            Some(index) => Some(index),
+            None => self.folded.get(&self.routes, uri, true).or_else(|| {
                 if self.wildcards.is_empty() {
                     return None;
                 }
@@ -225,12 +242,71 @@ impl RouteTable {
 
     fn add(&mut self, route: Route) {
         let index = self.routes.len();
-        self.exact.insert(route.uri.clone(), index);
-        self.folded.entry(route.uri.to_lowercase()).or_insert(index);
+        self.exact.insert(&self.routes, &route.uri, index, false);
+        self.folded.insert(&self.routes, &route.uri, index, true);
         if let Some(wildcard) = &route.wildcard {
             self.wildcards.add(wildcard.clone(), index);
         }
         self.routes.push(route);
+    }
+}
+
+/// Route indices by the hash of a URI, exactly or ignoring ASCII case. Names that collide keep the first
+/// route in the map and the others in a small list checked after it.
+#[derive(Debug, Default)]
+struct UriIndex {
+    by_hash: FxHashMap<u64, u32>,
+    collided: Vec<u32>,
+}
+
+impl UriIndex {
+    fn hash(uri: &str, fold: bool) -> u64 {
+        use std::hash::Hasher;
+        let mut hasher = rustc_hash::FxHasher::default();
+        if fold {
+            for b in uri.bytes() {
+                hasher.write_u8(b.to_ascii_lowercase());
+            }
+        } else {
+            hasher.write(uri.as_bytes());
+        }
+        hasher.write_usize(uri.len());
+        hasher.finish()
+    }
+
+    fn same(route: &str, uri: &str, fold: bool) -> bool {
+        if fold {
+            route.eq_ignore_ascii_case(uri)
+        } else {
+            route == uri
+        }
+    }
+
+    /// Adds route `index` named `uri`, unless a route of that name (in that sense) is there already.
+    fn insert(&mut self, routes: &[Route], uri: &str, index: usize, fold: bool) {
+        let index = u32::try_from(index).unwrap_or(u32::MAX);
+        match self.by_hash.entry(Self::hash(uri, fold)) {
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(index);
+            }
+            std::collections::hash_map::Entry::Occupied(slot) => {
+                let first = &routes[*slot.get() as usize].uri;
+                if !Self::same(first, uri, fold) && self.get(routes, uri, fold).is_none() {
+                    self.collided.push(index);
+                }
+            }
+        }
+    }
+
+    fn get(&self, routes: &[Route], uri: &str, fold: bool) -> Option<usize> {
+        let at = *self.by_hash.get(&Self::hash(uri, fold))? as usize;
+        if Self::same(&routes.get(at)?.uri, uri, fold) {
+            return Some(at);
+        }
+        self.collided
+            .iter()
+            .map(|&i| i as usize)
+            .find(|&i| routes.get(i).is_some_and(|r| Self::same(&r.uri, uri, fold)))
     }
 }
 
@@ -363,7 +439,7 @@ impl Snapshot {
                 }
                 let route = Route::new(
                     file.uri.clone(),
-                    file.mime.clone(),
+                    &Mime::new(&file.mime),
                     ProfileId::new(p),
                     Target::Static {
                         relative: file.path.clone(),
@@ -404,9 +480,20 @@ impl Snapshot {
                     .collect()
             })
             .collect();
+        // Each profile file's content type, shared by its routes.
+        let mimes: Vec<Vec<Mime>> = self
+            .profiles
+            .iter()
+            .map(|p| p.dynamic_files.iter().map(|f| Mime::new(&f.mime)).collect())
+            .collect();
         let mut shared_done: Vec<(ProfileId, usize)> = Vec::new();
         // Variables a pattern unlinked from a phone's first line (Asterisk's `SET` in a route pattern).
         let mut unlinked: Vec<(usize, Vars)> = Vec::new();
+        // One buffer for every substitution.
+        let mut out = Vec::new();
+        table
+            .routes
+            .reserve(self.phones.phones.len() * patterns.iter().map(Vec::len).max().unwrap_or(0));
         for (index, phone) in self.phones.phones.iter().enumerate() {
             let profile_id = phone.profile;
             let Some(profile) = self.profiles.get(profile_id.index()) else {
@@ -424,7 +511,18 @@ impl Snapshot {
                     }
                     shared_done.push((profile_id, f));
                 }
-                let substituted = phones::substitute(world, pattern, &vars);
+                let substituted = match pattern.as_plain_text() {
+                    Some(text) => phones::Substituted {
+                        text: text.to_owned(),
+                        issues: Vec::new(),
+                        deleted: Vec::new(),
+                    },
+                    None => {
+                        let mut done = phones::substitute_into(world, pattern, &vars, &mut out);
+                        done.text = String::from_utf8_lossy(&out).into_owned();
+                        done
+                    }
+                };
                 let mut report = |error: Error| {
                     let diag = diag_at(&file.location, error);
                     if !diags.contains(&diag) {
@@ -469,7 +567,7 @@ impl Snapshot {
                         file: f,
                     }
                 };
-                let route = Route::new(uri, file.mime.clone(), profile_id, target);
+                let route = Route::new(uri, &mimes[profile_id.index()][f], profile_id, target);
                 self.add_route(&mut table, route, &mut diags);
             }
             if let Cow::Owned(vars) = vars {
@@ -508,7 +606,7 @@ impl Snapshot {
 
     /// Adds `route` unless its URI is taken (the first route of a URI answers, as in Asterisk).
     fn add_route(&self, table: &mut RouteTable, route: Route, diags: &mut Vec<Diagnostic>) {
-        if let Some(&first) = table.exact.get(&route.uri) {
+        if let Some(first) = table.exact.get(&table.routes, &route.uri, false) {
             let at = self.route_location(&route);
             diags.push(diag_at(
                 &at,
@@ -594,7 +692,7 @@ fn find_mac(uri: &str, mac: Mac) -> Option<usize> {
 }
 
 pub(super) fn diag_at(location: &Location, error: Error) -> Diagnostic {
-    Diagnostic::new(&location.file, location.line, error)
+    Diagnostic::new(&*location.file, location.line, error)
 }
 
 /// Checks that a profile's template exists and can be used (once per profile and file).
@@ -624,5 +722,56 @@ pub(super) fn check_template(
                 uri: file.pattern.clone(),
             },
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(uri: &str) -> Route {
+        Route::new(
+            uri.to_owned(),
+            &Mime::new("text/plain"),
+            ProfileId::new(0),
+            Target::Static {
+                relative: uri.to_owned(),
+                path: uri.into(),
+            },
+        )
+    }
+
+    #[test]
+    fn names_are_found_exactly_or_ignoring_case_and_collisions_are_told_apart() {
+        let mut table = RouteTable::default();
+        for uri in ["0004f2aabb01.cfg", "a.cfg", "A.cfg"] {
+            table.add(route(uri));
+        }
+        assert_eq!(table.find("A.cfg").map(|r| r.uri.as_str()), Some("A.cfg"));
+        assert_eq!(table.find("a.cfg").map(|r| r.uri.as_str()), Some("a.cfg"));
+        // Folded, the first of the two wins, as before.
+        assert_eq!(
+            table.folded.get(&table.routes, "a.CFG", true),
+            Some(1),
+            "first of the folded names"
+        );
+        assert_eq!(
+            table.find("0004F2AABB01.CFG").map(|r| r.uri.as_str()),
+            Some("0004f2aabb01.cfg")
+        );
+        assert!(table.find("nothing.cfg").is_none());
+
+        // Two names whose hashes collide: make "b.cfg" hash like "a.cfg" does.
+        let mut index = UriIndex::default();
+        let routes = vec![route("a.cfg"), route("b.cfg")];
+        index.insert(&routes, "a.cfg", 0, false);
+        index.by_hash.insert(UriIndex::hash("b.cfg", false), 0);
+        index.insert(&routes, "b.cfg", 1, false);
+        assert_eq!(index.get(&routes, "a.cfg", false), Some(0));
+        assert_eq!(index.get(&routes, "b.cfg", false), Some(1));
+        assert_eq!(index.collided, [1]);
+        // The same name again is no second entry.
+        index.insert(&routes, "b.cfg", 1, false);
+        assert_eq!(index.collided, [1]);
     }
 }

@@ -57,7 +57,7 @@ fn write_json(
             quote(&relative(config.file(section.file), config_dir)),
             section.line
         )?;
-        for (j, entry) in section.entries.iter().enumerate() {
+        for (j, entry) in section.entries().enumerate() {
             let sep = if j == 0 { "" } else { ", " };
             let value = if !show_secrets && pjprov_core::is_secret_variable(&entry.key) {
                 pjprov_core::SECRET_MASK

@@ -18,6 +18,7 @@ mod realtime;
 #[path = "../support/reference.rs"]
 mod reference;
 mod reload;
+mod replay;
 mod security;
 mod serve;
 mod tftp;

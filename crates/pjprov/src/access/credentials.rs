@@ -1,10 +1,10 @@
 //! HTTP authentication for phones: Digest (RFC 7616, MD5 and SHA-256, `qop=auth`, and RFC 2069's form
 //! without `qop` that old phones send) and Basic (RFC 7617).
 //!
-//! Nonces carry no server state: a nonce is its issue time and an HMAC of it under a key made at start-up,
-//! so any nonce this process issued within `nonce_lifetime` verifies, and an older one is answered with
-//! `stale=true` (the phone retries without asking its user). Nonce counts are not tracked: a replayed
-//! request can only fetch the very file whose response the eavesdropper already saw.
+//! Nonces carry no server state: a nonce is its issue time, a serial number (every nonce is unique) and an
+//! HMAC of both under a key made at start-up, so any nonce this process issued within `nonce_lifetime`
+//! verifies, and an older one is answered with `stale=true` (the phone retries without asking its user). Nonce counts are tracked once a response is
+//! verified (`nonce.rs`): a replayed or decreasing `nc` is refused by the access decision.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -19,6 +19,9 @@ use sha2::{Digest, Sha256};
 pub struct NonceKey {
     key: hmac::Key,
     opaque: String,
+    /// Makes every nonce unique (two challenges in the same second must not share a nonce, or their
+    /// counts would collide): a counter from a random start.
+    serial: std::sync::atomic::AtomicU64,
 }
 
 /// What a nonce turned out to be.
@@ -47,28 +50,48 @@ impl NonceKey {
             hmac::Key::new(hmac::HMAC_SHA256, &seed)
         });
         let opaque = hex(&hmac::sign(&key, b"opaque").as_ref()[..8]);
-        NonceKey { key, opaque }
+        let start = u64::from_be_bytes(
+            hmac::sign(&key, b"serial").as_ref()[..8]
+                .try_into()
+                .unwrap_or([0; 8]),
+        );
+        NonceKey {
+            key,
+            opaque,
+            serial: std::sync::atomic::AtomicU64::new(start),
+        }
     }
 
-    fn tag(&self, issued: u64) -> String {
-        hex(&hmac::sign(&self.key, &issued.to_be_bytes()).as_ref()[..16])
+    fn tag(&self, issued: u64, serial: u64) -> String {
+        let mut signed = [0u8; 16];
+        signed[..8].copy_from_slice(&issued.to_be_bytes());
+        signed[8..].copy_from_slice(&serial.to_be_bytes());
+        hex(&hmac::sign(&self.key, &signed).as_ref()[..16])
     }
 
-    /// A nonce issued now.
+    /// A nonce issued now: its issue time, a serial number, and an HMAC of both (64 hex digits).
     pub fn nonce(&self) -> String {
         let issued = unix_now();
-        format!("{issued:016x}{}", self.tag(issued))
+        let serial = self
+            .serial
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{issued:016x}{serial:016x}{}", self.tag(issued, serial))
     }
 
     /// Checks a nonce a client sent back.
     pub fn check(&self, nonce: &str, lifetime: Duration) -> NonceCheck {
-        let (Some(time), Some(tag)) = (nonce.get(..16), nonce.get(16..)) else {
+        let (Some(time), Some(serial), Some(tag)) =
+            (nonce.get(..16), nonce.get(16..32), nonce.get(32..))
+        else {
             return NonceCheck::Forged;
         };
-        let Ok(issued) = u64::from_str_radix(time, 16) else {
+        let (Ok(issued), Ok(serial)) = (
+            u64::from_str_radix(time, 16),
+            u64::from_str_radix(serial, 16),
+        ) else {
             return NonceCheck::Forged;
         };
-        if !constant_time_eq(tag.as_bytes(), self.tag(issued).as_bytes()) {
+        if !constant_time_eq(tag.as_bytes(), self.tag(issued, serial).as_bytes()) {
             return NonceCheck::Forged;
         }
         let age = unix_now().saturating_sub(issued);
@@ -77,6 +100,22 @@ impl NonceKey {
         } else {
             NonceCheck::Fresh
         }
+    }
+
+    /// The issue time and tag of a nonce this process issued (checked with [`NonceKey::check`] first):
+    /// what its count is tracked under.
+    pub fn identify(&self, nonce: &str) -> Option<(u64, [u8; 16])> {
+        let issued = u64::from_str_radix(nonce.get(..16)?, 16).ok()?;
+        let hex = nonce.get(32..)?.as_bytes();
+        if hex.len() != 32 {
+            return None;
+        }
+        let mut tag = [0u8; 16];
+        for (i, pair) in hex.chunks(2).enumerate() {
+            let text = std::str::from_utf8(pair).ok()?;
+            tag[i] = u8::from_str_radix(text, 16).ok()?;
+        }
+        Some((issued, tag))
     }
 
     /// The `WWW-Authenticate` values for a 401, in order of preference: one Digest challenge per
@@ -300,8 +339,10 @@ pub fn verify<'c>(
                 return Err(Failure::Wrong);
             }
             if let Some(qop) = &response.qop
-                && !qop.eq_ignore_ascii_case("auth")
+                && (!qop.eq_ignore_ascii_case("auth")
+                    || super::nonce::parse_nc(&response.nc).is_none())
             {
+                // With `qop`, `nc` is 8 hex digits (RFC 7616 §3.4): anything else cannot be counted.
                 return Err(Failure::Wrong);
             }
             let matched = candidates
@@ -540,7 +581,7 @@ mod tests {
     fn nonces_expire() {
         let key = NonceKey::generate();
         let old = unix_now() - 1000;
-        let nonce = format!("{old:016x}{}", key.tag(old));
+        let nonce = format!("{old:016x}{:016x}{}", 7, key.tag(old, 7));
         assert_eq!(
             key.check(&nonce, Duration::from_secs(300)),
             NonceCheck::Stale
@@ -553,11 +594,17 @@ mod tests {
             key.check("zz", Duration::from_secs(300)),
             NonceCheck::Forged
         );
-        let tampered = format!("{:016x}{}", old + 2000, key.tag(old));
+        let tampered = format!("{:016x}{:016x}{}", old + 2000, 7, key.tag(old, 7));
         assert_eq!(
             key.check(&tampered, Duration::from_secs(300)),
             NonceCheck::Forged
         );
+        let reserial = format!("{:016x}{:016x}{}", old, 8, key.tag(old, 7));
+        assert_eq!(
+            key.check(&reserial, Duration::from_secs(300)),
+            NonceCheck::Forged
+        );
+        assert_ne!(key.nonce(), key.nonce(), "every nonce is unique");
     }
 
     #[test]

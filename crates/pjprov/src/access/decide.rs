@@ -23,6 +23,7 @@ use pjprov_core::{Mac, PhoneId, ProfileId, Snapshot, Subject};
 
 use super::client_cert::CertIdentity;
 use super::credentials::{self, Expected, Failure, NonceKey, Presented};
+use super::nonce::{Count, NonceCounts};
 use super::throttle::Standing;
 
 /// How a request arrived.
@@ -79,6 +80,10 @@ pub struct Facts<'a> {
     pub standing: Standing,
     /// The Digest nonce key.
     pub nonces: &'a NonceKey,
+    /// The counts of the nonces in use (a verified Digest response's `nc` is recorded there).
+    pub nonce_counts: &'a NonceCounts,
+    /// Now, in Unix seconds.
+    pub now: i64,
 }
 
 /// Why a request was refused (also a metrics label).
@@ -199,6 +204,11 @@ pub enum Event {
     },
     /// Basic credentials over plain HTTP.
     BasicInClear {
+        /// The username presented.
+        user: String,
+    },
+    /// A right Digest response whose nonce count was used already (or went back): a replay.
+    ReplayedNonceCount {
         /// The username presented.
         user: String,
     },
@@ -541,6 +551,30 @@ fn authenticate(
         basic_allowed,
     ) {
         Ok(()) => {
+            match count_nonce(facts, &presented) {
+                Count::Fresh => {}
+                Count::Replayed => {
+                    // RFC 7616 §3.4: the same count twice is a replay. A fresh challenge (not stale: the
+                    // client has to sign anew), and a miss, as wrong credentials are.
+                    trace.step(Step::Credentials(
+                        "right, but its nonce count was used already (a replay): 401, counted as a miss",
+                    ));
+                    verdict
+                        .effects
+                        .events
+                        .push(Event::ReplayedNonceCount { user });
+                    verdict.decision = challenge(false);
+                    count(facts, verdict, Some(Miss::FailedCredentials), trace);
+                    return;
+                }
+                Count::Forgotten => {
+                    trace.step(Step::Credentials(
+                        "right, but its nonce can no longer be counted: 401 stale=true",
+                    ));
+                    verdict.decision = challenge(true);
+                    return;
+                }
+            }
             trace.step(Step::Credentials("accepted"));
             verdict.proof = Proof::Credentials(user);
         }
@@ -565,6 +599,26 @@ fn authenticate(
             count(facts, verdict, Some(Miss::FailedCredentials), trace);
         }
     }
+}
+
+/// Records the nonce count of a verified Digest response with `qop` (responses without one carry no count).
+fn count_nonce(facts: &Facts<'_>, presented: &Presented) -> Count {
+    let Presented::Digest(response) = presented else {
+        return Count::Fresh;
+    };
+    if response.qop.is_none() {
+        return Count::Fresh;
+    }
+    let (Some((issued, tag)), Some(nc)) = (
+        facts.nonces.identify(&response.nonce),
+        super::nonce::parse_nc(&response.nc),
+    ) else {
+        // `verify` checked both: unreachable in practice, and refused if it ever were reached.
+        return Count::Replayed;
+    };
+    let now = u64::try_from(facts.now).unwrap_or(0);
+    let lifetime = facts.snapshot.settings().auth.nonce_lifetime.as_secs();
+    facts.nonce_counts.admit(tag, issued, nc, now, lifetime)
 }
 
 /// Counts `miss`; returns true when it got the client refused (the verdict then says so).
@@ -791,6 +845,7 @@ mod tests {
 
     fn run(snapshot: &Snapshot, case: &Case<'_>) -> Verdict {
         let nonces = NonceKey::generate();
+        let counts = NonceCounts::default();
         let route = snapshot.route(case.name);
         let facts = Facts {
             snapshot,
@@ -806,6 +861,8 @@ mod tests {
             throttled: snapshot.settings().limits.throttle,
             standing: case.standing,
             nonces: &nonces,
+            nonce_counts: &counts,
+            now: jiff::Timestamp::now().as_second(),
         };
         decide(&facts, &mut NoTrace)
     }
@@ -993,5 +1050,107 @@ mod tests {
         // Names no phone has the shape of cost nothing.
         let probe = run(&snapshot, &Case::http("y000000000025.cfg"));
         assert_eq!((outcome(&probe), probe.effects.miss), ("go", None));
+    }
+}
+
+#[cfg(test)]
+mod replay_tests {
+    //! Nonce counts in the decision: a right response is accepted once per count.
+
+    use super::*;
+    use crate::access::credentials::{DigestResponse, digest_response};
+    use pjprov_core::settings::DigestAlgorithm;
+    use pjprov_core::{BuildOptions, Paths};
+
+    #[test]
+    fn a_replayed_nonce_count_gets_a_fresh_challenge_and_counts_as_a_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let (etc, data) = (dir.path().join("etc"), dir.path().join("data"));
+        std::fs::create_dir_all(data.join("phoneprov")).unwrap();
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::write(
+            etc.join("pjsip.conf"),
+            "[100]\ntype = endpoint\nauth = 100\n[100]\ntype = auth\nusername = 100\npassword = pw-100\n\
+             [100-pp]\ntype = phoneprov\nendpoint = 100\nMAC = 0004f2000100\nPROFILE = p\n",
+        )
+        .unwrap();
+        std::fs::write(etc.join("phoneprov.conf"), "[p]\n${MAC}.cfg => p.cfg\n").unwrap();
+        std::fs::write(etc.join("pjprov.conf"), "[auth]\nauth = sip\n").unwrap();
+        std::fs::write(data.join("phoneprov/p.cfg"), "x").unwrap();
+        let snapshot = Snapshot::build(&Paths::new(etc, data), &BuildOptions::default()).unwrap();
+        let nonces = NonceKey::generate();
+        let counts = NonceCounts::default();
+        let target = "/phoneprov/0004f2000100.cfg";
+        let signed = |nc: &str| DigestResponse {
+            username: "100".into(),
+            realm: "pjprov".into(),
+            nonce: nonces.nonce(),
+            uri: target.into(),
+            algorithm: "MD5".into(),
+            qop: Some("auth".into()),
+            nc: nc.into(),
+            cnonce: "c".into(),
+            ..DigestResponse::default()
+        };
+        let mut first = signed("00000001");
+        first.response = digest_response(DigestAlgorithm::Md5, &first, "GET", "pw-100");
+        let header = |r: &DigestResponse| {
+            format!(
+                "Digest username=\"{}\", realm=\"{}\", nonce=\"{}\", uri=\"{}\", algorithm=MD5, qop=auth, \
+                 nc={}, cnonce=\"{}\", response=\"{}\"",
+                r.username, r.realm, r.nonce, r.uri, r.nc, r.cnonce, r.response
+            )
+        };
+        let judge = |authorization: &str| {
+            let facts = Facts {
+                snapshot: &snapshot,
+                subject: snapshot.subject("0004f2000100.cfg", snapshot.route("0004f2000100.cfg")),
+                protocol: Protocol::Http,
+                http: HttpFacts {
+                    cert: None,
+                    method: "GET",
+                    target,
+                    user_agent: None,
+                    authorization: Some(authorization),
+                },
+                throttled: true,
+                standing: Standing::default(),
+                nonces: &nonces,
+                nonce_counts: &counts,
+                now: jiff::Timestamp::now().as_second(),
+            };
+            decide(&facts, &mut NoTrace)
+        };
+        let once = judge(&header(&first));
+        assert_eq!(once.decision, Decision::Proceed);
+        assert_eq!(once.proof, Proof::Credentials("100".into()));
+        let again = judge(&header(&first));
+        let Decision::Challenge(challenges) = &again.decision else {
+            panic!("a replay must be challenged: {again:?}");
+        };
+        assert!(!challenges[0].contains("stale=true"), "{challenges:?}");
+        assert_eq!(again.effects.miss, Some(Miss::FailedCredentials));
+        assert!(matches!(
+            again.effects.events[..],
+            [Event::ReplayedNonceCount { .. }]
+        ));
+        // The next count with the same nonce is fine; a count that goes back is not.
+        let mut next = first.clone();
+        next.nc = "00000002".into();
+        next.response = digest_response(DigestAlgorithm::Md5, &next, "GET", "pw-100");
+        assert_eq!(judge(&header(&next)).decision, Decision::Proceed);
+        assert!(matches!(
+            judge(&header(&first)).decision,
+            Decision::Challenge(_)
+        ));
+        // A count that is not 8 hex digits is no right response.
+        let mut odd = first.clone();
+        odd.nc = "3".into();
+        odd.response = digest_response(DigestAlgorithm::Md5, &odd, "GET", "pw-100");
+        assert!(matches!(
+            judge(&header(&odd)).effects.events[..],
+            [Event::WrongCredentials { .. }]
+        ));
+        assert_eq!(counts.replays(), 2);
     }
 }

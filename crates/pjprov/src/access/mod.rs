@@ -16,6 +16,7 @@
 mod client_cert;
 pub mod credentials;
 pub mod decide;
+pub mod nonce;
 mod throttle;
 
 use std::net::IpAddr;
@@ -39,6 +40,7 @@ pub const SECURITY: &str = "pjprov::security";
 pub struct Access {
     throttle: Throttle,
     nonces: NonceKey,
+    nonce_counts: nonce::NonceCounts,
 }
 
 /// One request, as access control sees it.
@@ -68,6 +70,7 @@ impl Access {
         Access {
             throttle: Throttle::new(max_clients),
             nonces: NonceKey::generate(),
+            nonce_counts: nonce::NonceCounts::default(),
         }
     }
 
@@ -79,6 +82,15 @@ impl Access {
     /// Clients tracked and clients refused right now (for metrics).
     pub fn throttle_gauges(&self) -> (usize, usize) {
         (self.throttle.tracked(), self.throttle.refused())
+    }
+
+    /// Digest nonces whose counts are tracked, and replayed counts refused since start (for metrics).
+    /// Expired entries are dropped first: the gauge counts live nonces.
+    pub fn nonce_gauges(&self, snapshot: &Snapshot) -> (usize, u64) {
+        let now = u64::try_from(jiff::Timestamp::now().as_second()).unwrap_or(0);
+        let lifetime = snapshot.settings().auth.nonce_lifetime.as_secs();
+        self.nonce_counts.expire(now, lifetime);
+        (self.nonce_counts.tracked(), self.nonce_counts.replays())
     }
 
     /// The network ACL: whether `client` may talk to pjprov at all. Servers call it before anything else
@@ -128,6 +140,8 @@ impl Access {
             throttled,
             standing,
             nonces: &self.nonces,
+            nonce_counts: &self.nonce_counts,
+            now: jiff::Timestamp::now().as_second(),
         };
         decide::decide(&facts, trace)
     }
@@ -221,6 +235,10 @@ fn log_event(event: &Event, client: IpAddr, uri: &str, limits: &pjprov_core::set
         Event::BasicInClear { user } => {
             tracing::warn!(target: SECURITY, client = %client, uri = %uri, user = %user,
                 "Basic credentials over plain HTTP refused (they travel in clear text; use HTTPS or Digest)");
+        }
+        Event::ReplayedNonceCount { user } => {
+            tracing::warn!(target: SECURITY, client = %client, uri = %uri, user = %user,
+                "replayed Digest request refused: its nonce count was used already");
         }
     }
 }

@@ -32,6 +32,7 @@ pub async fn handle(
         (Method::GET | Method::HEAD, "/metrics") => {
             let (throttle_clients, throttle_refused) = state.access.throttle_gauges();
             let snapshot = state.snapshot.load();
+            let (digest_nonces, digest_replays) = state.access.nonce_gauges(&snapshot);
             let views = api::phones(&snapshot, &state.inventory);
             let gauges = metrics::Gauges {
                 throttle_clients,
@@ -40,6 +41,8 @@ pub async fn handle(
                 phones_by_state: api::counts(&views),
                 database_up: state.database.gauges().0,
                 database_failures: state.database.gauges().1,
+                digest_nonces,
+                digest_replays,
             };
             let mut response = http::plain(StatusCode::OK, &state.metrics.render(gauges));
             response.headers_mut().insert(

@@ -61,6 +61,10 @@ pub struct Gauges {
     pub database_up: Option<bool>,
     /// Fetches and polls of that database that failed.
     pub database_failures: u64,
+    /// Digest nonces whose counts are tracked (issue #18: replay tracking).
+    pub digest_nonces: usize,
+    /// Replayed Digest requests refused.
+    pub digest_replays: u64,
 }
 
 impl Default for Metrics {
@@ -369,6 +373,18 @@ impl Metrics {
             "Clients refused by the scan throttle right now.",
             &[(String::new(), gauges.throttle_refused as u64)],
         );
+        metric(
+            "digest_nonces",
+            "gauge",
+            "Live Digest nonces whose nonce counts are tracked.",
+            &[(String::new(), gauges.digest_nonces as u64)],
+        );
+        metric(
+            "digest_replays_total",
+            "counter",
+            "Digest requests refused because their nonce count was used already (replays).",
+            &[(String::new(), gauges.digest_replays)],
+        );
         out
     }
 }
@@ -399,6 +415,8 @@ mod tests {
             phones_by_state: [1, 2, 3],
             database_up: Some(false),
             database_failures: 4,
+            digest_nonces: 5,
+            digest_replays: 6,
         });
         for line in [
             "pjprov_http_requests_total{status=\"200\"} 2",
@@ -420,6 +438,8 @@ mod tests {
             "pjprov_last_reload_success 1",
             "pjprov_database_up 0",
             "pjprov_database_failures_total 4",
+            "pjprov_digest_nonces 5",
+            "pjprov_digest_replays_total 6",
             "pjprov_build_info{version=",
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");

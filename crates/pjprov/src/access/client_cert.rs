@@ -8,18 +8,36 @@
 //! identifies a phone only when exactly one MAC is found in them. A certificate with none (Cisco's
 //! `L=ciscogeneric`, Yealink's generic certificate) or with several is *generic*: it proves the phone is
 //! some vendor's phone, not which one.
+//!
+//! The subjectAltName extension is searched too, for device certificates that name the device there:
+//! the MAC address `otherName` of the IETF LAMPS WG (`id-on-MACAddress`, 1.3.6.1.5.5.7.8.12: the six
+//! octets of an EUI-48), IEEE 802.1AR DevID's `hardwareModuleName` (RFC 4108: its serial number, when
+//! it is text holding a MAC), other `otherName`s holding text (a UPN such as `0004f2aabbcc@vendor`),
+//! `dNSName` (`SEP0004F2AABBCC.example`), `uniformResourceIdentifier` (RFC 9039's
+//! `urn:dev:mac:0004f2aabbcc`), `rfc822Name`, and a `directoryName` (its CN, ST, OU and serialNumber, as
+//! for the subject). MACs found in the subject and in the subjectAltName count together: two different
+//! ones make the certificate generic. Which vendors put the MAC where, and what is verified, is in
+//! `docs/security.md` (client certificates).
 
 use std::fmt;
 
 use pjprov_core::Mac;
 use x509_cert::Certificate;
-use x509_cert::der::asn1::ObjectIdentifier;
+use x509_cert::der::asn1::{ObjectIdentifier, OctetString};
 use x509_cert::der::{Decode, Tag, Tagged};
+use x509_cert::ext::pkix::SubjectAltName;
+use x509_cert::ext::pkix::name::{GeneralName, HardwareModuleName};
+use x509_cert::name::Name;
 
 const CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
 const SERIAL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.5");
 const ST: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.8");
 const OU: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.11");
+/// `id-ce-subjectAltName`.
+const SUBJECT_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
+/// `id-on-MACAddress` (IETF LAMPS, "MAC Addresses in X.509 Certificates"): an OCTET STRING of 6 (EUI-48)
+/// or 8 (EUI-64) octets.
+const ID_ON_MAC_ADDRESS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.8.12");
 
 /// A verified client certificate, as far as access control cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,27 +59,110 @@ impl CertIdentity {
         };
         let subject = cert.tbs_certificate().subject();
         let mut found: Vec<Mac> = Vec::new();
-        for atv in subject.iter() {
-            if ![CN, SERIAL_NUMBER, ST, OU].contains(&atv.oid) {
+        macs_in_name(subject, &mut found);
+        let mut text = subject.to_string();
+        let alt_names = cert
+            .tbs_certificate()
+            .extensions()
+            .into_iter()
+            .flatten()
+            .filter(|e| e.extn_id == SUBJECT_ALT_NAME);
+        for extension in alt_names {
+            // A subjectAltName that cannot be read names nothing: the certificate is then as generic as
+            // its subject makes it (never more specific).
+            let Ok(SubjectAltName(names)) =
+                SubjectAltName::from_der(extension.extn_value.as_bytes())
+            else {
+                text.push_str(" (unreadable subjectAltName)");
                 continue;
-            }
-            let text = match atv.value.tag() {
-                Tag::PrintableString | Tag::Utf8String | Tag::Ia5String | Tag::TeletexString => {
-                    std::str::from_utf8(atv.value.value()).unwrap_or_default()
-                }
-                _ => continue,
             };
-            for mac in macs_in(text) {
-                if !found.contains(&mac) {
-                    found.push(mac);
+            let mut shown = Vec::new();
+            for name in &names {
+                if let Some(label) = macs_in_general_name(name, &mut found) {
+                    shown.push(label);
                 }
+            }
+            if !shown.is_empty() {
+                text.push_str(&format!(" (subjectAltName: {})", shown.join(", ")));
             }
         }
         CertIdentity {
             mac: (found.len() == 1).then(|| found[0]),
-            subject: subject.to_string(),
+            subject: text,
         }
     }
+}
+
+fn push_unique(found: &mut Vec<Mac>, macs: impl IntoIterator<Item = Mac>) {
+    for mac in macs {
+        if !found.contains(&mac) {
+            found.push(mac);
+        }
+    }
+}
+
+/// The MACs in a name's CN, ST, OU and serialNumber attributes.
+fn macs_in_name(name: &Name, found: &mut Vec<Mac>) {
+    for atv in name.iter() {
+        if ![CN, SERIAL_NUMBER, ST, OU].contains(&atv.oid) {
+            continue;
+        }
+        let text = match atv.value.tag() {
+            Tag::PrintableString | Tag::Utf8String | Tag::Ia5String | Tag::TeletexString => {
+                std::str::from_utf8(atv.value.value()).unwrap_or_default()
+            }
+            _ => continue,
+        };
+        push_unique(found, macs_in(text));
+    }
+}
+
+/// The MACs in one subjectAltName entry; returns how to show the entry in logs (`None`: nothing of
+/// interest in it).
+fn macs_in_general_name(name: &GeneralName, found: &mut Vec<Mac>) -> Option<String> {
+    let (label, text) = match name {
+        GeneralName::DnsName(dns) => ("DNS", dns.as_str().to_owned()),
+        GeneralName::UniformResourceIdentifier(uri) => ("URI", uri.as_str().to_owned()),
+        GeneralName::Rfc822Name(mail) => ("email", mail.as_str().to_owned()),
+        GeneralName::DirectoryName(dir) => {
+            macs_in_name(dir, found);
+            return Some(format!("dirName:{dir}"));
+        }
+        GeneralName::OtherName(other) if other.type_id == ID_ON_MAC_ADDRESS => {
+            let octets = other.value.decode_as::<OctetString>().ok()?;
+            let mac = <[u8; 6]>::try_from(octets.as_bytes())
+                .ok()
+                .map(Mac::from_octets)
+                .filter(|m| !m.is_placeholder());
+            let shown = match mac {
+                Some(mac) => format!("MACAddress:{mac}"),
+                None => "MACAddress:(not an EUI-48)".to_owned(),
+            };
+            push_unique(found, mac);
+            return Some(shown);
+        }
+        GeneralName::OtherName(other) => match HardwareModuleName::from_other_name(other) {
+            Ok(Some(module)) => (
+                "hardwareModuleName",
+                String::from_utf8_lossy(module.hw_serial_num.as_bytes()).into_owned(),
+            ),
+            Ok(None) => match other.value.tag() {
+                Tag::Utf8String | Tag::Ia5String | Tag::PrintableString => (
+                    "otherName",
+                    String::from_utf8_lossy(other.value.value()).into_owned(),
+                ),
+                _ => return None,
+            },
+            Err(_) => return None,
+        },
+        GeneralName::IpAddress(_) | GeneralName::RegisteredId(_) | GeneralName::EdiPartyName(_) => {
+            return None;
+        }
+    };
+    let macs = macs_in(&text);
+    push_unique(found, macs);
+    // Text a certificate carries is shown escaped: it must never forge a log line.
+    Some(format!("{label}:{}", text.escape_default()))
 }
 
 impl fmt::Display for CertIdentity {
@@ -176,5 +277,137 @@ mod tests {
         assert_eq!(two.mac, None, "two MACs name no single phone");
 
         assert_eq!(CertIdentity::from_der(b"junk").mac, None);
+    }
+
+    /// A self-signed certificate with subject `dn` and these subjectAltNames (and raw SAN DER, if any).
+    fn with_san(
+        dn: &[(rcgen::DnType, &str)],
+        names: Vec<rcgen::SanType>,
+        raw_san: Option<Vec<u8>>,
+    ) -> Vec<u8> {
+        let mut params = rcgen::CertificateParams::default();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        for (kind, value) in dn {
+            params.distinguished_name.push(kind.clone(), *value);
+        }
+        params.subject_alt_names = names;
+        if let Some(der) = raw_san {
+            params
+                .custom_extensions
+                .push(rcgen::CustomExtension::from_oid_content(
+                    &[2, 5, 29, 17],
+                    der,
+                ));
+        }
+        let key = rcgen::KeyPair::generate().unwrap();
+        params.self_signed(&key).unwrap().der().to_vec()
+    }
+
+    /// GeneralNames holding one `id-on-MACAddress` otherName with these octets.
+    fn mac_address_other_name(octets: &[u8]) -> Vec<u8> {
+        let oid = [0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x08, 0x0c];
+        let mut value = vec![0x04, octets.len() as u8];
+        value.extend_from_slice(octets);
+        let mut explicit = vec![0xa0, value.len() as u8];
+        explicit.extend(value);
+        let mut other = vec![0xa0, (oid.len() + explicit.len()) as u8];
+        other.extend_from_slice(&oid);
+        other.extend(explicit);
+        let mut names = vec![0x30, other.len() as u8];
+        names.extend(other);
+        names
+    }
+
+    #[test]
+    fn the_mac_in_the_subject_alt_name() {
+        use rcgen::{DnType, SanType};
+        let ia5 = |t: &str| SanType::DnsName(t.try_into().unwrap());
+        let o = [(DnType::OrganizationName, "Vendor Inc.")];
+
+        let dns = CertIdentity::from_der(&with_san(
+            &o,
+            vec![ia5("SEP0004F2AABBCC.vendor.example")],
+            None,
+        ));
+        assert_eq!(dns.mac, Mac::parse("0004f2aabbcc"));
+        assert!(
+            dns.subject.contains("subjectAltName: DNS:SEP0004F2AABBCC"),
+            "{}",
+            dns.subject
+        );
+
+        let urn = CertIdentity::from_der(&with_san(
+            &o,
+            vec![SanType::URI("urn:dev:mac:0004f2aabbcc".try_into().unwrap())],
+            None,
+        ));
+        assert_eq!(urn.mac, Mac::parse("0004f2aabbcc"), "RFC 9039 device URN");
+
+        let upn = CertIdentity::from_der(&with_san(
+            &o,
+            vec![SanType::OtherName((
+                vec![1, 3, 6, 1, 4, 1, 311, 20, 2, 3],
+                "00:04:f2:aa:bb:cc@phones.example".into(),
+            ))],
+            None,
+        ));
+        assert_eq!(upn.mac, Mac::parse("0004f2aabbcc"), "a text otherName");
+
+        let octets = CertIdentity::from_der(&with_san(
+            &o,
+            vec![],
+            Some(mac_address_other_name(&[
+                0x00, 0x04, 0xf2, 0xaa, 0xbb, 0xcc,
+            ])),
+        ));
+        assert_eq!(octets.mac, Mac::parse("0004f2aabbcc"), "id-on-MACAddress");
+        assert!(
+            octets.subject.contains("MACAddress:0004f2aabbcc"),
+            "{}",
+            octets.subject
+        );
+        // An EUI-64 is no phone's MAC; the placeholder neither.
+        let eui64 = with_san(
+            &o,
+            vec![],
+            Some(mac_address_other_name(&[
+                0, 4, 0xf2, 0xff, 0xfe, 0xaa, 0xbb, 0xcc,
+            ])),
+        );
+        assert_eq!(CertIdentity::from_der(&eui64).mac, None);
+        let zero = with_san(&o, vec![], Some(mac_address_other_name(&[0; 6])));
+        assert_eq!(CertIdentity::from_der(&zero).mac, None);
+
+        // The same MAC in the subject and the SAN is one phone; two different ones are none.
+        let same = with_san(
+            &[(DnType::CommonName, "0004F2AABBCC")],
+            vec![ia5("0004f2aabbcc.phones.example")],
+            None,
+        );
+        assert_eq!(
+            CertIdentity::from_der(&same).mac,
+            Mac::parse("0004f2aabbcc")
+        );
+        let two = with_san(
+            &[(DnType::CommonName, "0004F2AABBCC")],
+            vec![ia5("001565000b02.phones.example")],
+            None,
+        );
+        assert_eq!(
+            CertIdentity::from_der(&two).mac,
+            None,
+            "two MACs name no single phone"
+        );
+        // A broken subjectAltName adds nothing and is said.
+        let broken = CertIdentity::from_der(&with_san(
+            &[(DnType::CommonName, "0004F2AABBCC")],
+            vec![],
+            Some(vec![0x30, 0x05, 0xa0]),
+        ));
+        assert_eq!(broken.mac, Mac::parse("0004f2aabbcc"));
+        assert!(broken.subject.contains("unreadable subjectAltName"));
+        // Text from a certificate cannot forge a log line.
+        let sneaky = CertIdentity::from_der(&with_san(&o, vec![ia5("a\nb")], None));
+        assert!(!sneaky.subject.contains('\n'));
     }
 }

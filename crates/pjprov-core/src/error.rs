@@ -348,6 +348,16 @@ pub enum Error {
         /// The closest known key.
         suggestion: Option<String>,
     },
+    /// A named ACL of acl.conf that cannot be used (issue #18).
+    #[error("acl.conf [{section}] {key}: {message}")]
+    InvalidNamedAcl {
+        /// The section (the ACL's name).
+        section: String,
+        /// The key, or empty.
+        key: String,
+        /// What is wrong and what to write instead.
+        message: String,
+    },
     /// A pjprov.conf value that cannot be used (the message never holds a password).
     #[error("pjprov.conf {section} {key}: {message}")]
     InvalidSetting {

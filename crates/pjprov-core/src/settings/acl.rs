@@ -6,6 +6,11 @@
 //! A value may hold several networks separated by commas, each a CIDR (`10.0.0.0/8`), an address with a
 //! dotted mask (`10.0.0.0/255.0.0.0`) or a single address; `!` in front turns the rule around
 //! (`permit = !10.0.0.0/8` denies that network), and an IPv4-mapped IPv6 network is an IPv4 one.
+//!
+//! An ACL may also name *named ACLs* (`acl = office` in pjprov.conf, Asterisk's `acl=` option, whose lists
+//! live in acl.conf or pjprov.conf's `[acl:NAME]` sections: `named_acl.rs`). As in Asterisk's
+//! `ast_apply_acl` (acl.c), every list must allow an address: the rules written in place form one list,
+//! each named ACL is another, each decided by its own last matching rule.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -55,10 +60,46 @@ impl Rule {
     }
 }
 
-/// An ordered list of rules.
+/// An ordered list of rules, and the named ACLs that must allow an address as well.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Acl {
     rules: Vec<Rule>,
+    named: Vec<NamedList>,
+}
+
+/// A named ACL, as one ACL uses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedList {
+    /// Its name (as Asterisk compares them: case matters).
+    pub name: String,
+    /// Where it is defined (`acl.conf:12`, `pjprov.conf:40`).
+    pub defined_at: String,
+    /// Its rules, in order.
+    pub rules: Vec<Rule>,
+}
+
+/// What one list of an ACL says about an address (for `pjprov explain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListVerdict<'a> {
+    /// The named ACL, or `None` for the rules written in place.
+    pub name: Option<&'a NamedList>,
+    /// The rule that decides (the last that matches) and its position; `None`: no rule matches.
+    pub deciding: Option<(usize, &'a Rule)>,
+    /// Whether this list allows the address.
+    pub allowed: bool,
+}
+
+/// Asterisk's `ast_apply_ha`: the last rule that matches decides; none matching allows.
+fn deciding(rules: &[Rule], ip: IpAddr) -> Option<(usize, &Rule)> {
+    rules
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, rule)| rule.matches(ip))
+}
+
+fn list_allows(rules: &[Rule], ip: IpAddr) -> bool {
+    deciding(rules, ip).is_none_or(|(_, rule)| rule.sense == Sense::Permit)
 }
 
 impl Acl {
@@ -85,21 +126,60 @@ impl Acl {
         Ok(())
     }
 
-    /// Whether `ip` may connect.
-    pub fn allows(&self, ip: IpAddr) -> bool {
-        self.deciding(ip)
-            .is_none_or(|(_, rule)| rule.sense == Sense::Permit)
+    /// Adds a named ACL: from now on it must allow an address too.
+    pub fn add_named(&mut self, list: NamedList) {
+        if !self.named.iter().any(|n| n.name == list.name) {
+            self.named.push(list);
+        }
     }
 
-    /// The rule that decides for `ip` (the last that matches) and its position; `None`: no rule matches,
-    /// so `ip` is allowed.
-    pub fn deciding(&self, ip: IpAddr) -> Option<(usize, &Rule)> {
+    /// Whether `ip` may connect: every list allows it (Asterisk's `ast_apply_acl`).
+    pub fn allows(&self, ip: IpAddr) -> bool {
         let ip = unmap(ip);
+        list_allows(&self.rules, ip) && self.named.iter().all(|n| list_allows(&n.rules, ip))
+    }
+
+    /// The rule written in place that decides for `ip` (the last that matches) and its position; `None`:
+    /// no such rule matches. Named ACLs are judged apart ([`Acl::verdicts`]).
+    pub fn deciding(&self, ip: IpAddr) -> Option<(usize, &Rule)> {
+        deciding(&self.rules, unmap(ip))
+    }
+
+    /// What each list says about `ip`: the rules written in place (when there are some), then each named
+    /// ACL, in the order they were named.
+    pub fn verdicts(&self, ip: IpAddr) -> Vec<ListVerdict<'_>> {
+        let ip = unmap(ip);
+        let own = (!self.rules.is_empty()).then(|| ListVerdict {
+            name: None,
+            deciding: deciding(&self.rules, ip),
+            allowed: list_allows(&self.rules, ip),
+        });
+        own.into_iter()
+            .chain(self.named.iter().map(|named| ListVerdict {
+                name: Some(named),
+                deciding: deciding(&named.rules, ip),
+                allowed: list_allows(&named.rules, ip),
+            }))
+            .collect()
+    }
+
+    /// The named ACLs, in the order they were named.
+    pub fn named(&self) -> &[NamedList] {
+        &self.named
+    }
+
+    /// True when no list can refuse anyone (no rule denies anything anywhere).
+    pub fn allows_everyone(&self) -> bool {
         self.rules
             .iter()
-            .enumerate()
-            .rev()
-            .find(|(_, rule)| rule.matches(ip))
+            .chain(self.named.iter().flat_map(|n| &n.rules))
+            .all(|r| r.sense == Sense::Permit)
+    }
+
+    /// True when this ACL refuses at least whatever `before` refuses, as far as can be shown by its lists:
+    /// the same rules in place and every named ACL of `before` still there (more lists only refuse more).
+    pub fn contains_lists_of(&self, before: &Acl) -> bool {
+        self.rules == before.rules && before.named.iter().all(|n| self.named.contains(n))
     }
 
     /// True when some rule matches `ip` (for exemption lists).
@@ -113,9 +193,9 @@ impl Acl {
         &self.rules
     }
 
-    /// True when there is no rule (everyone is allowed).
+    /// True when there is no rule and no named ACL (everyone is allowed).
     pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
+        self.rules.is_empty() && self.named.is_empty()
     }
 
     /// True when no rule denies anything: then the list allows every address, which is rarely what was
@@ -252,5 +332,50 @@ mod tests {
         assert!(acl.only_permits());
         acl.push(Sense::Deny, "0.0.0.0/0").unwrap();
         assert!(!acl.only_permits());
+    }
+
+    #[test]
+    fn every_list_must_allow_as_in_ast_apply_acl() {
+        let list = |rules: &[(Sense, &str)]| {
+            let mut acl = Acl::default();
+            for (sense, net) in rules {
+                acl.push(*sense, net).unwrap();
+            }
+            acl.rules
+        };
+        let mut acl = Acl::default();
+        acl.push(Sense::Deny, "0.0.0.0/0").unwrap();
+        acl.push(Sense::Permit, "10.0.0.0/8").unwrap();
+        acl.add_named(NamedList {
+            name: "office".into(),
+            defined_at: "acl.conf:1".into(),
+            rules: list(&[(Sense::Deny, "10.9.0.0/16")]),
+        });
+        assert!(acl.allows(ip("10.1.1.1")));
+        assert!(!acl.allows(ip("10.9.1.1")), "the named ACL refuses it");
+        assert!(!acl.allows(ip("192.0.2.1")), "the rules in place refuse it");
+        let verdicts = acl.verdicts(ip("10.9.1.1"));
+        assert_eq!(verdicts.len(), 2);
+        assert!(verdicts[0].allowed && !verdicts[1].allowed);
+        assert_eq!(verdicts[1].name.map(|n| n.name.as_str()), Some("office"));
+        // A named ACL with no rules accepts everyone (Asterisk: "valid, but it will accept addresses
+        // unconditionally").
+        let mut empty = Acl::default();
+        empty.add_named(NamedList {
+            name: "none".into(),
+            defined_at: "acl.conf:9".into(),
+            rules: Vec::new(),
+        });
+        assert!(empty.allows(ip("203.0.113.1")));
+        assert!(!empty.is_empty() && empty.allows_everyone());
+        // More lists refuse more: no looser. Fewer may be looser.
+        let mut more = acl.clone();
+        more.add_named(NamedList {
+            name: "lab".into(),
+            defined_at: "pjprov.conf:3".into(),
+            rules: list(&[(Sense::Deny, "10.8.0.0/16")]),
+        });
+        assert!(more.contains_lists_of(&acl));
+        assert!(!acl.contains_lists_of(&more));
     }
 }

@@ -4,20 +4,23 @@
 //!
 //! * `[general]`: `listen`, `tls_listen`, `admin_listen`, `prefix`, `plain_http`, `tls_cert`, `tls_key`,
 //!   `tls_client_ca`;
-//! * `[acl]`: `permit` / `deny` networks, as Asterisk's ACLs ([`Acl`]);
+//! * `[acl]`: `permit` / `deny` networks, as Asterisk's ACLs ([`Acl`]), and `acl = NAME` (named ACLs:
+//!   `[acl:NAME]` sections here, or Asterisk's acl.conf; `named_acl.rs`);
 //! * `[auth]`: how phones prove who they are ([`Policy`] defaults) and the HTTP authentication settings
 //!   ([`AuthSettings`]);
 //! * `[limits]`: scan throttling ([`Limits`]);
 //! * `[tftp]`: `listen`, and the `profiles` whose files may go out over TFTP;
 //! * `[realtime]`: how PostgreSQL is followed (`poll`, `listen`, `channel`, `connect_timeout`);
 //! * `[profile:NAME]` and `[phone:MAC]`: the policy keys again, for one profile of phoneprov.conf or one
-//!   phone.
+//!   phone;
+//! * `[acl:NAME]`: a named ACL (`permit`, `deny`), for `acl = NAME`.
 //!
 //! These settings guard SIP passwords, so they fail closed: any error in pjprov.conf rejects the whole
 //! configuration (a server keeps its last good one), where an error in pjsip.conf only skips an object.
 
 mod acl;
 mod ami;
+mod named_acl;
 mod policy;
 mod realtime;
 mod strictness;
@@ -30,8 +33,9 @@ use std::time::Duration;
 use asterisk_config::{Config, Entry, Section};
 use rustc_hash::FxHashMap;
 
-pub use acl::{Acl, Rule, Sense, unmap};
+pub use acl::{Acl, ListVerdict, NamedList, Rule, Sense, unmap};
 pub use ami::{Ami, NotifyMode};
+pub use named_acl::{ACL_CONF, AclRef};
 pub use policy::{AuthKind, AuthSource, Binding, ClientCert, Patch, Policy, Schemes, Secret};
 pub use realtime::Realtime;
 
@@ -70,6 +74,8 @@ pub struct Settings {
     /// The name of each profile of `profile_policies` (to compare two snapshots' settings).
     profile_names: Vec<String>,
     phone_policies: FxHashMap<Mac, Policy>,
+    /// Files besides pjprov.conf these settings were read from (acl.conf and its includes), to watch.
+    watch: Vec<PathBuf>,
 }
 
 /// `[general]`: where to listen. Values not written are `None` or empty; the command line wins over them.
@@ -306,6 +312,12 @@ impl Settings {
         best
     }
 
+    /// The files besides pjprov.conf these settings come from (acl.conf, its includes), which a reload
+    /// watcher must watch; acl.conf is listed even when it does not exist (creating it matters).
+    pub fn watch_files(&self) -> &[PathBuf] {
+        &self.watch
+    }
+
     /// The SIP event `[profile:NAME] notify_event` names for `profile`'s phones, if any.
     pub fn notify_event(&self, profile: ProfileId) -> Option<&str> {
         self.profile_events.get(profile.index())?.as_deref()
@@ -372,6 +384,8 @@ impl Settings {
             ..Settings::default()
         };
         settings.tftp.profiles = vec![false; profiles.len()];
+        let mut acls = named_acl::Definitions::new(config_dir);
+        settings.watch = acls.watch().to_vec();
         let Some(config) = config else {
             return Some(settings);
         };
@@ -385,11 +399,14 @@ impl Settings {
         let mut profile_patches: Vec<(&Section, String, Patch, Option<String>)> = Vec::new();
         let mut phone_patches: Vec<(&Section, Mac, Patch)> = Vec::new();
         let mut tftp_profiles: Option<(&Entry, String)> = None;
+        // `acl = NAME` of [acl]: resolved once every [acl:NAME] section is known.
+        let mut global_acls: Vec<AclRef> = Vec::new();
         for section in config.sections().iter().filter(|s| !s.template) {
             let name = section.name.as_str();
             match name.to_ascii_lowercase().as_str() {
                 "general" => reader.general(section, &mut settings.general),
-                "acl" => reader.acl(section, &mut settings.acl),
+                "acl" => reader.acl(section, &mut settings.acl, &mut global_acls),
+                lower if lower.starts_with("acl:") => reader.named_acl_section(section, &mut acls),
                 "auth" => {
                     auth_patch = reader.auth(section, &mut settings.auth);
                 }
@@ -480,6 +497,7 @@ impl Settings {
                                 &[
                                     "general",
                                     "acl",
+                                    "acl:NAME",
                                     "auth",
                                     "limits",
                                     "tftp",
@@ -497,9 +515,16 @@ impl Settings {
             }
         }
 
+        // Named ACLs: those [acl] names, then each policy's below.
+        reader.resolve_acls(&global_acls, &mut settings.acl, &mut acls);
         // Policies: defaults, then [auth], then [profile:NAME], then [phone:MAC].
         match auth_patch.clone().implied_auth().resolve() {
-            Ok(policy) => settings.default_policy = policy,
+            Ok(mut policy) => {
+                if let Some(refs) = &auth_patch.acl {
+                    reader.resolve_acls(refs, &mut policy.acl, &mut acls);
+                }
+                settings.default_policy = policy;
+            }
             Err(why) => {
                 let at = config
                     .section("auth")
@@ -521,7 +546,12 @@ impl Settings {
                     settings.profile_events[index] = event.clone();
                     let merged = auth_patch.then(patch);
                     match merged.resolve() {
-                        Ok(policy) => settings.profile_policies[index] = policy,
+                        Ok(mut policy) => {
+                            if let Some(refs) = &merged.acl {
+                                reader.resolve_acls(refs, &mut policy.acl, &mut acls);
+                            }
+                            settings.profile_policies[index] = policy;
+                        }
                         Err(why) => reader.error(at, &format!("[profile:{name}]"), "auth", why),
                     }
                     merged_profiles[index] = merged;
@@ -558,8 +588,12 @@ impl Settings {
                 .get(phone.profile.index())
                 .cloned()
                 .unwrap_or_else(|| auth_patch.clone());
-            match base.then(patch).resolve() {
-                Ok(policy) => {
+            let merged = base.then(patch);
+            match merged.resolve() {
+                Ok(mut policy) => {
+                    if let Some(refs) = &merged.acl {
+                        reader.resolve_acls(refs, &mut policy.acl, &mut acls);
+                    }
                     settings.phone_policies.insert(*mac, policy);
                 }
                 Err(why) => reader.error(at, &label, "auth", why),
@@ -590,6 +624,8 @@ impl Settings {
                 }
             }
         }
+        reader.unused_acls(&acls);
+        settings.watch = acls.watch().to_vec();
         reader.consistency(&settings, profiles, phones, tftp_at);
         (reader.errors == 0).then_some(settings)
     }
@@ -634,6 +670,7 @@ const GENERAL_KEYS: &[&str] = &[
     "tls_client_ca",
 ];
 const POLICY_KEYS: &[&str] = &[
+    "acl",
     "auth",
     "username",
     "password",
@@ -848,13 +885,17 @@ impl Reader<'_> {
         }
     }
 
-    fn acl(&mut self, section: &Section, acl: &mut Acl) {
+    fn acl(&mut self, section: &Section, acl: &mut Acl, named: &mut Vec<AclRef>) {
         for entry in section.entries() {
             let sense = match entry.key.to_ascii_lowercase().as_str() {
                 "permit" => Sense::Permit,
                 "deny" => Sense::Deny,
+                "acl" => {
+                    self.acl_names(section, entry, named);
+                    continue;
+                }
                 _ => {
-                    self.unknown_key(section, entry, &["permit", "deny"]);
+                    self.unknown_key(section, entry, &["permit", "deny", "acl"]);
                     continue;
                 }
             };
@@ -960,6 +1001,11 @@ impl Reader<'_> {
     /// Reads one policy key into `patch`; false when `entry` is not one.
     fn policy_key(&mut self, section: &Section, entry: &Entry, patch: &mut Patch) -> bool {
         match entry.key.to_ascii_lowercase().as_str() {
+            "acl" => {
+                // Several `acl =` lines of one section add up; a later section's replace them.
+                let refs = patch.acl.get_or_insert_with(Vec::new);
+                self.acl_names(section, entry, refs);
+            }
             "auth" => {
                 patch.auth = self
                     .value(section, entry, |t| {

@@ -5,6 +5,9 @@
 
 use std::fmt;
 
+use super::acl::Acl;
+use super::named_acl::AclRef;
+
 /// A password from pjprov.conf. Its `Debug` form never shows it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -86,6 +89,9 @@ pub struct Policy {
     pub user_agent: Binding,
     /// Client certificate binding.
     pub client_cert: ClientCert,
+    /// `acl = NAME`: the named ACLs a client must pass for these files (checked per request; `[acl]` is
+    /// checked at connect). Empty: no list of its own.
+    pub acl: Acl,
 }
 
 impl Default for Policy {
@@ -98,6 +104,7 @@ impl Default for Policy {
             },
             user_agent: Binding::Enforce,
             client_cert: ClientCert::Optional,
+            acl: Acl::default(),
         }
     }
 }
@@ -158,6 +165,8 @@ pub struct Patch {
     pub user_agent: Option<Binding>,
     /// `client_cert`.
     pub client_cert: Option<ClientCert>,
+    /// `acl`: the named ACLs, resolved once every section is read ([`Patch::resolve`] leaves them out).
+    pub acl: Option<Vec<AclRef>>,
 }
 
 impl Patch {
@@ -170,6 +179,7 @@ impl Patch {
             schemes: over.schemes.or(self.schemes),
             user_agent: over.user_agent.or(self.user_agent),
             client_cert: over.client_cert.or(self.client_cert),
+            acl: over.acl.clone().or_else(|| self.acl.clone()),
         }
     }
 
@@ -181,7 +191,8 @@ impl Patch {
         self
     }
 
-    /// The policy, or why it cannot be made (`auth = static` without credentials).
+    /// The policy, or why it cannot be made (`auth = static` without credentials). Its ACL is empty: the
+    /// caller adds the named lists of `acl` (they need every section of the file).
     pub fn resolve(&self) -> Result<Policy, String> {
         let defaults = Policy::default();
         let auth = match self.auth.unwrap_or(AuthKind::None) {
@@ -204,6 +215,7 @@ impl Patch {
             schemes: self.schemes.unwrap_or(defaults.schemes),
             user_agent: self.user_agent.unwrap_or(defaults.user_agent),
             client_cert: self.client_cert.unwrap_or(defaults.client_cert),
+            acl: Acl::default(),
         })
     }
 }

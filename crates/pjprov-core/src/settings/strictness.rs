@@ -97,11 +97,13 @@ pub fn policy_no_looser(policy: &Policy, before: &Policy) -> bool {
     credentials_ok
         && agent(policy.user_agent) >= agent(before.user_agent)
         && cert(policy.client_cert) >= cert(before.client_cert)
+        && acl_no_looser(&policy.acl, &before.acl)
 }
 
 fn acl_no_looser(acl: &Acl, before: &Acl) -> bool {
-    // An ACL that allows everyone cannot be loosened; otherwise only the same rules are provably as strict.
-    acl == before || before.rules().is_empty() || before.only_permits()
+    // An ACL that allows everyone cannot be loosened; otherwise only the same lists (more named ACLs
+    // refuse more) are provably as strict: a changed rule, in pjprov.conf or in acl.conf, waits.
+    before.allows_everyone() || acl.contains_lists_of(before)
 }
 
 fn limits_no_looser(limits: &Limits, before: &Limits) -> bool {

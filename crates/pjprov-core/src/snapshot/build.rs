@@ -127,6 +127,8 @@ impl Snapshot {
             },
             &mut diagnostics,
         );
+        // acl.conf (named ACLs, issue #18) is watched even while a reference to it fails: fixing it must reload.
+        push_unique(&mut watch, paths.config_dir.join(settings::ACL_CONF));
         let settings = match Settings::read(
             own.as_ref().map(|l| &l.config),
             &paths.config_dir,
@@ -151,6 +153,10 @@ impl Snapshot {
         };
         for file in settings.general.tls.paths() {
             push_unique(&mut watch, file.to_owned());
+        }
+        // acl.conf's includes, when named ACLs came from it (issue #18).
+        for file in settings.watch_files() {
+            push_unique(&mut watch, file.clone());
         }
 
         // Templates: read now, so a template that cannot be read rejects the configuration here rather

@@ -68,6 +68,8 @@ pub struct HttpFacts<'a> {
 pub struct Facts<'a> {
     /// The configuration (policies, phones, shapes).
     pub snapshot: &'a Snapshot,
+    /// The client's address (IPv4-mapped addresses unmapped).
+    pub client: std::net::IpAddr,
     /// What the request is about.
     pub subject: Subject,
     /// How it arrived.
@@ -202,6 +204,11 @@ pub enum Event {
         /// The username presented.
         user: String,
     },
+    /// The client is not allowed by the policy's `acl = NAME` (a profile's or a phone's named ACLs).
+    PolicyAcl {
+        /// The named ACLs that refuse it.
+        lists: String,
+    },
     /// Basic credentials over plain HTTP.
     BasicInClear {
         /// The username presented.
@@ -291,6 +298,13 @@ pub enum Step {
         /// The policy.
         policy: Policy,
     },
+    /// The policy's named ACLs (`acl = NAME`), when it has some.
+    Acl {
+        /// Whether every list allows the client.
+        allowed: bool,
+        /// Each list, and whether it allows the client.
+        lists: Vec<(String, bool)>,
+    },
     /// `[tftp] profiles`.
     Tftp {
         /// Whether the profile(s) may be served over TFTP.
@@ -367,6 +381,9 @@ pub fn decide(facts: &Facts<'_>, trace: &mut impl Trace) -> Verdict {
                 from: PolicyFrom::Phone(profile),
                 policy: policy.clone(),
             });
+            if let Some(refused) = policy_acls(facts, &[policy], mac, trace) {
+                return refused;
+            }
             let allowed_over_tftp = settings.tftp.allows(profile);
             phone_file(
                 facts,
@@ -385,6 +402,11 @@ pub fn decide(facts: &Facts<'_>, trace: &mut impl Trace) -> Verdict {
                 from: PolicyFrom::Strictest(strictest),
                 policy: policy.clone(),
             });
+            // Every profile of the shape's ACLs: a MAC is refused wherever any phone of its shape would be.
+            let all: Vec<&Policy> = profiles.iter().map(|&p| settings.policy(p, None)).collect();
+            if let Some(refused) = policy_acls(facts, &all, Some(mac), trace) {
+                return refused;
+            }
             // Over TFTP, the strictest answer is a refusal as soon as one of the profiles is not served.
             let allowed_over_tftp = profiles.iter().all(|&p| settings.tftp.allows(p));
             let miss = phone.is_none().then_some(Miss::UnknownMac(mac));
@@ -473,6 +495,9 @@ fn shared(
         from: PolicyFrom::Profile(profile),
         policy: policy.clone(),
     });
+    if let Some(refused) = policy_acls(facts, &[policy], None, trace) {
+        return refused;
+    }
     let mut verdict = Verdict::new(Decision::Proceed, None);
     if facts.protocol == Protocol::Tftp {
         let allowed = settings.tftp.allows(profile);
@@ -509,6 +534,49 @@ fn shared(
         count(facts, &mut verdict, None, trace);
     }
     verdict
+}
+
+/// The named ACLs of `policies` (`acl = NAME`): `Some` refusal (403) when one of them does not allow the
+/// client. Policies without lists say nothing.
+fn policy_acls(
+    facts: &Facts<'_>,
+    policies: &[&Policy],
+    mac: Option<Mac>,
+    trace: &mut impl Trace,
+) -> Option<Verdict> {
+    let mut lists: Vec<(String, bool)> = Vec::new();
+    for policy in policies {
+        for verdict in policy.acl.verdicts(facts.client) {
+            let name = verdict
+                .name
+                .map_or("(rules)", |n| n.name.as_str())
+                .to_owned();
+            if !lists.iter().any(|(n, _)| *n == name) {
+                lists.push((name, verdict.allowed));
+            }
+        }
+    }
+    if lists.is_empty() {
+        return None;
+    }
+    let allowed = lists.iter().all(|(_, ok)| *ok);
+    trace.step(Step::Acl {
+        allowed,
+        lists: lists.clone(),
+    });
+    if allowed {
+        return None;
+    }
+    let refusing: Vec<&str> = lists
+        .iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    let mut verdict = Verdict::new(Decision::Proceed, mac).refused(403, None, Refusal::Acl);
+    verdict.effects.events.push(Event::PolicyAcl {
+        lists: refusing.join(", "),
+    });
+    Some(verdict)
 }
 
 /// Checks the request's credentials against `candidates`: a proof, or a 401 (and a miss when they were
@@ -824,6 +892,7 @@ mod tests {
     }
 
     struct Case<'a> {
+        client: std::net::IpAddr,
         protocol: Protocol,
         name: &'a str,
         user_agent: Option<&'a str>,
@@ -834,6 +903,7 @@ mod tests {
     impl<'a> Case<'a> {
         fn http(name: &'a str) -> Case<'a> {
             Case {
+                client: "192.0.2.1".parse().unwrap(),
                 protocol: Protocol::Http,
                 name,
                 user_agent: None,
@@ -849,6 +919,7 @@ mod tests {
         let route = snapshot.route(case.name);
         let facts = Facts {
             snapshot,
+            client: case.client,
             subject: snapshot.subject(case.name, route),
             protocol: case.protocol,
             http: HttpFacts {
@@ -1104,6 +1175,7 @@ mod replay_tests {
         let judge = |authorization: &str| {
             let facts = Facts {
                 snapshot: &snapshot,
+                client: "192.0.2.1".parse().unwrap(),
                 subject: snapshot.subject("0004f2000100.cfg", snapshot.route("0004f2000100.cfg")),
                 protocol: Protocol::Http,
                 http: HttpFacts {

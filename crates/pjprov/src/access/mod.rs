@@ -134,6 +134,7 @@ impl Access {
         };
         let facts = Facts {
             snapshot,
+            client,
             subject: asked.subject,
             protocol: asked.protocol,
             http: asked.http,
@@ -235,6 +236,10 @@ fn log_event(event: &Event, client: IpAddr, uri: &str, limits: &pjprov_core::set
         Event::BasicInClear { user } => {
             tracing::warn!(target: SECURITY, client = %client, uri = %uri, user = %user,
                 "Basic credentials over plain HTTP refused (they travel in clear text; use HTTPS or Digest)");
+        }
+        Event::PolicyAcl { lists } => {
+            tracing::warn!(target: SECURITY, client = %client, uri = %uri, acl = %lists,
+                "refused by the named ACL(s) of the file's policy (acl = NAME)");
         }
         Event::ReplayedNonceCount { user } => {
             tracing::warn!(target: SECURITY, client = %client, uri = %uri, user = %user,

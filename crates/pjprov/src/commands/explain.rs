@@ -74,21 +74,34 @@ fn explain(
             .unwrap_or_default()
     )?;
 
-    // The ACL, as at accept time.
+    // The ACL, as at accept time: the rules of [acl], then each named ACL it names (every list must
+    // allow the client, as in Asterisk).
     let acl = &snapshot.settings().acl;
-    match acl.deciding(client) {
-        Some((index, rule)) => writeln!(
-            out,
-            "acl:         [acl] rule {} ({rule}) is the last that matches {client}: {}",
-            index + 1,
-            if Access::admit(snapshot.settings(), client) {
-                "allowed"
-            } else {
-                "refused"
-            }
-        )?,
-        None if acl.is_empty() => writeln!(out, "acl:         no [acl] in pjprov.conf: allowed")?,
-        None => writeln!(out, "acl:         no [acl] rule matches {client}: allowed")?,
+    let verdicts = acl.verdicts(client);
+    if verdicts.is_empty() {
+        writeln!(out, "acl:         no [acl] in pjprov.conf: allowed")?;
+    }
+    for verdict in &verdicts {
+        let list = match verdict.name {
+            None => "[acl]".to_owned(),
+            Some(named) => format!("named ACL '{}' ({})", named.name, named.defined_at),
+        };
+        let result = if verdict.allowed {
+            "allowed"
+        } else {
+            "refused"
+        };
+        match verdict.deciding {
+            Some((index, rule)) => writeln!(
+                out,
+                "acl:         {list}: rule {} ({rule}) is the last that matches {client}: {result}",
+                index + 1
+            )?,
+            None => writeln!(
+                out,
+                "acl:         {list}: no rule matches {client}: {result}"
+            )?,
+        }
     }
     if !Access::admit(snapshot.settings(), client) {
         return Ok(match protocol {
@@ -410,6 +423,20 @@ fn describe_step(snapshot: &Snapshot, step: &Step, out: &mut impl Write) -> std:
             };
             writeln!(out, "policy:      from {from}: {}", describe_policy(policy))
         }
+        Step::Acl { allowed, lists } => writeln!(
+            out,
+            "policy acl:  {}: {}",
+            lists
+                .iter()
+                .map(|(name, ok)| format!("{name} {}", if *ok { "allows" } else { "refuses" }))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if *allowed {
+                "allowed"
+            } else {
+                "403 Forbidden (refused by the file's acl = NAME)"
+            }
+        ),
         Step::Tftp { allowed } => writeln!(
             out,
             "tftp:        {}",
@@ -458,7 +485,15 @@ fn describe_policy(policy: &Policy) -> String {
         pjprov_core::settings::ClientCert::Optional => "optional",
         pjprov_core::settings::ClientCert::Require => "require",
     };
-    format!("{auth}, scheme = {schemes}, user_agent = {user_agent}, client_cert = {client_cert}")
+    let acl = if policy.acl.named().is_empty() {
+        String::new()
+    } else {
+        let names: Vec<&str> = policy.acl.named().iter().map(|n| n.name.as_str()).collect();
+        format!(", acl = {}", names.join(", "))
+    };
+    format!(
+        "{auth}, scheme = {schemes}, user_agent = {user_agent}, client_cert = {client_cert}{acl}"
+    )
 }
 
 /// A MAC on the command line.

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use rustc_hash::FxHashMap;
 
 use super::Snapshot;
-use super::render::Rendered;
+use super::carry::{Cached, TemplateDigest};
 use super::wildcard::{Wildcard, WildcardIndex};
 use crate::asterisk::Template;
 use crate::asterisk::render::World;
@@ -82,7 +82,10 @@ pub struct Route {
     pub target: Target,
     /// When its name has a `*`: what it matches.
     wildcard: Option<Wildcard>,
-    pub(super) cache: RwLock<Vec<(crate::request::Request, Rendered)>>,
+    /// Its rendered bodies, by request facts, with their render keys.
+    pub(super) cache: RwLock<Vec<Cached>>,
+    /// The bodies the route of the same name in the previous snapshot had ([`super::carry`]).
+    pub(super) carried: std::sync::Mutex<Vec<Cached>>,
 }
 
 /// A content type, shared by every route of one profile file.
@@ -111,6 +114,7 @@ impl Route {
             profile,
             target,
             cache: RwLock::new(Vec::new()),
+            carried: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -209,6 +213,9 @@ pub(super) struct RouteTable {
     pub secret_templates: Vec<Vec<bool>>,
     /// For each profile and dynamic file: which facts of a request its template reads.
     pub needs: Vec<Vec<crate::request::Needs>>,
+    /// For each profile and dynamic file: what its template's output depends on besides its context
+    /// (`None`: its bodies are never carried to the next snapshot).
+    pub digests: Vec<Vec<Option<TemplateDigest>>>,
 }
 
 impl RouteTable {
@@ -466,6 +473,16 @@ impl Snapshot {
                 p.dynamic_files
                     .iter()
                     .map(|f| self.template_needs(&f.template))
+                    .collect()
+            })
+            .collect();
+        table.digests = self
+            .profiles
+            .iter()
+            .map(|p| {
+                p.dynamic_files
+                    .iter()
+                    .map(|f| self.template_digest(&f.template))
                     .collect()
             })
             .collect();

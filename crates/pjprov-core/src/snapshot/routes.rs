@@ -81,7 +81,7 @@ pub struct Route {
     /// What it serves.
     pub target: Target,
     /// When its name has a `*`: what it matches.
-    wildcard: Option<Wildcard>,
+    wildcard: Option<Box<Wildcard>>,
     /// Its rendered bodies, by request facts, with their render keys.
     pub(super) cache: RwLock<Vec<Cached>>,
     /// The bodies the route of the same name in the previous snapshot had ([`super::carry`]).
@@ -107,7 +107,7 @@ impl Mime {
 impl Route {
     fn new(uri: String, mime: &Mime, profile: ProfileId, target: Target) -> Route {
         Route {
-            wildcard: Wildcard::parse(&uri).ok().flatten(),
+            wildcard: Wildcard::parse(&uri).ok().flatten().map(Box::new),
             uri,
             mime_bytes: mime.bytes.clone(),
             mime: mime.text.clone(),
@@ -252,7 +252,7 @@ impl RouteTable {
         self.exact.insert(&self.routes, &route.uri, index, false);
         self.folded.insert(&self.routes, &route.uri, index, true);
         if let Some(wildcard) = &route.wildcard {
-            self.wildcards.add(wildcard.clone(), index);
+            self.wildcards.add(Wildcard::clone(wildcard), index);
         }
         self.routes.push(route);
     }

@@ -72,10 +72,8 @@ impl Target {
 pub struct Route {
     /// The URI below `/phoneprov/`.
     pub uri: String,
-    /// Its content type.
-    pub mime: std::sync::Arc<str>,
-    /// The content type as shared bytes, trimmed (cheap to put in every response).
-    pub mime_bytes: Bytes,
+    /// Its content type, shared with the other routes of its profile file.
+    mime: std::sync::Arc<Mime>,
     /// The profile that defines it.
     pub profile: ProfileId,
     /// What it serves.
@@ -90,32 +88,41 @@ pub struct Route {
 
 /// A content type, shared by every route of one profile file.
 #[derive(Debug, Clone)]
-struct Mime {
+pub(super) struct Mime {
     text: std::sync::Arc<str>,
     bytes: Bytes,
 }
 
 impl Mime {
-    fn new(mime: &str) -> Mime {
-        Mime {
+    fn new(mime: &str) -> std::sync::Arc<Mime> {
+        std::sync::Arc::new(Mime {
             text: mime.into(),
             bytes: Bytes::from(mime.trim().to_owned()),
-        }
+        })
     }
 }
 
 impl Route {
-    fn new(uri: String, mime: &Mime, profile: ProfileId, target: Target) -> Route {
+    fn new(uri: String, mime: &std::sync::Arc<Mime>, profile: ProfileId, target: Target) -> Route {
         Route {
             wildcard: Wildcard::parse(&uri).ok().flatten().map(Box::new),
             uri,
-            mime_bytes: mime.bytes.clone(),
-            mime: mime.text.clone(),
+            mime: mime.clone(),
             profile,
             target,
             cache: RwLock::new(Vec::new()),
             carried: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// Its content type, as phoneprov.conf gives it.
+    pub fn mime(&self) -> &str {
+        &self.mime.text
+    }
+
+    /// Its content type trimmed, as shared bytes (cheap to put in every response).
+    pub fn mime_bytes(&self) -> Bytes {
+        self.mime.bytes.clone()
     }
 
     /// How many rendered bodies it keeps (one per set of request facts its template reads, up to a bound).
@@ -498,7 +505,7 @@ impl Snapshot {
             })
             .collect();
         // Each profile file's content type, shared by its routes.
-        let mimes: Vec<Vec<Mime>> = self
+        let mimes: Vec<Vec<std::sync::Arc<Mime>>> = self
             .profiles
             .iter()
             .map(|p| p.dynamic_files.iter().map(|f| Mime::new(&f.mime)).collect())

@@ -281,13 +281,15 @@ fn changes_from_elsewhere_need_the_admin_token() {
 #[test]
 fn the_inventory_survives_a_restart_and_a_crash() {
     let fx = fleet(3, "");
-    let server = Server::start(&fx.etc(), &fx.data(), &[]);
+    let state = fx.dir.path().join("state");
+    let keep = ["--state-dir", state.to_str().unwrap()];
+    let server = Server::start(&fx.etc(), &fx.data(), &keep);
     fetch_all(&server, 2);
     // Past the batch interval, a crash loses nothing.
     std::thread::sleep(Duration::from_millis(600));
     server.signal("KILL");
     drop(server);
-    let server = Server::start(&fx.etc(), &fx.data(), &[]);
+    let server = Server::start(&fx.etc(), &fx.data(), &keep);
     let admin = server.admin.unwrap().to_string();
     let output = run(&["status", "--admin", &admin, "--format", "json"]);
     let listed: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
@@ -386,7 +388,9 @@ fn the_status_page_in_a_browser() {
         return;
     };
     let fx = fleet(3, "");
-    let server = Server::start(&fx.etc(), &fx.data(), &[]);
+    let state = fx.dir.path().join("state");
+    let keep = ["--state-dir", state.to_str().unwrap()];
+    let server = Server::start(&fx.etc(), &fx.data(), &keep);
     fetch_all(&server, 2);
     let admin = server.admin.unwrap();
     let dom = crate::util::browser_dom(&chromium, &format!("http://{admin}/"));

@@ -7,9 +7,10 @@ use std::process::{Command, Output};
 
 /// The binary under test.
 /// The binary, with no state directory of the machine's: a test that wants one passes `--state-dir`.
+/// (`/dev/null/...` can never be created, so a command that would write state keeps it in memory.)
 pub fn pjprov() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pjprov"));
-    command.env("PJPROV_STATE_DIR", "/nonexistent/pjprov-test-state");
+    command.env("PJPROV_STATE_DIR", "/dev/null/pjprov-test-state");
     command
 }
 
@@ -79,6 +80,8 @@ pub struct Server {
     pub admin: Option<std::net::SocketAddr>,
     log: std::sync::Arc<std::sync::Mutex<String>>,
     stalled: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The state directory, when the test gave none.
+    _state: Option<tempfile::TempDir>,
 }
 
 impl Server {
@@ -137,12 +140,12 @@ impl Server {
                 "--debounce-ms",
                 "50",
             ]);
-        if !extra.contains(&"--state-dir") {
-            let state = options
-                .etc
-                .parent()
-                .map_or_else(|| options.etc.join("state"), |p| p.join("state"));
-            command.arg("--state-dir").arg(state);
+        // A state directory of its own, unless the test gives one (to keep it across a restart): never
+        // next to the configuration, which may be the shared reference material or the repository.
+        let state =
+            (!extra.contains(&"--state-dir")).then(|| tempfile::tempdir().expect("state dir"));
+        if let Some(state) = &state {
+            command.arg("--state-dir").arg(state.path());
         }
         if plain {
             command.args(["--listen", "127.0.0.1:0"]);
@@ -216,6 +219,7 @@ impl Server {
             admin,
             log,
             stalled,
+            _state: state,
         }
     }
 

@@ -47,6 +47,7 @@ pub mod hbs;
 pub mod mac;
 pub mod mime;
 mod model;
+mod parallel;
 mod phones;
 mod pjsip;
 pub mod profile;

@@ -64,23 +64,55 @@ pub(crate) fn build(inputs: &Inputs<'_>, diags: &mut Vec<Diagnostic>) -> Phones 
                 .collect()
         })
         .collect();
+    // Each line is derived on its own (on every core for a large fleet), as if its phone had the line's
+    // own profile; a line whose phone was founded by an earlier line of another profile (rare) is derived
+    // again with the phone's. Lines then join their phones in sorcery's order, one by one.
+    let derived = crate::parallel::map_chunks(&phoneprovs, |chunk| {
+        let mut zones = ZoneCache::default();
+        let mut scratch = Scratch::default();
+        chunk
+            .iter()
+            .map(|pp| derive(pp, None, inputs, &setvars, &mut zones, &mut scratch))
+            .collect::<Vec<_>>()
+    });
     let mut phones = Phones::default();
     phones.phones.reserve(phoneprovs.len());
     let mut zones = ZoneCache::default();
-    // Scratch space reused line after line: a line's variables are copied out at their exact size once.
     let mut scratch = Scratch::default();
-    for pp in phoneprovs {
-        if let Some(protocol) = line_vars(pp, inputs, &mut scratch.vars, diags) {
-            add_line(
-                &mut phones,
-                pp,
-                protocol,
-                inputs,
-                &setvars,
-                &mut zones,
-                &mut scratch,
-                diags,
+    let mut setvar_diags: Vec<Diagnostic> = Vec::new();
+    for (pp, (mut line, mut line_diags)) in phoneprovs.iter().zip(derived.into_iter().flatten()) {
+        if let Some(candidate) = &line {
+            let phone_profile = phones
+                .by_mac
+                .get(candidate.mac.as_str())
+                .map(|&p| phones.phones[p].profile);
+            if let Some(profile) = phone_profile.filter(|p| *p != candidate.own_profile) {
+                (line, line_diags) = derive(
+                    pp,
+                    Some(profile),
+                    inputs,
+                    &setvars,
+                    &mut zones,
+                    &mut scratch,
+                );
+            }
+        }
+        for diag in line_diags {
+            // A setvar's problem is reported once, not once per line.
+            let setvar = matches!(
+                diag.error,
+                Error::SetvarIssue { .. } | Error::SetvarDeletes { .. }
             );
+            if setvar {
+                if setvar_diags.contains(&diag) {
+                    continue;
+                }
+                setvar_diags.push(diag.clone());
+            }
+            diags.push(diag);
+        }
+        if let Some(line) = line {
+            place(&mut phones, pp, line, diags);
         }
     }
     let mut order: Vec<(u32, usize)> = phones
@@ -266,18 +298,32 @@ fn endpoint_vars(
     Some(port)
 }
 
-/// `ast_phoneprov_add_extension` for one line, whose variables so far are in `scratch`.
-#[allow(clippy::too_many_arguments)]
-fn add_line(
-    phones: &mut Phones,
+/// A line ready to join its phone.
+struct Derived {
+    line: Line,
+    mac: CompactString,
+    /// The line's own `PROFILE`.
+    own_profile: ProfileId,
+    /// The profile whose setvars it got.
+    profile: ProfileId,
+}
+
+/// One phoneprov object as a line (`None` when Asterisk would skip it), with its diagnostics in the order
+/// Asterisk meets them: `load_endpoint`, then `ast_phoneprov_add_extension`'s `build_extension` and
+/// `add_user_extension` with the setvars of `phone_profile` (the profile of the phone it joins; its own
+/// when `None`).
+fn derive(
     pp: &Phoneprov,
-    transport_protocol: Option<&'static str>,
+    phone_profile: Option<ProfileId>,
     inputs: &Inputs<'_>,
     setvars: &[Vec<(&str, Template)>],
     zones: &mut ZoneCache,
     scratch: &mut Scratch,
-    diags: &mut Vec<Diagnostic>,
-) {
+) -> (Option<Derived>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let Some(transport_protocol) = line_vars(pp, inputs, &mut scratch.vars, &mut diags) else {
+        return (None, diags);
+    };
     let Scratch { vars, out } = scratch;
     let mac = CompactString::from(vars.get("MAC").unwrap_or_default());
     let profile_name = CompactString::from(vars.get("PROFILE").unwrap_or_default());
@@ -288,11 +334,11 @@ fn add_line(
             profile: profile_name.to_string(),
             suggestion: crate::suggest::closest(&profile_name, &names).map(str::to_owned),
         }));
-        return;
+        return (None, diags);
     };
-    check_mac(pp, &mac, diags);
-    let existing = phones.by_mac.get(mac.as_str()).copied();
-    let profile = existing.map_or(ProfileId::new(line_profile), |p| phones.phones[p].profile);
+    check_mac(pp, &mac, &mut diags);
+    let own_profile = ProfileId::new(line_profile);
+    let profile = phone_profile.unwrap_or(own_profile);
 
     // build_extension: LINE and LINEKEYS default to 1, then the time zone.
     let index = match vars.get("LINE") {
@@ -352,24 +398,41 @@ fn add_line(
         }
         vars.set(name, &String::from_utf8_lossy(out));
     }
-    let vars = vars.exact_copy();
-
-    let new_line = Line {
+    let line = Line {
         id: pp.id.as_str().into(),
         index,
-        vars,
+        vars: vars.exact_copy(),
         transport_protocol,
         location: pp.src.location(),
     };
-    match existing {
+    let derived = Derived {
+        line,
+        mac,
+        own_profile,
+        profile,
+    };
+    (Some(derived), diags)
+}
+
+/// `ast_phoneprov_add_extension`'s last step: the line joins the phone with its MAC (making it when there
+/// is none yet), unless that phone has a line with its `LINE` already.
+fn place(phones: &mut Phones, pp: &Phoneprov, derived: Derived, diags: &mut Vec<Diagnostic>) {
+    let Derived {
+        line: new_line,
+        mac,
+        profile,
+        ..
+    } = derived;
+    let index = new_line.index;
+    match phones.by_mac.get(mac.as_str()).copied() {
         None => {
-            let index = phones.phones.len();
-            phones.by_mac.insert(mac.as_str().into(), index);
+            let at = phones.phones.len();
             if let Some(mac48) = crate::mac::Mac::parse(mac.as_str()) {
-                phones.by_mac48.entry(mac48).or_insert(index);
+                phones.by_mac48.entry(mac48).or_insert(at);
             }
+            phones.by_mac.insert(mac.clone(), at);
             phones.phones.push(Phone {
-                mac: mac.as_str().into(),
+                mac,
                 profile,
                 lines: vec![new_line],
                 founding_line: 0,

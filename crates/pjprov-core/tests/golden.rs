@@ -48,7 +48,7 @@ fn every_golden_case_answers_as_expected() {
                         .render(r, IpAddr::V4(Ipv4Addr::LOCALHOST))
                         .map(|b| b.body.to_vec()),
                 };
-                (r.mime.clone(), body)
+                (r.mime().to_owned(), body)
             });
             match (row.status, answer) {
                 (200, Some((mime, Ok(body)))) => {

@@ -211,8 +211,9 @@ pub struct ServeArgs {
     /// Connections open at once.
     #[arg(long, value_name = "N", default_value_t = 4096)]
     pub max_connections: usize,
-    /// Milliseconds of quiet after a file change before reloading.
-    #[arg(long, value_name = "MS", default_value_t = 100)]
+    /// Milliseconds of quiet after a file change before reloading (a file counts as changed once it is
+    /// closed after writing, so this only gathers the files of one save).
+    #[arg(long, value_name = "MS", default_value_t = 20)]
     pub debounce_ms: u64,
     /// Milliseconds a change that loosens access control (or drops phones) must stay unchanged before it
     /// is served: a file saved in two steps never opens a gap.

@@ -30,7 +30,7 @@ pub const MAX_DEPTH: u32 = 32;
 const EXCERPT_CHARS: usize = 60;
 
 /// Where templates for `PP_EACH_EXTENSION` come from.
-pub(crate) trait TemplateSource {
+pub(crate) trait TemplateSource: Sync {
     /// The template file `name` (relative to the phoneprov data dir), parsed as an Asterisk template.
     fn asterisk_template(&self, name: &str) -> Result<Arc<Template>, String>;
 }

@@ -460,3 +460,59 @@ fn wizard_lines_are_labelled_with_the_phoneprov_id() {
     assert_eq!(v("EXTRA"), Some("x1"));
     assert_eq!(v("TRANSPORT_ID"), Some("udp"));
 }
+
+/// A fleet large enough to be built on every core gives the phones and diagnostics, in the same order, as
+/// one thread does: unknown endpoints and zones, a setvar problem, a line whose phone another profile
+/// founded, duplicate lines.
+#[test]
+fn on_every_core_as_on_one() {
+    let mut pjsip = String::new();
+    for n in 0..6000 {
+        let endpoint = if n % 997 == 0 {
+            "missing".to_owned()
+        } else {
+            format!("e{n}")
+        };
+        let zone = if n % 1499 == 0 {
+            "Nowhere/Zone"
+        } else {
+            "Europe/Paris"
+        };
+        // Pairs of lines share a MAC; the second line of some pairs names the other profile.
+        let mac = format!("0004f2{:06x}", n / 2);
+        let profile = if n % 2 == 1 && n % 7 == 0 { "b" } else { "a" };
+        let line = if n % 1201 == 0 { 1 } else { n % 2 + 1 };
+        pjsip.push_str(&format!(
+            "[e{n}]\ntype = endpoint\ntransport = udp\ncallerid = \"P {n}\" <{n}>\n\
+             [p{n:05}]\ntype = phoneprov\nendpoint = {endpoint}\nMAC = {mac}\nPROFILE = {profile}\n\
+             LINE = {line}\nTIMEZONE = {zone}\n"
+        ));
+    }
+    let phoneprov = "[a]\n${MAC}.cfg => a.cfg\nsetvar => X=${NOSUCH(${MAC})}\nsetvar => Y=plain\n\
+                     [b]\n${MAC}.cfg => b.cfg\nsetvar => Z=${LEN(${MAC})}\n";
+    let now = "2026-06-01T12:00:00Z";
+    crate::parallel::SEQUENTIAL.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (one, _, one_diags) = build_with(&pjsip, None, phoneprov, now);
+    crate::parallel::SEQUENTIAL.store(false, std::sync::atomic::Ordering::Relaxed);
+    let (many, _, many_diags) = build_with(&pjsip, None, phoneprov, now);
+    assert_eq!(one_diags, many_diags);
+    assert!(one_diags.len() > 10, "{}", one_diags.len());
+    assert_eq!(one.phones.len(), many.phones.len());
+    for (a, b) in one.phones.iter().zip(&many.phones) {
+        assert_eq!(a.mac, b.mac);
+        assert_eq!(a.profile, b.profile);
+        assert_eq!(a.founding_line, b.founding_line);
+        assert_eq!(a.lines.len(), b.lines.len());
+        for (x, y) in a.lines.iter().zip(&b.lines) {
+            assert_eq!((&x.id, x.index, &x.vars), (&y.id, y.index, &y.vars));
+        }
+    }
+    assert_eq!(one.user_order, many.user_order);
+    // A line joining a phone of the other profile got that profile's setvars.
+    let mixed = many
+        .phones
+        .iter()
+        .find(|p| p.lines.iter().any(|l| l.vars.get("PROFILE") == Some("b")))
+        .expect("a phone with a line of profile b");
+    assert!(mixed.lines.iter().all(|l| l.vars.contains("Y")));
+}

@@ -52,6 +52,7 @@ impl Snapshot {
             settings: Settings::default(),
             usernames: OnceLock::new(),
             site_key: None,
+            directory_digest: OnceLock::new(),
         }
     }
 
@@ -253,8 +254,12 @@ impl Snapshot {
             settings,
             usernames: OnceLock::new(),
             site_key: options.site_key.clone(),
+            directory_digest: OnceLock::new(),
         };
         snapshot.build_routes(&empty_world);
+        if let Some(previous) = previous {
+            snapshot.carry_from(previous);
+        }
         Ok(snapshot)
     }
 
@@ -270,8 +275,6 @@ impl Snapshot {
         })
     }
 
-    /// Which facts of a request template `name` reads (directly, or through a template it names in
-    /// `PP_EACH_EXTENSION`).
     /// Which facts of a request template `name` reads: Handlebars templates only (an Asterisk template
     /// sees exactly Asterisk's variables, for the same bytes as Asterisk).
     pub(super) fn template_needs(&self, name: &str) -> crate::request::Needs {
@@ -282,8 +285,24 @@ impl Snapshot {
         }
     }
 
+    /// What template `name`'s output depends on besides its context ([`super::carry`]).
+    pub(super) fn template_digest(&self, name: &str) -> Option<super::carry::TemplateDigest> {
+        if name.ends_with(".hbs") {
+            let (digest, directory) = self.hbs.digest(name)?;
+            return Some(super::carry::TemplateDigest { digest, directory });
+        }
+        let sources = self.asterisk_sources(name);
+        if sources.is_empty() {
+            return None;
+        }
+        super::carry::asterisk_digest(sources.iter().map(|t| t.source()))
+    }
+
     /// Asterisk template `name` and the templates it names in `PP_EACH_EXTENSION`.
-    fn asterisk_sources(&self, name: &str) -> Vec<std::sync::Arc<crate::asterisk::Template>> {
+    pub(super) fn asterisk_sources(
+        &self,
+        name: &str,
+    ) -> Vec<std::sync::Arc<crate::asterisk::Template>> {
         let mut found = Vec::new();
         let mut pending = vec![name.to_owned()];
         let mut seen: Vec<String> = Vec::new();

@@ -27,7 +27,7 @@ pub(super) struct HbsTemplates {
 }
 
 /// What a template's source mentions.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Meta {
     /// `users`: its context needs every phone.
     users: bool,
@@ -35,6 +35,10 @@ struct Meta {
     secret: bool,
     /// Facts of the request.
     needs: crate::request::Needs,
+    /// A digest of its source (see [`super::carry`]).
+    digest: u64,
+    /// The templates it names as partials (`{{> name}}`), which may be other files.
+    partials: Vec<String>,
 }
 
 impl Meta {
@@ -43,8 +47,31 @@ impl Meta {
             users: crate::hbs::mentions_users(source),
             secret: crate::hbs::mentions_secret(source),
             needs: crate::request::Needs::of(source.as_bytes()),
+            digest: super::carry::digest_bytes(source.as_bytes()),
+            partials: partial_names(source),
         }
     }
+}
+
+/// The names after `{{>` and `{{#>` in `source`.
+fn partial_names(source: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = source;
+    while let Some(at) = rest.find("{{") {
+        rest = &rest[at + 2..];
+        let inner = rest.trim_start_matches(['~', '#']).trim_start();
+        if let Some(call) = inner.strip_prefix('>') {
+            let name: String = call
+                .trim_start()
+                .chars()
+                .take_while(|c| !c.is_whitespace() && *c != '}' && *c != '~')
+                .collect();
+            if !name.is_empty() && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names
 }
 
 impl Default for HbsTemplates {
@@ -74,7 +101,10 @@ impl HbsTemplates {
             }
             let kept = |compiled: &mut HbsTemplates| {
                 let old = previous.and_then(|p| {
-                    Some((p.registry.get_template(name)?.clone(), *p.meta.get(name)?))
+                    Some((
+                        p.registry.get_template(name)?.clone(),
+                        p.meta.get(name)?.clone(),
+                    ))
                 });
                 match old {
                     Some((template, meta)) => {
@@ -152,6 +182,32 @@ impl HbsTemplates {
     /// Which facts of a request the template reads.
     pub(super) fn needs(&self, name: &str) -> crate::request::Needs {
         self.meta.get(name).map(|m| m.needs).unwrap_or_default()
+    }
+
+    /// A digest of what the template's output depends on besides its context: its source and the sources
+    /// of the other templates it names as partials; and whether it reads `users` (every phone).
+    pub(super) fn digest(&self, name: &str) -> Option<(u64, bool)> {
+        let mut digest = 0u64;
+        let mut users = false;
+        let mut pending = vec![name];
+        let mut seen: Vec<&str> = Vec::new();
+        while let Some(name) = pending.pop() {
+            if seen.contains(&name) {
+                continue;
+            }
+            if seen.len() > 32 {
+                return None;
+            }
+            seen.push(name);
+            // A partial defined inline in the template is no file: it is part of the source already.
+            let Some(meta) = self.meta.get(name) else {
+                continue;
+            };
+            digest = super::carry::combine(digest, meta.digest);
+            users |= meta.users;
+            pending.extend(meta.partials.iter().map(String::as_str));
+        }
+        Some((digest, users))
     }
 
     /// Whether the template reads a per-phone secret variable (`{{SECRET}}`, `{{lines.0.SECRET}}`...).

@@ -12,6 +12,7 @@
 //! * `hbs.rs`: the `.hbs` templates.
 
 mod build;
+mod carry;
 mod hbs;
 mod render;
 mod routes;
@@ -112,6 +113,8 @@ pub struct Snapshot {
     /// on first use).
     usernames: OnceLock<FxHashMap<CompactString, Vec<(PhoneId, usize)>>>,
     site_key: Option<std::sync::Arc<crate::SiteKey>>,
+    /// A digest of every phone's first line, for directories' render keys (on first use).
+    directory_digest: OnceLock<u64>,
 }
 
 impl Snapshot {

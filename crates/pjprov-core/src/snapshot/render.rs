@@ -72,19 +72,30 @@ impl Snapshot {
         request: impl Into<Request>,
     ) -> Result<Rendered, RenderFailure> {
         let request = request.into().narrowed(self.request_needs(route));
-        if let Some((_, hit)) = route
+        if let Some((_, _, hit)) = route
             .cache
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .find(|(key, _)| *key == request)
+            .find(|(key, _, _)| *key == request)
         {
             return Ok(hit.clone());
         }
-        let (body, _) = self.render_fresh(route, request.clone());
-        let rendered = Rendered::new(body?);
+        let key = self.render_key(route);
+        let carried = key.and_then(|key| {
+            let mut carried = route.carried.lock().unwrap_or_else(|e| e.into_inner());
+            let at = carried
+                .iter()
+                .position(|(facts, old, _)| *facts == request && *old == Some(key))?;
+            Some(carried.swap_remove(at).2)
+        });
+        let rendered = match carried {
+            // The very bytes of the previous snapshot: same body, same entity tag.
+            Some(rendered) => rendered,
+            None => Rendered::new(self.render_fresh(route, request.clone()).0?),
+        };
         let mut cache = route.cache.write().unwrap_or_else(|e| e.into_inner());
-        if !cache.iter().any(|(key, _)| *key == request) {
+        if !cache.iter().any(|(facts, _, _)| *facts == request) {
             // Request facts come from the client (its Host header): a client sending a new one each time
             // must not grow the cache without end. Past the bound, the oldest variant goes.
             if cache.len() >= MAX_VARIANTS {
@@ -92,7 +103,7 @@ impl Snapshot {
             }
             // Usually a single variant: do not reserve room for four.
             cache.reserve_exact(1);
-            cache.push((request, rendered.clone()));
+            cache.push((request, key, rendered.clone()));
         }
         Ok(rendered)
     }

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use rustc_hash::FxHashMap;
 
 use super::Snapshot;
-use super::render::Rendered;
+use super::carry::{Cached, TemplateDigest};
 use super::wildcard::{Wildcard, WildcardIndex};
 use crate::asterisk::Template;
 use crate::asterisk::render::World;
@@ -72,46 +72,57 @@ impl Target {
 pub struct Route {
     /// The URI below `/phoneprov/`.
     pub uri: String,
-    /// Its content type.
-    pub mime: std::sync::Arc<str>,
-    /// The content type as shared bytes, trimmed (cheap to put in every response).
-    pub mime_bytes: Bytes,
+    /// Its content type, shared with the other routes of its profile file.
+    mime: std::sync::Arc<Mime>,
     /// The profile that defines it.
     pub profile: ProfileId,
     /// What it serves.
     pub target: Target,
     /// When its name has a `*`: what it matches.
-    wildcard: Option<Wildcard>,
-    pub(super) cache: RwLock<Vec<(crate::request::Request, Rendered)>>,
+    wildcard: Option<Box<Wildcard>>,
+    /// Its rendered bodies, by request facts, with their render keys.
+    pub(super) cache: RwLock<Vec<Cached>>,
+    /// The bodies the route of the same name in the previous snapshot had ([`super::carry`]).
+    pub(super) carried: std::sync::Mutex<Vec<Cached>>,
 }
 
 /// A content type, shared by every route of one profile file.
 #[derive(Debug, Clone)]
-struct Mime {
+pub(super) struct Mime {
     text: std::sync::Arc<str>,
     bytes: Bytes,
 }
 
 impl Mime {
-    fn new(mime: &str) -> Mime {
-        Mime {
+    fn new(mime: &str) -> std::sync::Arc<Mime> {
+        std::sync::Arc::new(Mime {
             text: mime.into(),
             bytes: Bytes::from(mime.trim().to_owned()),
-        }
+        })
     }
 }
 
 impl Route {
-    fn new(uri: String, mime: &Mime, profile: ProfileId, target: Target) -> Route {
+    fn new(uri: String, mime: &std::sync::Arc<Mime>, profile: ProfileId, target: Target) -> Route {
         Route {
-            wildcard: Wildcard::parse(&uri).ok().flatten(),
+            wildcard: Wildcard::parse(&uri).ok().flatten().map(Box::new),
             uri,
-            mime_bytes: mime.bytes.clone(),
-            mime: mime.text.clone(),
+            mime: mime.clone(),
             profile,
             target,
             cache: RwLock::new(Vec::new()),
+            carried: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// Its content type, as phoneprov.conf gives it.
+    pub fn mime(&self) -> &str {
+        &self.mime.text
+    }
+
+    /// Its content type trimmed, as shared bytes (cheap to put in every response).
+    pub fn mime_bytes(&self) -> Bytes {
+        self.mime.bytes.clone()
     }
 
     /// How many rendered bodies it keeps (one per set of request facts its template reads, up to a bound).
@@ -209,6 +220,9 @@ pub(super) struct RouteTable {
     pub secret_templates: Vec<Vec<bool>>,
     /// For each profile and dynamic file: which facts of a request its template reads.
     pub needs: Vec<Vec<crate::request::Needs>>,
+    /// For each profile and dynamic file: what its template's output depends on besides its context
+    /// (`None`: its bodies are never carried to the next snapshot).
+    pub digests: Vec<Vec<Option<TemplateDigest>>>,
 }
 
 impl RouteTable {
@@ -245,7 +259,7 @@ impl RouteTable {
         self.exact.insert(&self.routes, &route.uri, index, false);
         self.folded.insert(&self.routes, &route.uri, index, true);
         if let Some(wildcard) = &route.wildcard {
-            self.wildcards.add(wildcard.clone(), index);
+            self.wildcards.add(Wildcard::clone(wildcard), index);
         }
         self.routes.push(route);
     }
@@ -469,6 +483,16 @@ impl Snapshot {
                     .collect()
             })
             .collect();
+        table.digests = self
+            .profiles
+            .iter()
+            .map(|p| {
+                p.dynamic_files
+                    .iter()
+                    .map(|f| self.template_digest(&f.template))
+                    .collect()
+            })
+            .collect();
         // Each profile's URI patterns, parsed once.
         let patterns: Vec<Vec<Template>> = self
             .profiles
@@ -481,7 +505,7 @@ impl Snapshot {
             })
             .collect();
         // Each profile file's content type, shared by its routes.
-        let mimes: Vec<Vec<Mime>> = self
+        let mimes: Vec<Vec<std::sync::Arc<Mime>>> = self
             .profiles
             .iter()
             .map(|p| p.dynamic_files.iter().map(|f| Mime::new(&f.mime)).collect())

@@ -240,7 +240,7 @@ fn served(
     let ok = if protocol == Protocol::Tftp {
         "the file is sent".to_owned()
     } else {
-        format!("200 OK ({})", route.mime)
+        format!("200 OK ({})", route.mime())
     };
     match route.target {
         Target::Static { ref path, .. } => {

@@ -123,7 +123,7 @@ fn phone_json(snapshot: &Snapshot, index: pjprov_core::PhoneId, show_secrets: bo
             json!({
                 "uri": route.uri,
                 "template": snapshot.template_name(route),
-                "content_type": &*route.mime,
+                "content_type": route.mime(),
             })
         })
         .collect();
@@ -156,7 +156,7 @@ fn static_files(snapshot: &Snapshot) -> Vec<Value> {
                 "uri": route.uri,
                 "profile": snapshot.profiles()[route.profile.index()].name,
                 "path": relative(path, &paths.data_dir),
-                "content_type": &*route.mime,
+                "content_type": route.mime(),
             })),
             Target::Dynamic { .. } | Target::Shared { .. } => None,
         })
@@ -175,7 +175,7 @@ fn shared_files(snapshot: &Snapshot) -> Vec<Value> {
                 "profile": snapshot.profiles()[route.profile.index()].name,
                 "template": snapshot.template_name(route),
                 "rendered_with": snapshot.phone(phone).map(|p| p.mac.as_str()),
-                "content_type": &*route.mime,
+                "content_type": route.mime(),
             })),
             _ => None,
         })

@@ -431,7 +431,7 @@ fn not_found() -> Response<Body> {
 }
 
 fn content_type(route: &Route) -> HeaderValue {
-    HeaderValue::from_maybe_shared(route.mime_bytes.clone())
+    HeaderValue::from_maybe_shared(route.mime_bytes())
         .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"))
 }
 

@@ -20,6 +20,8 @@
 
 mod acl;
 mod ami;
+mod enrol;
+mod lobby;
 mod named_acl;
 mod policy;
 mod realtime;
@@ -35,6 +37,8 @@ use rustc_hash::FxHashMap;
 
 pub use acl::{Acl, ListVerdict, NamedList, Rule, Sense, unmap};
 pub use ami::{Ami, NotifyMode};
+pub use enrol::{Enrol, EnrolMode, Proofs};
+pub use lobby::{Lobby, LobbySettings};
 pub use named_acl::{ACL_CONF, AclRef};
 pub use policy::{AuthKind, AuthSource, Binding, ClientCert, Patch, Policy, Schemes, Secret};
 pub use realtime::Realtime;
@@ -73,6 +77,8 @@ pub struct Settings {
     profile_policies: Vec<Policy>,
     /// The name of each profile of `profile_policies` (to compare two snapshots' settings).
     profile_names: Vec<String>,
+    /// `lobby` and `lobby_interval` of each profile's `[profile:NAME]`.
+    profile_lobbies: Vec<LobbySettings>,
     phone_policies: FxHashMap<Mac, Policy>,
     /// Files besides pjprov.conf these settings were read from (acl.conf and its includes), to watch.
     watch: Vec<PathBuf>,
@@ -318,6 +324,14 @@ impl Settings {
         &self.watch
     }
 
+    /// The lobby keys of `profile` (`[profile:NAME] lobby`, `lobby_interval`).
+    pub fn lobby(&self, profile: ProfileId) -> &LobbySettings {
+        static NONE: std::sync::OnceLock<LobbySettings> = std::sync::OnceLock::new();
+        self.profile_lobbies
+            .get(profile.index())
+            .unwrap_or_else(|| NONE.get_or_init(LobbySettings::default))
+    }
+
     /// The SIP event `[profile:NAME] notify_event` names for `profile`'s phones, if any.
     pub fn notify_event(&self, profile: ProfileId) -> Option<&str> {
         self.profile_events.get(profile.index())?.as_deref()
@@ -381,6 +395,7 @@ impl Settings {
         let mut settings = Settings {
             profile_policies: vec![Policy::default(); profiles.len()],
             profile_names: profiles.iter().map(|p| p.name.clone()).collect(),
+            profile_lobbies: vec![LobbySettings::default(); profiles.len()],
             ..Settings::default()
         };
         settings.tftp.profiles = vec![false; profiles.len()];
@@ -396,7 +411,7 @@ impl Settings {
             errors: 0,
         };
         let mut auth_patch = Patch::default();
-        let mut profile_patches: Vec<(&Section, String, Patch, Option<String>)> = Vec::new();
+        let mut profile_patches: Vec<(&Section, String, Patch, ProfileOnly)> = Vec::new();
         let mut phone_patches: Vec<(&Section, Mac, Patch)> = Vec::new();
         let mut tftp_profiles: Option<(&Entry, String)> = None;
         // `acl = NAME` of [acl]: resolved once every [acl:NAME] section is known.
@@ -459,8 +474,8 @@ impl Settings {
                 }
                 lower if lower.starts_with("profile:") => {
                     let profile = name["profile:".len()..].trim().to_owned();
-                    let (patch, event) = reader.profile_section(section);
-                    profile_patches.push((section, profile, patch.implied_auth(), event));
+                    let (patch, own) = reader.profile_section(section);
+                    profile_patches.push((section, profile, patch.implied_auth(), own));
                 }
                 "ami" => {
                     let at = section_location(config, section);
@@ -536,14 +551,15 @@ impl Settings {
         settings.profile_policies = vec![settings.default_policy.clone(); profiles.len()];
         let mut merged_profiles: Vec<Patch> = vec![auth_patch.clone(); profiles.len()];
         settings.profile_events = vec![None; profiles.len()];
-        for (section, name, patch, event) in &profile_patches {
+        for (section, name, patch, own) in &profile_patches {
             let at = section_location(config, section);
             match profiles
                 .iter()
                 .position(|p| p.name.eq_ignore_ascii_case(name))
             {
                 Some(index) => {
-                    settings.profile_events[index] = event.clone();
+                    settings.profile_events[index] = own.event.clone();
+                    settings.profile_lobbies[index] = own.lobby.clone();
                     let merged = auth_patch.then(patch);
                     match merged.resolve() {
                         Ok(mut policy) => {
@@ -649,6 +665,13 @@ fn entry_location(config: &Config, entry: &Entry) -> At {
     (config.file(entry.file).to_owned(), entry.line)
 }
 
+/// The keys of `[profile:NAME]` that are no policy keys.
+#[derive(Debug, Default)]
+struct ProfileOnly {
+    event: Option<String>,
+    lobby: LobbySettings,
+}
+
 /// Reads sections, counting errors.
 struct Reader<'a> {
     config: &'a Config,
@@ -672,6 +695,10 @@ const GENERAL_KEYS: &[&str] = &[
 const POLICY_KEYS: &[&str] = &[
     "acl",
     "auth",
+    "enrol",
+    "enrol_grace",
+    "enrol_proof",
+    "first_boot_window",
     "username",
     "password",
     "scheme",
@@ -913,26 +940,42 @@ impl Reader<'_> {
         }
     }
 
-    /// A `[profile:NAME]` section: the policy keys, and `notify_event`.
-    fn profile_section(&mut self, section: &Section) -> (Patch, Option<String>) {
+    /// A `[profile:NAME]` section: the policy keys, `notify_event`, `lobby` and `lobby_interval`.
+    fn profile_section(&mut self, section: &Section) -> (Patch, ProfileOnly) {
         let mut patch = Patch::default();
-        let mut event = None;
+        let mut own = ProfileOnly::default();
         for entry in section.entries() {
             if self.policy_key(section, entry, &mut patch) {
                 continue;
             }
-            if entry.key.eq_ignore_ascii_case("notify_event") {
-                event = self.value(section, entry, ami::event).or(event);
-                continue;
+            match entry.key.to_ascii_lowercase().as_str() {
+                "notify_event" => {
+                    own.event = self.value(section, entry, ami::event).or(own.event);
+                }
+                // Issue #18: the lobby of the profile's per-phone files.
+                "lobby" => {
+                    if let Some(lobby) = self.value(section, entry, lobby::lobby) {
+                        own.lobby.lobby = lobby;
+                        own.lobby.at = Some(entry_location(self.config, entry));
+                    }
+                }
+                "lobby_interval" => set(
+                    &mut own.lobby.interval,
+                    self.value(section, entry, |t| {
+                        enrol::duration(t, Duration::from_secs(60), Duration::from_secs(86_400))
+                    }),
+                ),
+                _ => {
+                    let known: Vec<&str> = POLICY_KEYS
+                        .iter()
+                        .copied()
+                        .chain(["notify_event", "lobby", "lobby_interval"])
+                        .collect();
+                    self.unknown_key(section, entry, &known);
+                }
             }
-            let known: Vec<&str> = POLICY_KEYS
-                .iter()
-                .copied()
-                .chain(["notify_event"])
-                .collect();
-            self.unknown_key(section, entry, &known);
         }
-        (patch, event)
+        (patch, own)
     }
 
     /// `[ami]`.
@@ -1005,6 +1048,26 @@ impl Reader<'_> {
                 // Several `acl =` lines of one section add up; a later section's replace them.
                 let refs = patch.acl.get_or_insert_with(Vec::new);
                 self.acl_names(section, entry, refs);
+            }
+            // Issue #18: enrolment.
+            "enrol" => patch.enrol = self.value(section, entry, enrol::mode).or(patch.enrol),
+            "first_boot_window" => {
+                patch.first_boot_window = self
+                    .value(section, entry, enrol::window)
+                    .map(Some)
+                    .unwrap_or(patch.first_boot_window);
+            }
+            "enrol_grace" => {
+                patch.enrol_grace = self
+                    .value(section, entry, |t| {
+                        enrol::duration(t, Duration::from_secs(10), Duration::from_secs(86_400))
+                    })
+                    .or(patch.enrol_grace);
+            }
+            "enrol_proof" => {
+                patch.enrol_proof = self
+                    .value(section, entry, enrol::proofs)
+                    .or(patch.enrol_proof);
             }
             "auth" => {
                 patch.auth = self
@@ -1267,6 +1330,41 @@ impl Reader<'_> {
                 "[auth]",
                 "client_cert = require without tls_client_ca: no certificate can be verified, so these files are \
                  refused to everyone"
+                    .into(),
+            );
+        }
+        // Issue #18: enrolment settings that cannot work as written.
+        let mut unreachable_proof = false;
+        let mut blind_agent = false;
+        for policy in settings
+            .profile_policies
+            .iter()
+            .chain(settings.phone_policies.values())
+            .chain(std::iter::once(&settings.default_policy))
+        {
+            let enrol = &policy.enrol;
+            if enrol.mode == EnrolMode::Open {
+                continue;
+            }
+            unreachable_proof |= enrol.proofs.credentials
+                && !enrol.proofs.certificate
+                && !enrol.proofs.user_agent
+                && !policy.needs_credentials();
+            blind_agent |= enrol.proofs.user_agent && policy.user_agent == Binding::Off;
+        }
+        if unreachable_proof {
+            self.warn(
+                (file.clone(), 0),
+                "enrol_proof",
+                "enrol = window or proof with auth = none and only credentials as proof: pjprov never challenges                  for credentials under auth = none, so only phones that send them unasked can prove themselves                  (set auth = sip: the window then stands in for the password a phone in its box does not have)"
+                    .into(),
+            );
+        }
+        if blind_agent {
+            self.warn(
+                (file.clone(), 0),
+                "enrol_proof",
+                "enrol_proof names user_agent where user_agent = off: the User-Agent is not looked at, so it proves                  nothing"
                     .into(),
             );
         }

@@ -6,6 +6,7 @@
 use std::fmt;
 
 use super::acl::Acl;
+use super::enrol::{Enrol, EnrolMode, Proofs};
 use super::named_acl::AclRef;
 
 /// A password from pjprov.conf. Its `Debug` form never shows it.
@@ -92,6 +93,9 @@ pub struct Policy {
     /// `acl = NAME`: the named ACLs a client must pass for these files (checked per request; `[acl]` is
     /// checked at connect). Empty: no list of its own.
     pub acl: Acl,
+    /// `enrol`, `first_boot_window`, `enrol_grace`, `enrol_proof`: when the phone's secrets go out without
+    /// proof.
+    pub enrol: Enrol,
 }
 
 impl Default for Policy {
@@ -105,6 +109,7 @@ impl Default for Policy {
             user_agent: Binding::Enforce,
             client_cert: ClientCert::Optional,
             acl: Acl::default(),
+            enrol: Enrol::default(),
         }
     }
 }
@@ -167,6 +172,14 @@ pub struct Patch {
     pub client_cert: Option<ClientCert>,
     /// `acl`: the named ACLs, resolved once every section is read ([`Patch::resolve`] leaves them out).
     pub acl: Option<Vec<AclRef>>,
+    /// `enrol`.
+    pub enrol: Option<EnrolMode>,
+    /// `first_boot_window` (`Some(None)`: written as 0).
+    pub first_boot_window: Option<Option<std::time::Duration>>,
+    /// `enrol_grace`.
+    pub enrol_grace: Option<std::time::Duration>,
+    /// `enrol_proof`.
+    pub enrol_proof: Option<Proofs>,
 }
 
 impl Patch {
@@ -180,6 +193,10 @@ impl Patch {
             user_agent: over.user_agent.or(self.user_agent),
             client_cert: over.client_cert.or(self.client_cert),
             acl: over.acl.clone().or_else(|| self.acl.clone()),
+            enrol: over.enrol.or(self.enrol),
+            first_boot_window: over.first_boot_window.or(self.first_boot_window),
+            enrol_grace: over.enrol_grace.or(self.enrol_grace),
+            enrol_proof: over.enrol_proof.or(self.enrol_proof),
         }
     }
 
@@ -216,6 +233,14 @@ impl Patch {
             user_agent: self.user_agent.unwrap_or(defaults.user_agent),
             client_cert: self.client_cert.unwrap_or(defaults.client_cert),
             acl: Acl::default(),
+            enrol: Enrol {
+                mode: self.enrol.unwrap_or(defaults.enrol.mode),
+                first_boot_window: self
+                    .first_boot_window
+                    .unwrap_or(defaults.enrol.first_boot_window),
+                grace: self.enrol_grace.unwrap_or(defaults.enrol.grace),
+                proofs: self.enrol_proof.unwrap_or(defaults.enrol.proofs),
+            },
         })
     }
 }

@@ -22,6 +22,7 @@ impl Settings {
             && self.tftp.transfer_lifetime <= before.tftp.transfer_lifetime
             && self.tftp_no_looser(before)
             && self.policies_no_looser(before)
+            && self.lobbies_no_looser(before)
             && (self.admin == before.admin
                 || before.admin.token.is_none() && self.admin.token.is_none())
     }
@@ -39,6 +40,24 @@ impl Settings {
                     .and_then(|i| before.tftp.profiles.get(i))
                     .copied()
                     .unwrap_or(false)
+            })
+    }
+
+    /// A lobby that appears or changes gives some names a file they did not get: not provably as strict.
+    fn lobbies_no_looser(&self, before: &Settings) -> bool {
+        self.profile_names
+            .iter()
+            .zip(&self.profile_lobbies)
+            .all(|(name, lobby)| {
+                let old = before
+                    .profile_names
+                    .iter()
+                    .position(|n| n == name)
+                    .and_then(|i| before.profile_lobbies.get(i));
+                match old {
+                    Some(old) => lobby.no_looser_than(old),
+                    None => lobby.lobby == super::Lobby::Off,
+                }
             })
     }
 
@@ -98,6 +117,7 @@ pub fn policy_no_looser(policy: &Policy, before: &Policy) -> bool {
         && agent(policy.user_agent) >= agent(before.user_agent)
         && cert(policy.client_cert) >= cert(before.client_cert)
         && acl_no_looser(&policy.acl, &before.acl)
+        && policy.enrol.no_looser_than(&before.enrol)
 }
 
 fn acl_no_looser(acl: &Acl, before: &Acl) -> bool {

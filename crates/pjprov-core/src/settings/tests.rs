@@ -318,3 +318,90 @@ fn realtime_polls_every_two_seconds_and_listens_by_default() {
         assert!(!errors(bad).is_empty(), "{bad}");
     }
 }
+
+#[test]
+fn enrolment_and_lobby_keys() {
+    let (settings, notes) = ok(
+        "[auth]\nauth = sip\nenrol = window\nfirst_boot_window = 15m\n\
+         [profile:polycom]\nlobby = yes\nlobby_interval = 5m\nenrol_proof = certificate\n\
+         [phone:0004f2aabbcc]\nenrol = proof\n",
+    );
+    assert!(notes.iter().all(|n| !n.contains("enrol")), "{notes:?}");
+    let polycom = ProfileId(0);
+    let profile = settings.policy(polycom, None);
+    assert_eq!(profile.enrol.mode, EnrolMode::Window);
+    assert_eq!(
+        profile.enrol.first_boot_window,
+        Some(Duration::from_secs(900))
+    );
+    assert_eq!(profile.enrol.proofs.names(), "certificate");
+    let phone = settings.policy(polycom, Mac::parse("0004f2aabbcc"));
+    assert_eq!(phone.enrol.mode, EnrolMode::Proof);
+    assert_eq!(
+        phone.enrol.proofs.names(),
+        "certificate",
+        "merged key by key"
+    );
+    assert_eq!(settings.lobby(polycom).lobby, Lobby::Bundled);
+    assert_eq!(settings.lobby(polycom).interval, Duration::from_secs(300));
+    assert_eq!(settings.lobby(ProfileId(1)).lobby, Lobby::Off);
+    assert_eq!(settings.default_policy().enrol.mode, EnrolMode::Window);
+}
+
+#[test]
+fn enrolment_values_fail_closed_with_their_line() {
+    for (text, line, words) in [
+        (
+            "[auth]\nenrol = sometimes\n",
+            2,
+            "must be one of: open, window, proof",
+        ),
+        (
+            "[profile:polycom]\n\nfirst_boot_window = forever\n",
+            3,
+            "must be a duration",
+        ),
+        (
+            "[auth]\nenrol_proof = password\n",
+            2,
+            "credentials, certificate or user_agent",
+        ),
+        (
+            "[profile:polycom]\nlobby = maybe\n",
+            2,
+            "must be yes, no, or a Handlebars template",
+        ),
+        (
+            "[profile:polycom]\nlobby_interval = 5s\n",
+            2,
+            "from 1m to 1d",
+        ),
+        ("[auth]\nlobby = yes\n", 2, "unknown option 'lobby'"),
+    ] {
+        let errors = errors(text);
+        let at = format!("pjprov.conf:{line}: error:");
+        assert!(
+            errors.iter().any(|e| e.contains(&at) && e.contains(words)),
+            "{text:?}: {errors:#?}"
+        );
+    }
+    // A proof that can never be asked for is pointed out.
+    let (_, notes) = ok("[auth]\nenrol = window\nenrol_proof = credentials\n");
+    assert!(
+        notes.iter().any(|n| n.contains("never challenges")),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn enrolment_and_lobby_changes_that_loosen() {
+    let (strict, _) = ok("[auth]\nenrol = proof\n");
+    let (window, _) = ok("[auth]\nenrol = window\nfirst_boot_window = 15m\n");
+    let (open, _) = ok("");
+    assert!(strict.no_looser_than(&window));
+    assert!(!window.no_looser_than(&strict));
+    assert!(!open.no_looser_than(&window));
+    let (lobby, _) = ok("[profile:polycom]\nlobby = yes\n");
+    assert!(!lobby.no_looser_than(&open), "a lobby appears");
+    assert!(open.no_looser_than(&lobby), "a lobby goes");
+}

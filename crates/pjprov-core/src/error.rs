@@ -348,6 +348,20 @@ pub enum Error {
         /// The closest known key.
         suggestion: Option<String>,
     },
+    /// A lobby template that cannot be served (issue #18): names of its shape get no lobby.
+    #[error("lobby template '{template}': {message}")]
+    LobbyTemplate {
+        /// The template.
+        template: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// Something about lobbies worth knowing (issue #18).
+    #[error("lobby: {message}")]
+    LobbyNote {
+        /// What to know.
+        message: String,
+    },
     /// A named ACL of acl.conf that cannot be used (issue #18).
     #[error("acl.conf [{section}] {key}: {message}")]
     InvalidNamedAcl {
@@ -546,6 +560,7 @@ impl HasSeverity for Error {
             | Error::Template { .. }
             | Error::SharedFileWithSecret { .. }
             | Error::SettingNote { .. }
+            | Error::LobbyNote { .. }
             | Error::SetvarIssue { .. }
             | Error::SetvarDeletes { .. }
             | Error::RoutePatternIssue { .. }

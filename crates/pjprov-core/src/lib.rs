@@ -72,8 +72,8 @@ pub use request::{Request, Scheme};
 pub use settings::Settings;
 pub use site_key::SiteKey;
 pub use snapshot::{
-    BuildOptions, Paths, Rejected, RenderFailure, Rendered, Route, ShapeId, Snapshot, Subject,
-    Target, server_string,
+    BuildOptions, LobbyBody, Paths, Rejected, RenderFailure, Rendered, Route, ShapeId, Snapshot,
+    Subject, Target, bundled_lobby_name, server_string,
 };
 pub use templates::{FileProblem, resolve_inside};
 pub use vars::Vars;

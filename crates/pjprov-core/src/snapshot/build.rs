@@ -53,6 +53,7 @@ impl Snapshot {
             usernames: OnceLock::new(),
             site_key: None,
             directory_digest: OnceLock::new(),
+            lobbies: Default::default(),
         }
     }
 
@@ -255,8 +256,11 @@ impl Snapshot {
             usernames: OnceLock::new(),
             site_key: options.site_key.clone(),
             directory_digest: OnceLock::new(),
+            lobbies: Default::default(),
         };
         snapshot.build_routes(&empty_world);
+        // Issue #18: the lobby of each shape of per-phone names (none unless a profile asks for one).
+        snapshot.build_lobbies();
         if let Some(previous) = previous {
             snapshot.carry_from(previous);
         }

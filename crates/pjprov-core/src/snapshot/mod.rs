@@ -14,6 +14,7 @@
 mod build;
 mod carry;
 mod hbs;
+mod lobby;
 mod render;
 mod routes;
 pub mod wildcard;
@@ -33,6 +34,7 @@ use crate::profile::Profile;
 use crate::settings::Settings;
 use crate::templates::TemplateStore;
 
+pub use lobby::{LobbyBody, bundled_name as bundled_lobby_name};
 pub use render::{RenderFailure, Rendered, server_string};
 pub use routes::{Route, ShapeId, Subject, Target};
 
@@ -115,6 +117,8 @@ pub struct Snapshot {
     site_key: Option<std::sync::Arc<crate::SiteKey>>,
     /// A digest of every phone's first line, for directories' render keys (on first use).
     directory_digest: OnceLock<u64>,
+    /// The lobby of each shape of per-phone names (issue #18, `lobby.rs`).
+    lobbies: lobby::Lobbies,
 }
 
 impl Snapshot {

@@ -31,6 +31,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Ask the running server to tell phones to fetch their files again (SIP NOTIFY through Asterisk).
     Notify(NotifyArgs),
+    /// Provisioning windows on the running server: open (`--for 30m`), close, list.
+    Enrol(crate::commands::enrol::EnrolArgs),
     /// Print the manual page (roff) on standard output.
     #[command(hide = true)]
     Man,

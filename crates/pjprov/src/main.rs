@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => commands::explain::run(args),
         Command::Status(args) => commands::status::run(args),
         Command::Notify(args) => commands::notify::run(args),
+        Command::Enrol(args) => commands::enrol::run(args),
         Command::Man => commands::man::run(),
     };
     match result {

@@ -37,7 +37,7 @@ use rustc_hash::FxHashMap;
 
 pub use acl::{Acl, ListVerdict, NamedList, Rule, Sense, unmap};
 pub use ami::{Ami, NotifyMode};
-pub use enrol::{Enrol, EnrolMode, Proofs};
+pub use enrol::{Enrol, EnrolMode, Proofs, duration as parse_duration, show as show_duration};
 pub use lobby::{Lobby, LobbySettings};
 pub use named_acl::{ACL_CONF, AclRef};
 pub use policy::{AuthKind, AuthSource, Binding, ClientCert, Patch, Policy, Schemes, Secret};

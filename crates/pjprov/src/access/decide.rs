@@ -13,16 +13,23 @@
 //!    phone is refused even with good credentials), then the User-Agent binding (a phone that names itself
 //!    asking for another phone's file), then credentials — skipped when a certificate proved the phone;
 //! 5. a name with a MAC no phone has is a miss; enough misses and the client is refused;
-//! 6. a client past the slow-down point waits before every phone-shaped answer, known phone or not: delay
+//! 6. enrolment (issue #18): a phone's own file goes out under `enrol = window | proof` only with the
+//!    phone's proof or inside its window (`enrol.rs`); otherwise, and for every name shaped like a phone's
+//!    file that is no configured phone's, the answer is the lobby of the name's shape (or a 404 where it
+//!    has none) — one answer, through one path, whether a phone has the MAC or not;
+//! 7. a client past the slow-down point waits before every phone-shaped answer, known phone or not: delay
 //!    by standing, never by existence.
 
 use std::time::Duration;
 
-use pjprov_core::settings::{AuthSource, Binding, ClientCert, Policy, Protect, Settings};
-use pjprov_core::{Mac, PhoneId, ProfileId, Snapshot, Subject};
+use pjprov_core::settings::{
+    AuthSource, Binding, ClientCert, EnrolMode, Policy, Protect, Settings,
+};
+use pjprov_core::{Mac, PhoneId, ProfileId, ShapeId, Snapshot, Subject};
 
 use super::client_cert::CertIdentity;
 use super::credentials::{self, Expected, Failure, NonceKey, Presented};
+use super::enrol::{Record, WindowState};
 use super::nonce::{Count, NonceCounts};
 use super::throttle::Standing;
 
@@ -70,6 +77,8 @@ pub struct Facts<'a> {
     pub snapshot: &'a Snapshot,
     /// The client's address (IPv4-mapped addresses unmapped).
     pub client: std::net::IpAddr,
+    /// The name asked for (below `/phoneprov/`).
+    pub name: &'a str,
     /// What the request is about.
     pub subject: Subject,
     /// How it arrived.
@@ -86,6 +95,9 @@ pub struct Facts<'a> {
     pub nonce_counts: &'a NonceCounts,
     /// Now, in Unix seconds.
     pub now: i64,
+    /// For a phone's own file under `enrol = window | proof`: what the enrolment state holds of it (`None`:
+    /// nothing, no window).
+    pub enrolment: Option<&'a Record>,
 }
 
 /// Why a request was refused (also a metrics label).
@@ -131,6 +143,13 @@ pub enum Decision {
         retry_after: Option<u64>,
         /// Why.
         why: Refusal,
+    },
+    /// Answer with the lobby of this shape ([`Snapshot::lobby`]), or 404 where it has none: what a name
+    /// shaped like a phone's file gets when no secret may go with it. The same whether a phone has the
+    /// MAC or not.
+    Lobby {
+        /// The name's shape (`None`: it has none, so 404).
+        shape: Option<ShapeId>,
     },
 }
 
@@ -214,6 +233,19 @@ pub enum Event {
         /// The username presented.
         user: String,
     },
+    /// A phone's credentials served in its provisioning window, without proof: the window is bound to the
+    /// client from now on.
+    WindowUsed {
+        /// The phone.
+        mac: Mac,
+    },
+    /// A phone's window was bound to another address: this client gets the lobby.
+    WindowClaimedByOther {
+        /// The phone.
+        mac: Mac,
+        /// The address that fetched in the window first.
+        claimed_by: std::net::IpAddr,
+    },
     /// A right Digest response whose nonce count was used already (or went back): a replay.
     ReplayedNonceCount {
         /// The username presented.
@@ -230,6 +262,30 @@ pub struct Effects {
     pub ban: bool,
     /// Log these.
     pub events: Vec<Event>,
+    /// What the enrolment state must record; a claim must be written *before* the answer goes out (if it
+    /// cannot be, the answer is the lobby).
+    pub enrol: Option<EnrolEffect>,
+}
+
+/// An enrolment change a decision makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnrolEffect {
+    /// Bind the phone's window to the client (for `grace`), before serving.
+    Claim {
+        /// The phone.
+        mac: Mac,
+        /// `enrol_grace`.
+        grace: Duration,
+        /// The lobby to answer with if the claim cannot be made.
+        shape: Option<ShapeId>,
+    },
+    /// The phone proved itself (`how`): note its first fetch.
+    Proven {
+        /// The phone.
+        mac: Mac,
+        /// `credentials`, `certificate`, `user agent`.
+        how: &'static str,
+    },
 }
 
 /// The outcome of the checks.
@@ -316,6 +372,8 @@ pub enum Step {
     UserAgent(&'static str),
     /// Credentials.
     Credentials(&'static str),
+    /// Enrolment: what the phone's window and proofs say.
+    Enrol(String),
     /// A miss counted, with the client's total.
     Miss {
         /// Misses after this one.
@@ -385,6 +443,8 @@ pub fn decide(facts: &Facts<'_>, trace: &mut impl Trace) -> Verdict {
                 return refused;
             }
             let allowed_over_tftp = settings.tftp.allows(profile);
+            // The shape the lobby would come from: the name's own, as for any MAC.
+            let shape = facts.snapshot.phone_shaped(facts.name).map(|(_, s)| s);
             phone_file(
                 facts,
                 policy,
@@ -392,6 +452,7 @@ pub fn decide(facts: &Facts<'_>, trace: &mut impl Trace) -> Verdict {
                 Some(phone),
                 allowed_over_tftp,
                 None,
+                Gate::Own { shape },
                 trace,
             )
         }
@@ -417,13 +478,30 @@ pub fn decide(facts: &Facts<'_>, trace: &mut impl Trace) -> Verdict {
                 phone,
                 allowed_over_tftp,
                 miss,
+                Gate::Shaped { shape },
                 trace,
             )
         }
     }
 }
 
+/// What a request for a phone's file is: the phone's own route, or a name that is only shaped like one.
+#[derive(Debug, Clone, Copy)]
+enum Gate {
+    /// A configured phone's own file: enrolment decides whether it goes out.
+    Own {
+        /// Its name's shape, for the lobby.
+        shape: Option<ShapeId>,
+    },
+    /// No route: the lobby of the shape, whoever has the MAC.
+    Shaped {
+        /// The shape.
+        shape: ShapeId,
+    },
+}
+
 /// A phone's file, or a name shaped like one (`miss` set when no phone has its MAC).
+#[allow(clippy::too_many_arguments)]
 fn phone_file(
     facts: &Facts<'_>,
     policy: &Policy,
@@ -431,9 +509,22 @@ fn phone_file(
     phone: Option<PhoneId>,
     allowed_over_tftp: bool,
     miss: Option<Miss>,
+    gate: Gate,
     trace: &mut impl Trace,
 ) -> Verdict {
     let mut verdict = Verdict::new(Decision::Proceed, mac);
+    // Issue #18: how the phone's provisioning window stands for this client (its own file only).
+    let enrolled = match (gate, policy.enrol.mode) {
+        (Gate::Own { .. }, EnrolMode::Window) => facts.enrolment.map_or(WindowState::Closed, |r| {
+            r.window_for(facts.client, facts.now)
+        }),
+        _ => WindowState::Closed,
+    };
+    let window_open = matches!(
+        enrolled,
+        WindowState::Open { .. } | WindowState::Claimed { .. }
+    );
+    let mut own_credentials = false;
     if facts.protocol == Protocol::Tftp {
         trace.step(Step::Tftp {
             allowed: allowed_over_tftp,
@@ -460,25 +551,247 @@ fn phone_file(
                 return verdict.refused(403, None, Refusal::UserAgent);
             }
         }
-        if policy.needs_credentials() && verdict.proof != Proof::Certificate {
-            let candidates = phone_credentials(facts.snapshot, policy, phone);
+        // A phone in its box cannot know its own SIP password: inside its window, `auth = sip` is waived
+        // (the window is the credential of first boot). Never outside it, never for another phone.
+        let waived = window_open && policy.auth == AuthSource::Sip;
+        if policy.needs_credentials() && verdict.proof != Proof::Certificate && !waived {
+            let mut candidates = phone_credentials(facts.snapshot, policy, phone);
+            let sip = sip_credentials(facts.snapshot, phone);
+            if policy.enrol.mode != EnrolMode::Open
+                && matches!(policy.auth, AuthSource::Static { .. })
+            {
+                // Under enrolment the phone's own SIP credentials are accepted as well: they prove it.
+                candidates.extend(sip.iter().copied());
+            }
             authenticate(facts, policy, &candidates, &mut verdict, trace);
             if matches!(verdict.decision, Decision::Refuse { .. }) {
                 return verdict;
             }
+            own_credentials = matches!(verdict.proof, Proof::Credentials(_))
+                && (policy.auth == AuthSource::Sip || verifies(facts, policy, &sip, false));
+        } else if waived {
+            trace.step(Step::Credentials(
+                "auth = sip waived: the phone's provisioning window is open for this client",
+            ));
         } else {
             trace.step(Step::Credentials(if policy.needs_credentials() {
                 "not needed: the certificate proved the phone"
             } else {
                 "none asked (auth = none)"
             }));
+            // Credentials sent unasked still prove the phone under enrolment (nothing challenges for them).
+            if matches!(gate, Gate::Own { .. })
+                && policy.enrol.mode != EnrolMode::Open
+                && policy.enrol.proofs.credentials
+                && facts.http.authorization.is_some()
+            {
+                let sip = sip_credentials(facts.snapshot, phone);
+                own_credentials = verifies(facts, policy, &sip, true);
+                if !own_credentials {
+                    // Guessing a phone's password unasked is throttled like any failed credentials.
+                    let user = facts
+                        .http
+                        .authorization
+                        .and_then(credentials::parse)
+                        .map(|p| p.username().to_owned())
+                        .unwrap_or_default();
+                    trace.step(Step::Credentials(
+                        "sent unasked and not the phone's own (or replayed): counted as a miss",
+                    ));
+                    verdict
+                        .effects
+                        .events
+                        .push(Event::WrongCredentials { user });
+                    if count(facts, &mut verdict, Some(Miss::FailedCredentials), trace) {
+                        return verdict;
+                    }
+                }
+            }
         }
     }
     if count(facts, &mut verdict, miss, trace) {
         return verdict;
     }
+    if verdict.decision == Decision::Proceed {
+        enrolment_gate(
+            facts,
+            policy,
+            mac,
+            gate,
+            enrolled,
+            own_credentials,
+            &mut verdict,
+            trace,
+        );
+    }
     slow_down(facts, &mut verdict, trace);
     verdict
+}
+
+/// Issue #18: whether a phone's own file may go out (`enrol`), and the lobby for everything else shaped
+/// like a phone's file. Called once every other check let the request through.
+#[allow(clippy::too_many_arguments)]
+fn enrolment_gate(
+    facts: &Facts<'_>,
+    policy: &Policy,
+    mac: Option<Mac>,
+    gate: Gate,
+    enrolled: WindowState,
+    own_credentials: bool,
+    verdict: &mut Verdict,
+    trace: &mut impl Trace,
+) {
+    let shape = match gate {
+        Gate::Shaped { shape } => {
+            trace.step(Step::Enrol(
+                "not a configured phone's own file: the lobby of the name's shape".into(),
+            ));
+            verdict.decision = Decision::Lobby { shape: Some(shape) };
+            return;
+        }
+        Gate::Own { shape } => shape,
+    };
+    let enrol = &policy.enrol;
+    if enrol.mode == EnrolMode::Open {
+        trace.step(Step::Enrol("enrol = open: served".into()));
+        return;
+    }
+    let Some(mac) = mac else {
+        // A phone whose configured MAC is no valid MAC: nothing can be proven about it.
+        trace.step(Step::Enrol(format!(
+            "enrol = {}: the phone's MAC is not a valid one, so nothing proves it: the lobby",
+            enrol.mode.name()
+        )));
+        verdict.decision = Decision::Lobby { shape };
+        return;
+    };
+    let names_phone = |agent: Option<&str>| agent.and_then(pjprov_core::agent::mac_in) == Some(mac);
+    let proof = if enrol.proofs.certificate && verdict.proof == Proof::Certificate {
+        Some("certificate")
+    } else if enrol.proofs.credentials && own_credentials {
+        Some("credentials")
+    } else if enrol.proofs.user_agent
+        && policy.user_agent != Binding::Off
+        && names_phone(facts.http.user_agent)
+    {
+        Some("user agent")
+    } else {
+        None
+    };
+    if let Some(how) = proof {
+        trace.step(Step::Enrol(format!(
+            "enrol = {}: the phone proved itself ({how}; enrol_proof = {}): served",
+            enrol.mode.name(),
+            enrol.proofs.names()
+        )));
+        verdict.effects.enrol = Some(EnrolEffect::Proven { mac, how });
+        return;
+    }
+    let first = facts.enrolment.and_then(|r| r.first_fetch.as_ref());
+    let history = first.map_or_else(String::new, |f| {
+        format!(
+            "; its credentials first went out to {} ({})",
+            f.address, f.how
+        )
+    });
+    match (enrol.mode, enrolled) {
+        (EnrolMode::Window, WindowState::Open { until }) => {
+            trace.step(Step::Enrol(format!(
+                "enrol = window: its window is open until {} and nobody fetched in it yet: served without                  proof, and the window is bound to {} (for enrol_grace = {} at most){history}",
+                when(until),
+                facts.client,
+                pjprov_core::settings::show_duration(enrol.grace)
+            )));
+            verdict.effects.events.push(Event::WindowUsed { mac });
+            verdict.effects.enrol = Some(EnrolEffect::Claim {
+                mac,
+                grace: enrol.grace,
+                shape,
+            });
+        }
+        (EnrolMode::Window, WindowState::Claimed { until }) => {
+            trace.step(Step::Enrol(format!(
+                "enrol = window: its window is bound to this client until {}: served without proof{history}",
+                when(until)
+            )));
+        }
+        (EnrolMode::Window, WindowState::ClaimedByOther { address }) => {
+            trace.step(Step::Enrol(format!(
+                "enrol = window: its window is bound to {address}, which fetched in it first; no proof                  (enrol_proof = {}): the lobby",
+                enrol.proofs.names()
+            )));
+            verdict.effects.events.push(Event::WindowClaimedByOther {
+                mac,
+                claimed_by: address,
+            });
+            verdict.decision = Decision::Lobby { shape };
+        }
+        (mode, _) => {
+            let why = if mode == EnrolMode::Window {
+                "no provisioning window is open for it"
+            } else {
+                "enrol = proof"
+            };
+            trace.step(Step::Enrol(format!(
+                "enrol = {}: {why}, and no proof (enrol_proof = {}): the lobby{history}",
+                mode.name(),
+                enrol.proofs.names()
+            )));
+            verdict.decision = Decision::Lobby { shape };
+        }
+    }
+}
+
+/// A Unix time as `2026-11-23T12:00:00Z`.
+fn when(unix: i64) -> String {
+    jiff::Timestamp::from_second(unix).map_or_else(|_| unix.to_string(), |t| t.to_string())
+}
+
+/// The `(username, password)` of every line of `phone`: its own SIP credentials.
+fn sip_credentials(snapshot: &Snapshot, phone: Option<PhoneId>) -> Vec<(&str, &str)> {
+    phone
+        .and_then(|p| snapshot.phone(p))
+        .map(|phone| {
+            phone
+                .lines
+                .iter()
+                .filter_map(|line| Some((line.vars.get("USERNAME")?, line.vars.get("SECRET")?)))
+                .filter(|(_, secret)| !secret.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether the request's credentials are right for one of `candidates`; with `counted`, a Digest
+/// response's nonce count is recorded (and a replay is no proof). Without: [`authenticate`] recorded it.
+fn verifies(
+    facts: &Facts<'_>,
+    policy: &Policy,
+    candidates: &[(&str, &str)],
+    counted: bool,
+) -> bool {
+    let Some(presented) = facts.http.authorization.and_then(credentials::parse) else {
+        return false;
+    };
+    let auth = &facts.snapshot.settings().auth;
+    let expected = Expected {
+        realm: &auth.realm,
+        method: facts.http.method,
+        uri: facts.http.target,
+        algorithms: &auth.digest_algorithms,
+        nonce_lifetime: auth.nonce_lifetime,
+    };
+    let basic_allowed = facts.protocol == Protocol::Https || auth.basic_without_tls;
+    credentials::verify(
+        &presented,
+        candidates.iter().copied(),
+        &expected,
+        facts.nonces,
+        policy.schemes,
+        basic_allowed,
+    )
+    .is_ok()
+        && (!counted || count_nonce(facts, &presented) == Count::Fresh)
 }
 
 /// A file no single phone owns: credentials only with `protect = all`, or when its template reads a
@@ -898,6 +1211,8 @@ mod tests {
         user_agent: Option<&'a str>,
         cert: Option<CertIdentity>,
         standing: Standing,
+        record: Option<Record>,
+        authorization: Option<String>,
     }
 
     impl<'a> Case<'a> {
@@ -909,6 +1224,8 @@ mod tests {
                 user_agent: None,
                 cert: None,
                 standing: Standing::default(),
+                record: None,
+                authorization: None,
             }
         }
     }
@@ -920,6 +1237,7 @@ mod tests {
         let facts = Facts {
             snapshot,
             client: case.client,
+            name: case.name,
             subject: snapshot.subject(case.name, route),
             protocol: case.protocol,
             http: HttpFacts {
@@ -927,13 +1245,14 @@ mod tests {
                 method: "GET",
                 target: "/phoneprov/x",
                 user_agent: case.user_agent,
-                authorization: None,
+                authorization: case.authorization.as_deref(),
             },
             throttled: snapshot.settings().limits.throttle,
             standing: case.standing,
             nonces: &nonces,
             nonce_counts: &counts,
-            now: jiff::Timestamp::now().as_second(),
+            now: NOW,
+            enrolment: case.record.as_ref(),
         };
         decide(&facts, &mut NoTrace)
     }
@@ -946,8 +1265,13 @@ mod tests {
             Decision::Refuse { status: 403, .. } => "403",
             Decision::Refuse { status: 429, .. } => "429",
             Decision::Refuse { .. } => "refused",
+            Decision::Lobby { shape: Some(_) } => "lobby",
+            Decision::Lobby { shape: None } => "lobby404",
         }
     }
+
+    /// "Now" for the enrolment cases.
+    const NOW: i64 = 1_800_000_000;
 
     fn mac(text: &str) -> Mac {
         Mac::parse(text).unwrap()
@@ -959,7 +1283,8 @@ mod tests {
         let unknown = "0004f2abcdef.cfg";
         let rows: &[(&str, &str, &str, &str, &str)] = &[
             // pjprov.conf, phone file, unknown of that shape, shared file, static file
-            ("", "go", "go", "go", "go"),
+            // An unknown MAC that passes everything gets the lobby of its name's shape (or 404 without one).
+            ("", "go", "lobby", "go", "go"),
             ("[auth]\nauth = sip\n", "401", "401", "go", "go"),
             (
                 "[auth]\nauth = sip\nprotect = all\n",
@@ -1009,7 +1334,7 @@ mod tests {
             ("", ["403", "403", "403", "403"]),
             // polycom only: the yealink phone and an unknown MAC of the shared shape alike are refused.
             ("[tftp]\nprofiles = polycom\n", ["go", "403", "403", "go"]),
-            ("[tftp]\nprofiles = *\n", ["go", "go", "go", "go"]),
+            ("[tftp]\nprofiles = *\n", ["go", "go", "lobby", "go"]),
         ];
         for (conf, want) in rows {
             let (_dir, snapshot) = snapshot(conf);
@@ -1122,6 +1447,173 @@ mod tests {
         let probe = run(&snapshot, &Case::http("y000000000025.cfg"));
         assert_eq!((outcome(&probe), probe.effects.miss), ("go", None));
     }
+
+    fn window(until: i64, claim: Option<std::net::IpAddr>) -> Record {
+        Record {
+            first_configured: 1,
+            last_configured: 1,
+            window: Some(crate::access::enrol::Window {
+                opened_at: NOW - 60,
+                until,
+                opener: crate::access::enrol::Opener::FirstBoot,
+                claim: claim.map(|address| crate::access::enrol::Claim {
+                    address,
+                    at: NOW - 30,
+                    until,
+                }),
+            }),
+            first_fetch: None,
+        }
+    }
+
+    #[test]
+    fn enrolment_windows_and_proofs() {
+        let phone = format!("{PHONE}.cfg");
+        let unknown = "0004f2abcdef.cfg";
+        let other: std::net::IpAddr = "192.0.2.99".parse().unwrap();
+        let me: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+        let named = |m: &str| CertIdentity {
+            mac: Some(mac(m)),
+            subject: String::new(),
+        };
+        // (pjprov.conf, record, certificate, User-Agent) → phone file, unknown MAC of its shape
+        let ua = "Yealink SIP-T46G 28.72.0.1 00:04:f2:00:01:00";
+        #[allow(clippy::type_complexity)]
+        let rows: Vec<(
+            &str,
+            Option<Record>,
+            Option<CertIdentity>,
+            Option<&str>,
+            &str,
+        )> = vec![
+            ("[auth]\nenrol = proof\n", None, None, None, "lobby"),
+            (
+                "[auth]\nenrol = proof\n",
+                None,
+                Some(named(PHONE)),
+                None,
+                "go",
+            ),
+            ("[auth]\nenrol = proof\n", None, None, Some(ua), "lobby"),
+            (
+                "[auth]\nenrol = proof\nenrol_proof = user_agent\n",
+                None,
+                None,
+                Some(ua),
+                "go",
+            ),
+            ("[auth]\nenrol = window\n", None, None, None, "lobby"),
+            (
+                "[auth]\nenrol = window\n",
+                Some(window(NOW + 600, None)),
+                None,
+                None,
+                "go",
+            ),
+            (
+                "[auth]\nenrol = window\n",
+                Some(window(NOW - 1, None)),
+                None,
+                None,
+                "lobby",
+            ),
+            (
+                "[auth]\nenrol = window\n",
+                Some(window(NOW + 600, Some(me))),
+                None,
+                None,
+                "go",
+            ),
+            (
+                "[auth]\nenrol = window\n",
+                Some(window(NOW + 600, Some(other))),
+                None,
+                None,
+                "lobby",
+            ),
+            // A window changes nothing under enrol = proof.
+            (
+                "[auth]\nenrol = proof\n",
+                Some(window(NOW + 600, None)),
+                None,
+                None,
+                "lobby",
+            ),
+            // auth = sip: inside the window the password is waived; outside, the challenge asks for it.
+            (
+                "[auth]\nauth = sip\nenrol = window\n",
+                Some(window(NOW + 600, None)),
+                None,
+                None,
+                "go",
+            ),
+            (
+                "[auth]\nauth = sip\nenrol = window\n",
+                None,
+                None,
+                None,
+                "401",
+            ),
+            (
+                "[auth]\nauth = sip\nenrol = window\n",
+                Some(window(NOW + 600, Some(other))),
+                None,
+                None,
+                "401",
+            ),
+        ];
+        for (conf, record, cert, agent, want) in rows {
+            let (_dir, snapshot) = snapshot(conf);
+            let mut case = Case::http(&phone);
+            case.record = record.clone();
+            case.cert = cert.clone();
+            case.user_agent = agent;
+            if case.cert.is_some() {
+                case.protocol = Protocol::Https;
+            }
+            let verdict = run(&snapshot, &case);
+            assert_eq!(
+                outcome(&verdict),
+                want,
+                "{conf:?} {record:?} {cert:?} {agent:?}"
+            );
+            match (want, &record) {
+                ("go", Some(r))
+                    if r.window.is_some_and(|w| w.claim.is_none()) && case.cert.is_none() =>
+                {
+                    assert!(
+                        matches!(verdict.effects.enrol, Some(EnrolEffect::Claim { .. })),
+                        "{conf:?}: served in a fresh window claims it"
+                    );
+                }
+                ("go", _) if case.cert.is_some() || agent.is_some() => {
+                    assert!(matches!(
+                        verdict.effects.enrol,
+                        Some(EnrolEffect::Proven { .. })
+                    ));
+                }
+                _ => {}
+            }
+            // The unknown MAC of the same shape, however the request comes, gets what a phone whose
+            // window is closed and that proves nothing gets.
+            let mut stranger = Case::http(unknown);
+            stranger.user_agent = agent.map(|_| "Yealink SIP-T46G 28.72.0.1 00:04:f2:ab:cd:ef");
+            let got = outcome(&run(&snapshot, &stranger));
+            let closed = outcome(&run(&snapshot, &Case::http(&phone)));
+            if conf.contains("auth = sip") {
+                assert_eq!((got, closed), ("401", "401"), "{conf:?}");
+            } else {
+                assert_eq!((got, closed), ("lobby", "lobby"), "{conf:?}");
+            }
+        }
+        // Over TFTP there is no proof: the window or the lobby.
+        let (_dir, snapshot) = snapshot("[auth]\nenrol = window\n[tftp]\nprofiles = *\n");
+        let mut tftp = Case::http(&phone);
+        tftp.protocol = Protocol::Tftp;
+        assert_eq!(outcome(&run(&snapshot, &tftp)), "lobby");
+        tftp.record = Some(window(NOW + 600, None));
+        assert_eq!(outcome(&run(&snapshot, &tftp)), "go");
+    }
 }
 
 #[cfg(test)]
@@ -1176,6 +1668,8 @@ mod replay_tests {
             let facts = Facts {
                 snapshot: &snapshot,
                 client: "192.0.2.1".parse().unwrap(),
+                name: "0004f2000100.cfg",
+                enrolment: None,
                 subject: snapshot.subject("0004f2000100.cfg", snapshot.route("0004f2000100.cfg")),
                 protocol: Protocol::Http,
                 http: HttpFacts {

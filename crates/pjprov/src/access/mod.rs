@@ -5,8 +5,9 @@
 //! before a TLS handshake or a request is read; TFTP for each read request. Then, per request, the pure
 //! decision of `decide.rs` ([`decide::decide`]) turns the facts (what was asked, who asks, the policy, the
 //! client's standing with the scan throttle) into a [`Verdict`] and its effects; [`Access::check`] gathers
-//! the facts, and applies the effects (misses and bans to the throttle, security lines to the log). Once
-//! the status is known, the server calls [`Access::served`] and [`audit`].
+//! the facts, and applies the effects (misses and bans to the throttle, security lines to the log, a
+//! provisioning window's claim to the enrolment state, written before the answer goes out). Once the
+//! status is known, the server calls [`Access::served`] and [`audit`].
 //!
 //! A name shaped like a phone's file answers the same whether the phone exists or not, as far as these
 //! checks go: an unknown MAC is challenged for credentials like a known one (and no credentials can ever
@@ -16,6 +17,7 @@
 mod client_cert;
 pub mod credentials;
 pub mod decide;
+pub mod enrol;
 pub mod nonce;
 mod throttle;
 
@@ -28,7 +30,8 @@ use pjprov_core::{Mac, Snapshot, Subject};
 pub use client_cert::CertIdentity;
 use credentials::NonceKey;
 pub use decide::{Decision, Event, HttpFacts, Proof, Protocol, Refusal, Verdict};
-use decide::{Facts, NoTrace, Step, Trace};
+use decide::{EnrolEffect, Facts, NoTrace, Step, Trace};
+use enrol::Enrolment;
 use throttle::{ClientKey, HarvestOutcome, Throttle};
 
 /// Log target of security events (refusals, bans, mismatches): fail2ban-friendly, one line each.
@@ -41,6 +44,9 @@ pub struct Access {
     throttle: Throttle,
     nonces: NonceKey,
     nonce_counts: nonce::NonceCounts,
+    /// Provisioning windows (issue #18): unusable (every window closed) until the state directory is
+    /// attached ([`Access::with_enrolment`]).
+    enrolment: Enrolment,
 }
 
 /// One request, as access control sees it.
@@ -71,12 +77,32 @@ impl Access {
             throttle: Throttle::new(max_clients),
             nonces: NonceKey::generate(),
             nonce_counts: nonce::NonceCounts::default(),
+            enrolment: Enrolment::default(),
         }
     }
 
-    /// Applies a new snapshot's limits to the state.
+    /// Uses `enrolment` for provisioning windows (the state directory's, or explain's copy).
+    pub fn with_enrolment(mut self, enrolment: Enrolment) -> Access {
+        self.enrolment = enrolment;
+        self
+    }
+
+    /// The enrolment state.
+    pub fn enrolment(&self) -> &Enrolment {
+        &self.enrolment
+    }
+
+    /// Applies a new snapshot's limits to the state, and takes in its phones (first-boot windows open for
+    /// phones just added): called once the snapshot is about to be served, after the settle time.
     pub fn configure(&self, snapshot: &Snapshot) {
         self.throttle.resize(snapshot.settings().limits.max_clients);
+        for mac in self
+            .enrolment
+            .observe(snapshot, jiff::Timestamp::now().as_second())
+        {
+            tracing::info!(target: SECURITY, mac = %mac,
+                "provisioning window opened: the phone was just added to the configuration (first_boot_window)");
+        }
     }
 
     /// Clients tracked and clients refused right now (for metrics).
@@ -101,8 +127,8 @@ impl Access {
 
     /// Runs every check for `asked`, a client [`Access::admit`] let in, and applies the effects.
     pub fn check(&self, snapshot: &Snapshot, asked: &Asked<'_>) -> Verdict {
-        let verdict = self.evaluate(snapshot, asked, &mut NoTrace);
-        self.apply(snapshot, asked, &verdict);
+        let mut verdict = self.evaluate(snapshot, asked, &mut NoTrace);
+        self.apply(snapshot, asked, &mut verdict);
         verdict
     }
 
@@ -132,9 +158,25 @@ impl Access {
         } else {
             throttle::Standing::default()
         };
+        let now = jiff::Timestamp::now().as_second();
+        // Issue #18: the enrolment state of a phone's own file, when its policy has one.
+        let record = match asked.subject {
+            Subject::Phone {
+                profile,
+                mac: Some(mac),
+                ..
+            } if snapshot.settings().policy(profile, Some(mac)).enrol.mode
+                != pjprov_core::settings::EnrolMode::Open =>
+            {
+                self.enrolment.record(mac)
+            }
+            _ => None,
+        };
         let facts = Facts {
             snapshot,
             client,
+            name: asked.name,
+            enrolment: record.as_ref(),
             subject: asked.subject,
             protocol: asked.protocol,
             http: asked.http,
@@ -142,16 +184,44 @@ impl Access {
             standing,
             nonces: &self.nonces,
             nonce_counts: &self.nonce_counts,
-            now: jiff::Timestamp::now().as_second(),
+            now,
         };
         decide::decide(&facts, trace)
     }
 
-    fn apply(&self, snapshot: &Snapshot, asked: &Asked<'_>, verdict: &Verdict) {
+    fn apply(&self, snapshot: &Snapshot, asked: &Asked<'_>, verdict: &mut Verdict) {
         let limits = &snapshot.settings().limits;
         let client = pjprov_core::settings::unmap(asked.client);
         let key = ClientKey::new(client, limits);
         let now = Instant::now();
+        // A claim is a precondition of serving, not a consequence: written first, or nothing is served.
+        match verdict.effects.enrol.clone() {
+            Some(EnrolEffect::Claim { mac, grace, shape }) => {
+                let unix = jiff::Timestamp::now().as_second();
+                if let Err(refused) = self.enrolment.claim(mac, client, grace, unix) {
+                    verdict.decision = Decision::Lobby { shape };
+                    verdict
+                        .effects
+                        .events
+                        .retain(|e| !matches!(e, Event::WindowUsed { .. }));
+                    match refused {
+                        enrol::ClaimRefused::Gone => {
+                            tracing::info!(target: SECURITY, client = %client, uri = %asked.name, mac = %mac,
+                                "provisioning window closed or taken meanwhile: the lobby");
+                        }
+                        enrol::ClaimRefused::Unwritable(why) => {
+                            tracing::error!(target: SECURITY, client = %client, uri = %asked.name, mac = %mac,
+                                "{why}: the phone's credentials are not served (the lobby) and its window is closed");
+                        }
+                    }
+                }
+            }
+            Some(EnrolEffect::Proven { mac, how }) => {
+                self.enrolment
+                    .proven(mac, client, how, jiff::Timestamp::now().as_second());
+            }
+            None => {}
+        }
         if let Some(miss) = verdict.effects.miss {
             let mac = match miss {
                 decide::Miss::UnknownMac(mac) => Some(mac),
@@ -240,6 +310,14 @@ fn log_event(event: &Event, client: IpAddr, uri: &str, limits: &pjprov_core::set
         Event::PolicyAcl { lists } => {
             tracing::warn!(target: SECURITY, client = %client, uri = %uri, acl = %lists,
                 "refused by the named ACL(s) of the file's policy (acl = NAME)");
+        }
+        Event::WindowUsed { mac } => {
+            tracing::info!(target: SECURITY, client = %client, uri = %uri, mac = %mac,
+                "credentials served in the phone's provisioning window, without proof: the window is bound to this client");
+        }
+        Event::WindowClaimedByOther { mac, claimed_by } => {
+            tracing::warn!(target: SECURITY, client = %client, uri = %uri, mac = %mac, claimed_by = %claimed_by,
+                "a second address asked for a phone's credentials in its provisioning window: the lobby (check which one is the phone)");
         }
         Event::ReplayedNonceCount { user } => {
             tracing::warn!(target: SECURITY, client = %client, uri = %uri, user = %user,

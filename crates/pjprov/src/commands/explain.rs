@@ -161,7 +161,10 @@ fn explain(
             authorization: args.authorization.as_deref(),
         },
     };
-    let access = Access::new(snapshot.settings().limits.max_clients);
+    // Issue #18: the enrolment state as the running server (or the state directory) holds it.
+    let (enrolment, source) = super::enrol::state_for_explain(snapshot, &args.dirs.state_dir);
+    writeln!(out, "enrolment:   {source}")?;
+    let access = Access::new(snapshot.settings().limits.max_clients).with_enrolment(enrolment);
     let (verdict, steps) = access.explain(snapshot, &asked);
     for step in &steps {
         describe_step(snapshot, step, out)?;
@@ -201,6 +204,48 @@ fn explain(
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        Decision::Lobby { shape } => {
+            let lobby = shape.zip(verdict.mac).and_then(|(shape, mac)| {
+                let request = pjprov_core::Request::new(
+                    args.server_addr,
+                    match protocol {
+                        Protocol::Https => pjprov_core::Scheme::Https,
+                        Protocol::Tftp => pjprov_core::Scheme::Tftp,
+                        Protocol::Http => pjprov_core::Scheme::Http,
+                    },
+                    match protocol {
+                        Protocol::Tftp => 69,
+                        _ => 8088,
+                    },
+                    None,
+                    snapshot.settings().general.prefix.as_deref().unwrap_or(""),
+                    args.user_agent.as_deref(),
+                );
+                Some((
+                    snapshot.lobby_template(shape)?,
+                    snapshot.lobby(shape, mac, request)?,
+                ))
+            });
+            match lobby {
+                Some((template, Ok(body))) => format!(
+                    "{} (the lobby, from {template}: {} bytes, no secret)",
+                    if protocol == Protocol::Tftp {
+                        "the file is sent"
+                    } else {
+                        "200 OK"
+                    },
+                    body.body.len()
+                ),
+                Some((_, Err(failure))) => {
+                    format!("500 Internal Server Error: the lobby: {failure}")
+                }
+                None if protocol == Protocol::Tftp => {
+                    "file not found (TFTP error 1): no lobby for this name ([profile:NAME] lobby)"
+                        .into()
+                }
+                None => "404 Not Found: no lobby for this name ([profile:NAME] lobby)".into(),
+            }
+        }
         Decision::Challenge(_) | Decision::Proceed => match route {
             None if protocol == Protocol::Tftp => "file not found (TFTP error 1)".into(),
             None => "404 Not Found".into(),
@@ -447,6 +492,7 @@ fn describe_step(snapshot: &Snapshot, step: &Step, out: &mut impl Write) -> std:
             }
         ),
         Step::Certificate(text) => writeln!(out, "certificate: {text}"),
+        Step::Enrol(text) => writeln!(out, "enrol:       {text}"),
         Step::UserAgent(text) => writeln!(out, "user agent:  {text}"),
         Step::Credentials(text) => writeln!(out, "credentials: {text}"),
         Step::Miss {

@@ -3,6 +3,7 @@
 pub mod admin_client;
 pub mod check;
 pub mod dump;
+pub mod enrol;
 pub mod explain;
 pub mod list;
 pub mod man;

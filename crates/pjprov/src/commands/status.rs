@@ -30,6 +30,7 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
             "ADDRESS",
             "LAST SEEN",
             "REQUESTS",
+            "LOBBIES",
             "LAST FILE",
             "USER-AGENT",
         ];
@@ -40,6 +41,7 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
                     text_of(&u["address"]),
                     ago(&u["last_seen"]),
                     text_of(&u["requests"]),
+                    text_of(&u["lobbies"]),
                     text_of(&u["uri"]),
                     text_of(&u["user_agent"]),
                 ]
@@ -54,6 +56,7 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
             "ADDRESS",
             "LAST SEEN",
             "LINES",
+            "ENROL",
         ];
         std::iter::once(header.map(str::to_owned).to_vec())
             .chain(value["phones"].as_array().into_iter().flatten().map(|p| {
@@ -71,6 +74,7 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
                     text_of(&p["address"]),
                     ago(&p["last_seen"]),
                     lines.join(","),
+                    enrolment(p),
                 ]
             }))
             .collect()
@@ -97,6 +101,20 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
         )?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The ENROL column (issue #18): `enrol` and the window, and whether the phone was last given the lobby.
+fn enrolment(phone: &Value) -> String {
+    let enrolment = &phone["enrolment"];
+    let mode = enrolment["enrol"].as_str().unwrap_or("open");
+    let mut text = match mode {
+        "open" => "open".to_owned(),
+        mode => format!("{mode}: {}", text_of(&enrolment["window_state"])),
+    };
+    if phone["lobby_at"].as_i64().is_some() {
+        text.push_str(&format!(" (lobby {})", ago(&phone["lobby_at"])));
+    }
+    text
 }
 
 fn text_of(value: &Value) -> String {

@@ -24,7 +24,8 @@ use pjprov_core::{Agent, Mac};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 pub use record::{PhoneRecord, State, UnknownRecord};
-use store::{Batch, Store};
+use store::Batch;
+pub use store::Store;
 
 const SHARDS: usize = 16;
 /// Unknown clients remembered at most (the least recently seen are forgotten first).
@@ -59,7 +60,8 @@ pub struct Inventory {
     /// The phone each address was last seen as (static files are fetched by address).
     by_address: RwLock<FxHashMap<IpAddr, Mac>>,
     dirty: Mutex<(FxHashSet<Mac>, FxHashSet<Mac>)>,
-    store: Option<Store>,
+    /// Shared with the enrolment state (issue #18), which keeps its own table in the same database.
+    store: Option<std::sync::Arc<Store>>,
     current: ArcSwap<Current>,
     stop: AtomicBool,
 }
@@ -87,7 +89,7 @@ impl Inventory {
                         cache.put(mac, record);
                     }
                     drop(cache);
-                    inventory.store = Some(store);
+                    inventory.store = Some(std::sync::Arc::new(store));
                     (inventory, None)
                 }
                 Err(e) => (inventory, Some(format!("cannot read the inventory: {e}"))),
@@ -233,6 +235,49 @@ impl Inventory {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .1
+            .insert(mac);
+    }
+
+    /// The database, when the inventory is kept in the state directory (for the enrolment state).
+    pub fn store(&self) -> Option<std::sync::Arc<Store>> {
+        self.store.clone()
+    }
+
+    /// Records a request answered with the lobby (issue #18): seen, but no file of its own was served, so
+    /// a configured phone's files stay as they were (it is not "current"); an unknown MAC is recorded as
+    /// any unknown one, with the lobby counted.
+    pub fn lobby_served(&self, mac: Mac, configured: bool, fetch: Fetch<'_>) {
+        if !configured {
+            self.fetched_unknown(mac, fetch);
+            let mut unknown = self.unknown.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(record) = unknown.get_mut(&mac) {
+                record.lobbies = record.lobbies.saturating_add(1);
+            }
+            return;
+        }
+        let now = jiff::Timestamp::now().as_second();
+        {
+            let mut shard = self.shard(mac).write().unwrap_or_else(|e| e.into_inner());
+            let record = shard.entry(mac).or_insert_with(|| PhoneRecord {
+                first_seen: now,
+                ..PhoneRecord::default()
+            });
+            record.last_seen = now;
+            record.address = Some(fetch.client);
+            record.lobby_at = Some(now);
+            if record.user_agent != fetch.user_agent && !fetch.user_agent.is_empty() {
+                record.user_agent = fetch.user_agent.to_owned();
+                if let Some(agent) = Agent::parse(fetch.user_agent) {
+                    record.vendor = Some(agent.vendor.name().to_owned());
+                    record.model = Some(agent.model);
+                    record.firmware = Some(agent.firmware);
+                }
+            }
+        }
+        self.dirty
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
             .insert(mac);
     }
 

@@ -35,6 +35,9 @@ pub struct PhoneRecord {
     /// The last NOTIFY sent to it, and how it went.
     pub notified_at: Option<i64>,
     pub notify_result: Option<String>,
+    /// When it was last answered with the lobby (issue #18: its secrets held back).
+    #[serde(default)]
+    pub lobby_at: Option<i64>,
 }
 
 /// A file served to a phone.
@@ -61,6 +64,9 @@ pub struct UnknownRecord {
     pub uri: String,
     /// Requests seen.
     pub requests: u64,
+    /// How many of them were answered with the lobby (issue #18).
+    #[serde(default)]
+    pub lobbies: u64,
 }
 
 /// Where a phone stands with the configuration being served.

@@ -17,6 +17,12 @@ const PHONES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("phones");
 const UNKNOWN: TableDefinition<&[u8], &[u8]> = TableDefinition::new("unknown");
 /// Small values: the schema version, keys for generated passwords, enrolment windows.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// Enrolment (issue #18): each phone's provisioning window and first fetch, by MAC (`access/enrol.rs`
+/// owns the format: JSON).
+const ENROLMENT: TableDefinition<&[u8], &[u8]> = TableDefinition::new("enrolment");
+/// In META: set once the phones configured when enrolment state was first kept are recorded (they get no
+/// first-boot window: they were not just added).
+const ENROLMENT_BASELINE: &str = "enrolment_baseline";
 
 const SCHEMA: &[u8] = b"1";
 
@@ -48,11 +54,24 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens `dir/inventory.redb` if it exists, creating nothing (for `pjprov explain`). A database the
+    /// running server holds cannot be opened twice: that is an error too.
+    pub fn open_existing(dir: &Path) -> Result<Option<Store>, String> {
+        let path = dir.join("inventory.redb");
+        if !path.exists() {
+            return Ok(None);
+        }
+        Database::open(&path)
+            .map(|db| Some(Store { db }))
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))
+    }
+
     fn init(&self) -> Result<(), redb::Error> {
         let txn = self.db.begin_write()?;
         {
             txn.open_table(PHONES)?;
             txn.open_table(UNKNOWN)?;
+            txn.open_table(ENROLMENT)?;
             let mut meta = txn.open_table(META)?;
             if meta.get("schema")?.is_none() {
                 meta.insert("schema", SCHEMA)?;
@@ -118,6 +137,69 @@ impl Store {
         }
         txn.commit()?;
         Ok(())
+    }
+}
+
+/// The enrolment table as stored: whether the baseline was taken, and every row (MAC octets, JSON).
+pub type EnrolmentRows = (bool, Vec<([u8; 6], Vec<u8>)>);
+
+impl Store {
+    /// Every enrolment row. A row whose key is not a MAC is an error: the table is then not to be trusted.
+    pub fn load_enrolment(&self) -> Result<EnrolmentRows, String> {
+        let read = || -> Result<EnrolmentRows, redb::Error> {
+            let txn = self.db.begin_read()?;
+            let baseline = txn.open_table(META)?.get(ENROLMENT_BASELINE)?.is_some();
+            let mut rows = Vec::new();
+            let table = match txn.open_table(ENROLMENT) {
+                Ok(table) => table,
+                // A database from before enrolment existed (read by explain, which creates nothing).
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok((baseline, rows)),
+                Err(e) => return Err(e.into()),
+            };
+            for row in table.iter()? {
+                let (key, value) = row?;
+                let Ok(mac) = <[u8; 6]>::try_from(key.value()) else {
+                    return Err(redb::Error::Corrupted(
+                        "an enrolment row whose key is not a MAC".into(),
+                    ));
+                };
+                rows.push((mac, value.value().to_vec()));
+            }
+            Ok((baseline, rows))
+        };
+        read().map_err(|e| format!("cannot read the enrolment state: {e}"))
+    }
+
+    /// Writes enrolment rows (`None` deletes) and, with `baseline`, marks the baseline as taken: one durable
+    /// transaction, committed before this returns.
+    pub fn write_enrolment(
+        &self,
+        rows: &[([u8; 6], Option<Vec<u8>>)],
+        baseline: bool,
+    ) -> Result<(), String> {
+        let write = || -> Result<(), redb::Error> {
+            let txn = self.db.begin_write()?;
+            {
+                let mut table = txn.open_table(ENROLMENT)?;
+                for (mac, value) in rows {
+                    match value {
+                        Some(value) => {
+                            table.insert(&mac[..], &value[..])?;
+                        }
+                        None => {
+                            table.remove(&mac[..])?;
+                        }
+                    }
+                }
+                if baseline {
+                    txn.open_table(META)?
+                        .insert(ENROLMENT_BASELINE, &b"1"[..])?;
+                }
+            }
+            txn.commit()?;
+            Ok(())
+        };
+        write().map_err(|e| format!("cannot write the enrolment state: {e}"))
     }
 }
 

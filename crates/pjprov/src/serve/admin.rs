@@ -43,6 +43,10 @@ pub async fn handle(
                 database_failures: state.database.gauges().1,
                 digest_nonces,
                 digest_replays,
+                enrol_windows: state
+                    .access
+                    .enrolment()
+                    .open_windows(jiff::Timestamp::now().as_second()),
             };
             let mut response = http::plain(StatusCode::OK, &state.metrics.render(gauges));
             response.headers_mut().insert(
@@ -62,6 +66,35 @@ pub async fn handle(
             match api::one(&state, &p["/api/v1/phones/".len()..]) {
                 Some(value) => json(StatusCode::OK, &value),
                 None => problem(StatusCode::NOT_FOUND, "no phone has that MAC"),
+            }
+        }
+        (Method::GET, "/api/v1/enrol") => json(StatusCode::OK, &api::enrol_list(&state)),
+        // Issue #18: provisioning windows. Changes state: loopback or the token, as notify.
+        (Method::POST, "/api/v1/enrol/open" | "/api/v1/enrol/close") => {
+            if !may_change(&state, &conn, &req) {
+                problem(
+                    StatusCode::FORBIDDEN,
+                    "changes are for loopback clients, or with the [admin] token as a bearer token",
+                )
+            } else {
+                let open = path == "/api/v1/enrol/open";
+                match read_body(req).await {
+                    Err(status) => problem(status, "the request body is too large or broken"),
+                    Ok(body) => {
+                        let answer = if open {
+                            api::enrol_open(&state, http::normalize(conn.peer.ip()), &body)
+                        } else {
+                            api::enrol_close(&state, &body)
+                        };
+                        match answer {
+                            Ok(value) => json(StatusCode::OK, &value),
+                            Err((status, why)) => problem(
+                                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+                                &why,
+                            ),
+                        }
+                    }
+                }
             }
         }
         (Method::POST, "/api/v1/notify") => {

@@ -107,6 +107,8 @@ struct Answer {
     phone: Option<(Mac, Proof)>,
     /// What the request was about, and the name asked for (for the inventory).
     subject: Option<(Subject, String)>,
+    /// Answered with the lobby (issue #18): no file of the phone's went out.
+    lobby: bool,
 }
 
 impl From<Response<Body>> for Answer {
@@ -115,6 +117,7 @@ impl From<Response<Body>> for Answer {
             response,
             phone: None,
             subject: None,
+            lobby: false,
         }
     }
 }
@@ -131,6 +134,7 @@ pub async fn handle<B>(
         mut response,
         phone,
         subject,
+        lobby,
     } = respond(&state, &snapshot, &conn, &req).await;
     response
         .headers_mut()
@@ -180,15 +184,33 @@ pub async fn handle<B>(
             status,
             protocol,
         };
-        state.inventory.record(*subject, fetch);
+        match (lobby, phone.as_ref()) {
+            // Issue #18: a lobby is no fetch of the phone's files; an unknown MAC stays unknown.
+            (true, Some((mac, _))) => {
+                let configured = matches!(
+                    subject,
+                    Subject::Phone { .. } | Subject::PhoneShaped { phone: Some(_), .. }
+                );
+                state.inventory.lobby_served(*mac, configured, fetch);
+            }
+            _ => state.inventory.record(*subject, fetch),
+        }
     }
     let mac_text;
     let proof_text;
     let audited = match &phone {
         Some((mac, proof)) => {
-            state.access.served(&snapshot, conn.peer.ip(), *mac, status);
+            // A lobby holds nothing of the phone's: it never counts towards harvesting (and an unknown
+            // MAC's miss was counted by the decision already).
+            if !lobby {
+                state.access.served(&snapshot, conn.peer.ip(), *mac, status);
+            }
             mac_text = mac.to_string();
-            proof_text = proof.to_string();
+            proof_text = if lobby {
+                "lobby".to_owned()
+            } else {
+                proof.to_string()
+            };
             Some((mac_text.as_str(), proof_text.as_str()))
         }
         None => None,
@@ -277,7 +299,16 @@ async fn respond<B>(
     }
     let phone = verdict.mac.map(|mac| (mac, verdict.proof.clone()));
     let subject = Some((asked.subject, uri.to_string()));
+    let lobby = matches!(verdict.decision, Decision::Lobby { .. });
     let response = match verdict.decision {
+        // Issue #18: the same answer, through the same code, whether a phone has the MAC or not.
+        Decision::Lobby { shape } => {
+            state.metrics.lobby();
+            match (shape, verdict.mac) {
+                (Some(shape), Some(mac)) => serve_lobby(snapshot, shape, mac, conn, req, prefix),
+                _ => not_found(),
+            }
+        }
         Decision::Refuse {
             status,
             retry_after,
@@ -296,6 +327,63 @@ async fn respond<B>(
         response,
         phone,
         subject,
+        lobby,
+    }
+}
+
+/// The lobby of `shape` for `mac` (issue #18, `pjprov_core::Snapshot::lobby`): what a name shaped like a
+/// phone's file gets when no secret may go with it, or 404 where the shape has none. Its headers depend on
+/// nothing but the shape (no entity tag, no ranges), its body on the MAC and the request's facts alone.
+fn serve_lobby<B>(
+    snapshot: &Snapshot,
+    shape: pjprov_core::ShapeId,
+    mac: Mac,
+    conn: &Conn,
+    req: &Request<B>,
+    prefix: &str,
+) -> Response<Body> {
+    let header = |name: header::HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let request = pjprov_core::Request::new(
+        normalize(conn.local.ip()),
+        if conn.tls {
+            pjprov_core::Scheme::Https
+        } else {
+            pjprov_core::Scheme::Http
+        },
+        conn.local.port(),
+        header(header::HOST),
+        prefix,
+        header(header::USER_AGENT),
+    );
+    match snapshot.lobby(shape, mac, request) {
+        None => not_found(),
+        Some(Ok(lobby)) => {
+            let len = lobby.body.len();
+            let mut response = Response::new(if req.method() == Method::HEAD {
+                Body::Empty
+            } else {
+                Body::full(lobby.body)
+            });
+            let out = response.headers_mut();
+            out.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_maybe_shared(lobby.mime)
+                    .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream")),
+            );
+            out.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+            out.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-cache, no-store"),
+            );
+            response
+        }
+        Some(Err(failure)) => {
+            tracing::error!(error = %failure, "cannot render the lobby");
+            plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "500 Internal Server Error\n",
+            )
+        }
     }
 }
 

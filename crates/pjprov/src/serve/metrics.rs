@@ -26,6 +26,8 @@ pub struct Metrics {
     last_reload_ok: std::sync::atomic::AtomicBool,
     notifies: [AtomicU64; crate::notify::Outcome::ALL.len()],
     phones_changed: AtomicU64,
+    /// Answers with the lobby (issue #18).
+    lobbies: AtomicU64,
 }
 
 /// TFTP request results: (pseudo-status, label).
@@ -65,6 +67,8 @@ pub struct Gauges {
     pub digest_nonces: usize,
     /// Replayed Digest requests refused.
     pub digest_replays: u64,
+    /// Provisioning windows open now (issue #18).
+    pub enrol_windows: usize,
 }
 
 impl Default for Metrics {
@@ -88,6 +92,7 @@ impl Default for Metrics {
             last_reload_ok: std::sync::atomic::AtomicBool::new(false),
             notifies: Default::default(),
             phones_changed: AtomicU64::new(0),
+            lobbies: AtomicU64::new(0),
         }
     }
 }
@@ -111,6 +116,11 @@ impl Metrics {
             self.not_modified.fetch_add(1, Ordering::Relaxed);
         }
         self.bytes_sent.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// A request answered with the lobby (or the 404 of a shape without one).
+    pub fn lobby(&self) {
+        self.lobbies.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn refused(&self, why: Refusal) {
@@ -374,6 +384,18 @@ impl Metrics {
             &[(String::new(), gauges.throttle_refused as u64)],
         );
         metric(
+            "lobby_answers_total",
+            "counter",
+            "Requests for a phone's file answered with the lobby (no secret): unknown MACs, phones outside their window or without proof.",
+            &[(String::new(), self.lobbies.load(Ordering::Relaxed))],
+        );
+        metric(
+            "enrol_windows_open",
+            "gauge",
+            "Provisioning windows open now.",
+            &[(String::new(), gauges.enrol_windows as u64)],
+        );
+        metric(
             "digest_nonces",
             "gauge",
             "Live Digest nonces whose nonce counts are tracked.",
@@ -408,6 +430,7 @@ mod tests {
             warnings: 1,
         });
         m.refused(Refusal::Throttled);
+        m.lobby();
         let text = m.render(Gauges {
             throttle_clients: 7,
             throttle_refused: 1,
@@ -417,6 +440,7 @@ mod tests {
             database_failures: 4,
             digest_nonces: 5,
             digest_replays: 6,
+            enrol_windows: 7,
         });
         for line in [
             "pjprov_http_requests_total{status=\"200\"} 2",
@@ -440,6 +464,8 @@ mod tests {
             "pjprov_database_failures_total 4",
             "pjprov_digest_nonces 5",
             "pjprov_digest_replays_total 6",
+            "pjprov_enrol_windows_open 7",
+            "pjprov_lobby_answers_total 1",
             "pjprov_build_info{version=",
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");

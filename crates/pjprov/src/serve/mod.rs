@@ -71,6 +71,18 @@ async fn serve(args: &ServeArgs, log: Arc<crate::logging::Sink>) -> anyhow::Resu
     }
     let inventory = Arc::new(inventory);
     state.inventory = inventory.clone();
+    // Issue #18: provisioning windows live in the inventory's database; without one, none can open.
+    let enrolment = match inventory.store() {
+        Some(store) => crate::access::enrol::Enrolment::load(store),
+        None => crate::access::enrol::Enrolment::unavailable(
+            "the state directory cannot be used".into(),
+        ),
+    };
+    if let Some(problem) = enrolment.problem() {
+        tracing::warn!(target: crate::access::SECURITY,
+            "{problem}: every provisioning window counts as closed (phones under enrol = window get the lobby until it is fixed)");
+    }
+    state.access = std::mem::take(&mut state.access).with_enrolment(enrolment);
     let state = Arc::new(state);
     let writer = {
         let inventory = inventory.clone();

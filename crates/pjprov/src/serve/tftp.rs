@@ -134,7 +134,8 @@ impl Handler for Files {
         let started = std::time::Instant::now();
         let snapshot = self.state.snapshot.load_full();
         let mut seen = None;
-        let (result, audit) = self.open(&snapshot, *client, path, &mut seen);
+        let mut lobby = false;
+        let (result, audit) = self.open(&snapshot, *client, path, &mut seen, &mut lobby);
         let status = match &result {
             Ok(_) => 200,
             Err(packet::Error::FileNotFound) => 404,
@@ -154,9 +155,22 @@ impl Handler for Files {
                 status,
                 protocol: "tftp",
             };
-            self.state.inventory.record(*subject, fetch);
+            match (lobby, audit) {
+                // Issue #18: a lobby is no fetch of the phone's files.
+                (true, Some(mac)) => {
+                    let configured = matches!(
+                        subject,
+                        pjprov_core::Subject::Phone { .. }
+                            | pjprov_core::Subject::PhoneShaped { phone: Some(_), .. }
+                    );
+                    self.state.inventory.lobby_served(mac, configured, fetch);
+                }
+                _ => self.state.inventory.record(*subject, fetch),
+            }
         }
-        if let Some(mac) = audit {
+        if let Some(mac) = audit
+            && !lobby
+        {
             self.state
                 .access
                 .served(&snapshot, client.ip(), mac, status);
@@ -176,7 +190,9 @@ impl Handler for Files {
             micros: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
             protocol: "tftp",
             user_agent: "",
-            phone: mac_text.as_deref().map(|mac| (mac, "none")),
+            phone: mac_text
+                .as_deref()
+                .map(|mac| (mac, if lobby { "lobby" } else { "none" })),
         });
         result
     }
@@ -204,13 +220,15 @@ impl Handler for Files {
 
 impl Files {
     /// Opens `path` for `client`; also returns the MAC to audit, when the name concerns a phone.
-    /// `seen` is set to what the request was about (for the inventory), with the entity tag of what went.
+    /// `seen` is set to what the request was about (for the inventory), with the entity tag of what went;
+    /// `lobby` to whether the answer is the lobby (issue #18).
     fn open(
         &self,
         snapshot: &Snapshot,
         client: SocketAddr,
         path: &Path,
         seen: &mut Option<(pjprov_core::Subject, String, Option<String>)>,
+        lobby: &mut bool,
     ) -> (Opened, Option<pjprov_core::Mac>) {
         // The network ACL before anything else.
         let ip = normalize(client.ip());
@@ -259,10 +277,22 @@ impl Files {
             }
             // TFTP carries no credentials: only the profiles [tftp] lists get this far.
             Decision::Challenge(_) | Decision::Proceed => {}
+            // Issue #18: the lobby of the name's shape, whether a phone has the MAC or not.
+            Decision::Lobby { .. } => *lobby = true,
         }
-        let Some(route) = route else {
-            return (Err(packet::Error::FileNotFound), mac);
+        let lobby_shape = match verdict.decision {
+            Decision::Lobby { shape } => {
+                self.state.metrics.lobby();
+                match (shape, mac) {
+                    (Some(shape), Some(mac)) => Some((shape, mac)),
+                    _ => return (Err(packet::Error::FileNotFound), mac),
+                }
+            }
+            _ => None,
         };
+        if lobby_shape.is_none() && route.is_none() {
+            return (Err(packet::Error::FileNotFound), mac);
+        }
         if self.active.load(Ordering::Relaxed) >= self.max_transfers {
             self.state.hush.log(ip, "tftp-busy", || {
                 tracing::warn!(client = %ip, "TFTP busy: too many transfers at once");
@@ -288,18 +318,23 @@ impl Files {
             );
         };
         let deadline = std::time::Instant::now() + snapshot.settings().tftp.transfer_lifetime;
+        let slots = Slots {
+            _client: slot,
+            deadline,
+        };
         let mut etag = None;
-        let opened = self.read(
-            snapshot,
-            route,
-            route.wildcard_match(name),
-            client,
-            Slots {
-                _client: slot,
-                deadline,
-            },
-            &mut etag,
-        );
+        let opened = match (lobby_shape, route) {
+            (Some((shape, mac)), _) => self.read_lobby(snapshot, shape, mac, client, slots),
+            (None, Some(route)) => self.read(
+                snapshot,
+                route,
+                route.wildcard_match(name),
+                client,
+                slots,
+                &mut etag,
+            ),
+            (None, None) => Err(packet::Error::FileNotFound),
+        };
         if let Some(seen) = seen {
             seen.2 = etag;
         }
@@ -361,6 +396,42 @@ impl Files {
                         Err(packet::Error::FileNotFound)
                     }
                 }
+            }
+        }
+    }
+
+    /// The lobby of `shape` for `mac` (issue #18), as HTTP serves it: no entity tag.
+    fn read_lobby(
+        &self,
+        snapshot: &Snapshot,
+        shape: pjprov_core::ShapeId,
+        mac: pjprov_core::Mac,
+        client: SocketAddr,
+        slots: Slots,
+    ) -> Opened {
+        let guard = Active::new(self.active.clone());
+        let request = pjprov_core::Request::new(
+            self.server_address(client),
+            pjprov_core::Scheme::Tftp,
+            self.bound.port(),
+            None,
+            "",
+            None,
+        );
+        match snapshot.lobby(shape, mac, request) {
+            None => Err(packet::Error::FileNotFound),
+            Some(Ok(lobby)) => {
+                let len = lobby.body.len() as u64;
+                let reader = Guarded {
+                    inner: futures_lite::io::Cursor::new(lobby.body),
+                    _active: guard,
+                    slots,
+                };
+                Ok((Box::new(reader), Some(len)))
+            }
+            Some(Err(failure)) => {
+                tracing::error!(error = %failure, "cannot render the lobby for TFTP");
+                Err(packet::Error::FileNotFound)
             }
         }
     }

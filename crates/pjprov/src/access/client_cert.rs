@@ -165,6 +165,71 @@ fn macs_in_general_name(name: &GeneralName, found: &mut Vec<Mac>) -> Option<Stri
     Some(format!("{label}:{}", text.escape_default()))
 }
 
+/// A vendor's factory CA, from `data/device-cas.tsv` (sources there).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownCa {
+    /// The vendor.
+    pub vendor: &'static str,
+    /// The CA's name.
+    pub name: &'static str,
+    /// Where it is published.
+    pub source: &'static str,
+    /// Its SHA-256 fingerprint, once verified.
+    pub sha256: Option<[u8; 32]>,
+}
+
+const DEVICE_CAS: &str = include_str!("../../data/device-cas.tsv");
+
+/// The table of vendors' factory CAs. A line that does not read is skipped (the unit test keeps the file
+/// well formed).
+pub fn known_cas() -> Vec<KnownCa> {
+    DEVICE_CAS
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .filter_map(|line| {
+            let mut cells = line.split('\t');
+            let (vendor, name, source, sha256) =
+                (cells.next()?, cells.next()?, cells.next()?, cells.next()?);
+            let sha256 = match sha256 {
+                "-" => None,
+                hex => Some(fingerprint_from_hex(hex)?),
+            };
+            Some(KnownCa {
+                vendor,
+                name,
+                source,
+                sha256,
+            })
+        })
+        .collect()
+}
+
+fn fingerprint_from_hex(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.replace(':', "");
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// A CA certificate of `tls_client_ca`, as the log describes it: its subject, its SHA-256 fingerprint
+/// (hex), and the vendor's CA of [`known_cas`] with that fingerprint, if any.
+pub fn describe_ca(der: &[u8]) -> (String, String, Option<KnownCa>) {
+    use sha2::Digest;
+    let digest: [u8; 32] = sha2::Sha256::digest(der).into();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let subject = Certificate::from_der(der).map_or_else(
+        |_| "(unreadable certificate)".to_owned(),
+        |c| c.tbs_certificate().subject().to_string(),
+    );
+    let known = known_cas().into_iter().find(|ca| ca.sha256 == Some(digest));
+    (subject, hex, known)
+}
+
 impl fmt::Display for CertIdentity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.subject)
@@ -409,5 +474,37 @@ mod tests {
         // Text from a certificate cannot forge a log line.
         let sneaky = CertIdentity::from_der(&with_san(&o, vec![ia5("a\nb")], None));
         assert!(!sneaky.subject.contains('\n'));
+    }
+
+    #[test]
+    fn the_table_of_factory_cas_reads() {
+        let lines = DEVICE_CAS
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .count();
+        let cas = known_cas();
+        assert_eq!(cas.len(), lines, "every line of data/device-cas.tsv reads");
+        for ca in &cas {
+            assert!(
+                !ca.vendor.is_empty() && !ca.name.is_empty() && !ca.source.is_empty(),
+                "{ca:?}"
+            );
+        }
+        assert!(cas.iter().any(|c| c.vendor == "Poly"));
+        let mut params = rcgen::CertificateParams::default();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "Test Device CA");
+        let key = rcgen::KeyPair::generate().unwrap();
+        let der = params.self_signed(&key).unwrap().der().to_vec();
+        let (subject, hex, known) = describe_ca(&der);
+        assert!(subject.contains("Test Device CA"));
+        assert_eq!(hex.len(), 64);
+        assert_eq!(known, None);
+        assert_eq!(fingerprint_from_hex(&hex).map(|f| f.to_vec()), {
+            use sha2::Digest;
+            Some(sha2::Sha256::digest(&der).to_vec())
+        });
     }
 }

@@ -27,7 +27,7 @@ use std::time::Instant;
 use pjprov_core::settings::Settings;
 use pjprov_core::{Mac, Snapshot, Subject};
 
-pub use client_cert::CertIdentity;
+pub use client_cert::{CertIdentity, describe_ca};
 use credentials::NonceKey;
 pub use decide::{Decision, Event, HttpFacts, Proof, Protocol, Refusal, Verdict};
 use decide::{EnrolEffect, Facts, NoTrace, Step, Trace};

@@ -38,6 +38,18 @@ pub fn server_config(files: &TlsFiles) -> Result<Option<Arc<rustls::ServerConfig
             let certs = CertificateDer::pem_file_iter(ca)
                 .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
                 .map_err(|e| format!("{}: cannot read CA certificates: {e}", ca.display()))?;
+            // Issue #18: which vendors' factory CAs these are, by fingerprint (data/device-cas.tsv).
+            for cert in &certs {
+                let (subject, sha256, known) = crate::access::describe_ca(cert);
+                match known {
+                    Some(known) => {
+                        tracing::info!(file = %ca.display(), ca = %subject, sha256 = %sha256,
+                        vendor = known.vendor, "client CA: {}'s factory CA", known.vendor)
+                    }
+                    None => tracing::info!(file = %ca.display(), ca = %subject, sha256 = %sha256,
+                        "client CA: not in pjprov's table of factory CAs (compare its fingerprint with your vendor's)"),
+                }
+            }
             let (added, ignored) = roots.add_parsable_certificates(certs);
             if added == 0 {
                 return Err(format!("{}: no usable CA certificate in it", ca.display()));

@@ -2,8 +2,8 @@
 //! (`docs/api.md`).
 //!
 //! Reading is open to whoever reaches the address (loopback by default). Anything that changes state
-//! (`POST /api/v1/notify`) answers loopback clients only, unless `[admin] token` is set and presented as
-//! `Authorization: Bearer TOKEN` ([`may_change`]).
+//! (`POST /api/v1/notify`, `POST /api/v1/enrol/open` and `/close`) answers loopback clients only, unless
+//! `[admin] token` is set and presented as `Authorization: Bearer TOKEN` ([`may_change`]).
 
 use std::convert::Infallible;
 use std::sync::Arc;

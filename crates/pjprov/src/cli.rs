@@ -40,7 +40,7 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct Dirs {
     /// The Asterisk config directory (pjsip.conf, pjsip_wizard.conf, phoneprov.conf, pjprov.conf).
-    #[arg(long, value_name = "DIR", default_value = "/etc/asterisk")]
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_CONFIG_DIR)]
     pub config_dir: PathBuf,
     /// The Asterisk data directory: templates and static files are under DIR/phoneprov/.
     #[arg(long, value_name = "DIR", default_value = "/var/lib/asterisk")]
@@ -86,7 +86,22 @@ impl Dirs {
 pub struct CheckArgs {
     #[command(flatten)]
     pub dirs: Dirs,
+    /// Output format: text (FILE:LINE: error|warning: MESSAGE lines, then a summary) or one JSON document.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckFormat {
+    /// One problem a line, then a summary, for people.
+    Text,
+    /// {"usable", "errors", "warnings", "phones", "routes", "rejected", "problems": [{"file", "line",
+    /// "severity", "message"}], "summary"}, for programs.
+    Json,
+}
+
+/// Where Asterisk keeps its configuration.
+pub const DEFAULT_CONFIG_DIR: &str = "/etc/asterisk";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ListFormat {
@@ -127,7 +142,7 @@ pub struct RenderArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ConfigDir {
     /// The Asterisk config directory (pjsip.conf, phoneprov.conf, pjprov.conf).
-    #[arg(long, value_name = "DIR", default_value = "/etc/asterisk")]
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_CONFIG_DIR)]
     pub config_dir: PathBuf,
 }
 

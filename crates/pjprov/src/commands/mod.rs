@@ -22,12 +22,3 @@ pub fn print_diagnostics(diagnostics: &[Diagnostic], min: Severity) -> std::io::
     }
     Ok(())
 }
-
-/// Prints every diagnostic to stdout (what `check` reports).
-pub fn print_diagnostics_to_stdout(diagnostics: &[Diagnostic]) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
-    for d in diagnostics {
-        writeln!(out, "{d}")?;
-    }
-    Ok(())
-}

@@ -2,6 +2,7 @@
 
 pub mod admin_client;
 pub mod check;
+pub mod completions;
 pub mod dump;
 pub mod explain;
 pub mod list;

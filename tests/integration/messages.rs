@@ -341,7 +341,7 @@ fn version_names_the_commit() {
     }
 }
 
-const COMMANDS: [&str; 9] = [
+const COMMANDS: [&str; 10] = [
     "serve",
     "check",
     "list",
@@ -350,6 +350,7 @@ const COMMANDS: [&str; 9] = [
     "explain",
     "status",
     "notify",
+    "health",
     "completions",
 ];
 
@@ -387,4 +388,39 @@ fn every_command_has_a_manual_page() {
     assert!(page("pjprov-check.1").contains("\\-\\-format"));
     let hidden = Path::new("pjprov-man.1");
     assert!(!dir.path().join(hidden).exists(), "`man` itself is hidden");
+}
+
+#[test]
+fn health_is_an_exit_code() {
+    let fx = working();
+    let server = Server::start(&fx.etc(), &fx.data(), &[]);
+    let admin = server.admin.unwrap().to_string();
+    let out = run(&["health", "--admin", &admin]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("ok"), "{}", stdout(&out));
+    drop(server);
+
+    let fx = Fixture::new();
+    fx.config("pjsip.conf", "[a](nosuchbase)\n")
+        .config("phoneprov.conf", "[p]\n${MAC}.cfg => p.cfg\n");
+    let mut options = crate::util::Options::new(&fx.etc(), &fx.data());
+    options.expect_phones = false;
+    let server = options.start();
+    let admin = server.admin.unwrap().to_string();
+    let out = run(&["health", "--admin", &admin]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("pjsip.conf:1: error: inheritance requested"),
+        "{}",
+        stderr(&out)
+    );
+    drop(server);
+
+    let out = run(&["health", "--admin", &admin]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("is `pjprov serve` running?"),
+        "{}",
+        stderr(&out)
+    );
 }

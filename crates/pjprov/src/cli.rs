@@ -31,6 +31,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Ask the running server to tell phones to fetch their files again (SIP NOTIFY through Asterisk).
     Notify(NotifyArgs),
+    /// Whether the running server serves a usable configuration (its /healthz): exit 0 if so, else 1.
+    Health(HealthArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell) on standard output.
     Completions(CompletionsArgs),
     /// Print the manual page (roff) on standard output, or write one page per command to a directory.
@@ -378,6 +380,12 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    #[command(flatten)]
+    pub admin: AdminClient,
 }
 
 #[derive(Debug, Args)]

@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => commands::explain::run(args),
         Command::Status(args) => commands::status::run(args),
         Command::Notify(args) => commands::notify::run(args),
+        Command::Health(args) => commands::health::run(args),
         Command::Completions(args) => commands::completions::run(args),
         Command::Man(args) => commands::man::run(args),
     };

@@ -5,6 +5,7 @@ pub mod check;
 pub mod completions;
 pub mod dump;
 pub mod explain;
+pub mod health;
 pub mod list;
 pub mod man;
 pub mod notify;

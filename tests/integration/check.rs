@@ -98,7 +98,7 @@ fn an_unusable_configuration_is_an_error() {
         format!(
             "{etc}/phoneprov.conf: error: '{etc}/phoneprov.conf' does not exist\n\
              1 error, 0 warnings; the configuration cannot be used (phoneprov.conf rejected as a whole): \
-             nothing is served to phones\n"
+             phones would get nothing (503)\n"
         )
     );
 }
@@ -135,10 +135,20 @@ fn every_file_is_checked_in_one_run_even_when_one_cannot_be_used() {
     .config(
         "pjprov.conf",
         "[general]\nlisten = 8088\n[tftp]\nbogus = 1\n",
+    )
+    // A wizard naming pjsip.conf's transport: no error about it while pjsip.conf cannot be read.
+    .config(
+        "pjsip_wizard.conf",
+        "[w]\ntype = wizard\ntransport = udp\nhas_phoneprov = yes\nphoneprov/MAC = 0004f2000009\n\
+         phoneprov/PROFILE = p\n",
     );
     let (code, out) = check(&fx);
     assert_eq!(code, 1, "{out}");
     assert_problems_then_summary(&out);
+    assert!(
+        !out.contains("transport"),
+        "no consequence of pjsip.conf is reported: {out}"
+    );
     for expected in [
         "pjsip.conf:5: error: the file 'nothere.conf' was listed as a #include but it does not exist",
         "phoneprov.conf:2: error: profile 'p': static file",
@@ -150,7 +160,7 @@ fn every_file_is_checked_in_one_run_even_when_one_cannot_be_used() {
     assert!(
         out.ends_with(
             "4 errors, 0 warnings; the configuration cannot be used (pjprov.conf, pjsip.conf rejected as a \
-             whole): nothing is served to phones\n"
+             whole): phones would get nothing (503)\n"
         ),
         "{out}"
     );

@@ -72,6 +72,9 @@ impl Snapshot {
         };
         let pjsip = files.load("pjsip.conf", Need::Required);
         let wizard = files.load("pjsip_wizard.conf", Need::Optional);
+        // Objects refer to each other across the two files: from one alone, the references to the other
+        // would be reported as errors that are not there.
+        let objects_usable = !files.fatal;
         let phoneprov = files.load("phoneprov.conf", Need::Required);
         let own = files.load(settings::FILE_NAME, Need::Guard);
         // sorcery.conf, extconfig.conf, res_pgsql.conf and the files their mappings name.
@@ -88,14 +91,20 @@ impl Snapshot {
         } = files;
         // A file that cannot be used rejects the configuration, but only at the end: what does not depend
         // on it is still checked, so one run (`pjprov check`) reports every problem. Without pjsip.conf (or
-        // with a file it needs unusable) there are no phones, or not all of them: pjprov.conf's errors are
-        // still reported, not its warnings (which say what its settings mean for the phones).
+        // pjsip_wizard.conf) there are no phones: pjprov.conf's errors are still reported, not its warnings
+        // (which say what its settings mean for the phones).
         let mut rejected = guard_unusable || fatal;
         let phones_complete = !fatal;
         let no_config = asterisk_config::Config::default();
         let Some(objects) = mapped.objects(
-            pjsip.as_ref().map_or(&no_config, |l| &l.config),
-            wizard.as_ref().map(|w| &w.config),
+            pjsip
+                .as_ref()
+                .filter(|_| objects_usable)
+                .map_or(&no_config, |l| &l.config),
+            wizard
+                .as_ref()
+                .filter(|_| objects_usable)
+                .map(|w| &w.config),
             options.realtime.as_deref(),
             &mut diagnostics,
         ) else {

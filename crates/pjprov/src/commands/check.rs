@@ -134,11 +134,13 @@ impl Report {
         match self.built {
             Some(built) => format!("{counts}; {} phones, {} routes", built.phones, built.routes),
             None if self.rejected.is_empty() => {
-                format!("{counts}; the configuration cannot be used: nothing is served to phones")
+                format!(
+                    "{counts}; the configuration cannot be used: phones would get nothing (503)"
+                )
             }
             None => format!(
-                "{counts}; the configuration cannot be used ({} rejected as a whole): nothing is served \
-                 to phones",
+                "{counts}; the configuration cannot be used ({} rejected as a whole): phones would get \
+                 nothing (503)",
                 self.rejected.join(", ")
             ),
         }

@@ -22,10 +22,18 @@ fn working() -> Fixture {
 }
 
 /// Runs `serve` with `args`, expecting it to exit by itself within 20 s; returns its exit code and stderr.
+/// Its state goes into the fixture unless `args` says where.
 fn serve_exits(command: Command, fx: &Fixture, args: &[&str]) -> (Option<i32>, String) {
     let mut command = command;
+    if !args.contains(&"--state-dir") {
+        command
+            .arg("serve")
+            .arg("--state-dir")
+            .arg(fx.dir.path().join("state"));
+    } else {
+        command.arg("serve");
+    }
     let mut child = command
-        .arg("serve")
         .arg("--config-dir")
         .arg(fx.etc())
         .arg("--data-dir")
@@ -194,6 +202,8 @@ fn start_under_systemd(fx: &Fixture) -> (Vec<String>, std::process::Child, UnixD
         .unwrap();
     let child = pjprov()
         .arg("serve")
+        .arg("--state-dir")
+        .arg(fx.dir.path().join("state"))
         .arg("--config-dir")
         .arg(fx.etc())
         .arg("--data-dir")

@@ -12,6 +12,7 @@ mod fleet;
 mod golden;
 mod hostile;
 mod list;
+mod messages;
 mod pki;
 mod postgres;
 mod realtime;

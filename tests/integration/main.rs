@@ -14,6 +14,7 @@ mod golden;
 mod hostile;
 mod list;
 mod lobby;
+mod messages;
 mod named_acl;
 mod pki;
 mod postgres;

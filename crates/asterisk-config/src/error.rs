@@ -324,21 +324,39 @@ impl<E: HasSeverity> Diagnostic<E> {
     }
 }
 
+/// `FILE:LINE: severity: message`, or `FILE: severity: message` for a problem of the whole file (line 0
+/// is no line: it is never shown).
 impl<E: HasSeverity + fmt::Display> fmt::Display for Diagnostic<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}: {}: {}",
-            self.file.display(),
-            self.line,
-            self.severity(),
-            self.error
-        )
+        write!(f, "{}", self.file.display())?;
+        if self.line > 0 {
+            write!(f, ":{}", self.line)?;
+        }
+        write!(f, ": {}: {}", self.severity(), self.error)
     }
 }
 
 impl<E: HasSeverity + std::error::Error + 'static> std::error::Error for Diagnostic<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         Some(&self.error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_whole_file_problem_shows_no_line() {
+        let whole = Diagnostic::new("pjsip.conf", 0, Error::NoCategory);
+        assert!(
+            whole.to_string().starts_with("pjsip.conf: error: "),
+            "{whole}"
+        );
+        let line = Diagnostic::new("pjsip.conf", 7, Error::NoCategory);
+        assert!(
+            line.to_string().starts_with("pjsip.conf:7: error: "),
+            "{line}"
+        );
     }
 }

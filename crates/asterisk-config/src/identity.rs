@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-/// "permission denied: pjprov runs as user 'pjprov' (uid 998); the file belongs to 'root' (uid 0),
+/// "permission denied: pjprov runs as user 'pjprov' (uid 998); it belongs to user 'root' (uid 0) with
 /// mode 0600 ...".
 pub(crate) fn permission_denied(path: &Path) -> String {
     let me = effective_uid();
@@ -15,7 +15,7 @@ pub(crate) fn permission_denied(path: &Path) -> String {
     }
     if let Some((owner, mode)) = owner_and_mode(path) {
         text.push_str(&format!(
-            "; the file belongs to {} with mode {:04o}",
+            "; it belongs to {} with mode {:04o}",
             describe_user(owner),
             mode & 0o7777
         ));

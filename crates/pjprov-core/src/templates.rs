@@ -24,10 +24,18 @@ pub enum FileProblem {
 }
 
 impl FileProblem {
-    fn from_io(error: &std::io::Error) -> FileProblem {
+    /// What reading `path` failing with `error` means. "Permission denied" says who pjprov runs as and who
+    /// owns the file, as for config files.
+    fn from_io(error: &std::io::Error, path: &Path) -> FileProblem {
         match error.kind() {
             std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory => {
                 FileProblem::Missing(error.to_string())
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                match asterisk_config::Error::read(path.to_owned(), error) {
+                    asterisk_config::Error::Read { reason, .. } => FileProblem::Unreadable(reason),
+                    other => FileProblem::Unreadable(other.to_string()),
+                }
             }
             _ => FileProblem::Unreadable(error.to_string()),
         }
@@ -45,8 +53,12 @@ pub fn resolve_inside(dir: &Path, name: &str) -> Result<PathBuf, FileProblem> {
         return Err(FileProblem::Outside);
     }
     let path = dir.join(relative);
-    let canonical = path.canonicalize().map_err(|e| FileProblem::from_io(&e))?;
-    let root = dir.canonicalize().map_err(|e| FileProblem::from_io(&e))?;
+    let canonical = path
+        .canonicalize()
+        .map_err(|e| FileProblem::from_io(&e, &path))?;
+    let root = dir
+        .canonicalize()
+        .map_err(|e| FileProblem::from_io(&e, dir))?;
     if canonical.starts_with(&root) {
         Ok(canonical)
     } else {
@@ -155,7 +167,7 @@ impl TemplateStore {
     /// Reads a template file's bytes.
     pub fn read(&self, name: &str) -> Result<Vec<u8>, FileProblem> {
         let path = self.locate(name)?;
-        std::fs::read(&path).map_err(|e| FileProblem::from_io(&e))
+        std::fs::read(&path).map_err(|e| FileProblem::from_io(&e, &path))
     }
 
     /// Loads (once) and returns the parsed template `name`.

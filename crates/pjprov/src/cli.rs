@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 /// Phone provisioning for Asterisk: serves each phone its config file, built from pjsip.conf and
 /// phoneprov.conf exactly as res_phoneprov would.
 #[derive(Debug, Parser)]
-#[command(name = "pjprov", version, about, max_term_width = 110)]
+#[command(name = "pjprov", version = crate::version::VERSION, about, max_term_width = 110)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -33,16 +33,35 @@ pub enum Command {
     Notify(NotifyArgs),
     /// Provisioning windows on the running server: open (`--for 30m`), close, list.
     Enrol(crate::commands::enrol::EnrolArgs),
-    /// Print the manual page (roff) on standard output.
+    /// Whether the running server serves a usable configuration (its /healthz): exit 0 if so, else 1.
+    Health(HealthArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell) on standard output.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) on standard output, or write one page per command to a directory.
     #[command(hide = true)]
-    Man,
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell, e.g. bash (load with `source <(pjprov completions bash)`, or install the output as
+    /// /usr/share/bash-completion/completions/pjprov).
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write pjprov.1 and a pjprov-COMMAND.1 for every command into DIR instead of printing pjprov.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// Where Asterisk's configuration and data live.
 #[derive(Debug, Clone, Args)]
 pub struct Dirs {
     /// The Asterisk config directory (pjsip.conf, pjsip_wizard.conf, phoneprov.conf, pjprov.conf).
-    #[arg(long, value_name = "DIR", default_value = "/etc/asterisk")]
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_CONFIG_DIR)]
     pub config_dir: PathBuf,
     /// The Asterisk data directory: templates and static files are under DIR/phoneprov/.
     #[arg(long, value_name = "DIR", default_value = "/var/lib/asterisk")]
@@ -88,7 +107,22 @@ impl Dirs {
 pub struct CheckArgs {
     #[command(flatten)]
     pub dirs: Dirs,
+    /// Output format: text (FILE:LINE: error|warning: MESSAGE lines, then a summary) or one JSON document.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckFormat {
+    /// One problem a line, then a summary, for people.
+    Text,
+    /// {"usable", "errors", "warnings", "phones", "routes", "rejected", "problems": [{"file", "line",
+    /// "severity", "message"}], "summary"}, for programs.
+    Json,
+}
+
+/// Where Asterisk keeps its configuration.
+pub const DEFAULT_CONFIG_DIR: &str = "/etc/asterisk";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ListFormat {
@@ -129,7 +163,7 @@ pub struct RenderArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ConfigDir {
     /// The Asterisk config directory (pjsip.conf, phoneprov.conf, pjprov.conf).
-    #[arg(long, value_name = "DIR", default_value = "/etc/asterisk")]
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_CONFIG_DIR)]
     pub config_dir: PathBuf,
 }
 
@@ -166,9 +200,46 @@ fn admin_listen(text: &str) -> Result<AdminListen, String> {
     if matches!(text.to_ascii_lowercase().as_str(), "none" | "off") {
         return Ok(AdminListen::Off);
     }
-    text.parse()
+    socket_addr(text)
         .map(AdminListen::On)
-        .map_err(|_| format!("'{text}' is not ADDR:PORT or none"))
+        .map_err(|why| format!("{why}, or none"))
+}
+
+/// An `ADDR:PORT` option: on a mistake, says what a valid value looks like (and what was probably meant).
+pub fn socket_addr(text: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::{IpAddr, SocketAddr};
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    const VALID: &str = "a valid one is an IP address and a port, such as 0.0.0.0:8088 (every IPv4 \
+                         address), [::]:8088 (every address) or 192.0.2.10:8088";
+    let hint = if let Ok(port) = text.strip_prefix(':').unwrap_or(text).parse::<u16>() {
+        format!("a port alone is not enough: did you mean 0.0.0.0:{port}?")
+    } else if let Ok(ip) = text.parse::<IpAddr>() {
+        match ip {
+            IpAddr::V4(_) => format!("the port is missing: did you mean {ip}:8088?"),
+            IpAddr::V6(_) => {
+                "an IPv6 address goes in brackets, followed by the port: [ADDRESS]:PORT".to_owned()
+            }
+        }
+    } else if let Some((host, _)) = text.rsplit_once(':') {
+        if host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok()
+        {
+            "the port must be a number from 0 to 65535".to_owned()
+        } else {
+            format!(
+                "'{host}' is not an IP address (host names are not looked up: use the address, \
+                 e.g. 127.0.0.1 for localhost)"
+            )
+        }
+    } else {
+        "no port".to_owned()
+    };
+    Err(format!("{hint}; {VALID}"))
 }
 
 #[derive(Debug, Clone, Args)]
@@ -177,13 +248,13 @@ pub struct ServeArgs {
     pub dirs: Dirs,
     /// Address to serve phones plain HTTP on (repeat for several: IPv4 and IPv6). Default: pjprov.conf's
     /// [general] listen, else 0.0.0.0:8088 (Asterisk's HTTP port).
-    #[arg(long, value_name = "ADDR:PORT")]
+    #[arg(long, value_name = "ADDR:PORT", value_parser = socket_addr)]
     pub listen: Vec<std::net::SocketAddr>,
     /// Serve no plain HTTP (only HTTPS and TFTP), whatever pjprov.conf says.
     #[arg(long)]
     pub no_plain_http: bool,
     /// Address to serve HTTPS on (repeatable); needs a certificate and key.
-    #[arg(long, value_name = "ADDR:PORT")]
+    #[arg(long, value_name = "ADDR:PORT", value_parser = socket_addr)]
     pub tls_listen: Vec<std::net::SocketAddr>,
     /// The server's certificate chain (PEM); overrides pjprov.conf's tls_cert.
     #[arg(long, value_name = "FILE")]
@@ -196,7 +267,7 @@ pub struct ServeArgs {
     pub tls_client_ca: Option<PathBuf>,
     /// Address to serve TFTP on (repeatable, e.g. 0.0.0.0:69). TFTP is off unless this or pjprov.conf's
     /// [tftp] listen is given.
-    #[arg(long, value_name = "ADDR:PORT")]
+    #[arg(long, value_name = "ADDR:PORT", value_parser = socket_addr)]
     pub tftp_listen: Vec<std::net::SocketAddr>,
     /// Address for /metrics and /healthz, or `none`. Default: pjprov.conf's [general] admin_listen, else
     /// 127.0.0.1:8089.
@@ -285,7 +356,8 @@ pub struct AdminClient {
     #[arg(
         long = "admin",
         value_name = "ADDR:PORT",
-        default_value = "127.0.0.1:8089"
+        default_value = "127.0.0.1:8089",
+        value_parser = socket_addr
     )]
     pub admin: std::net::SocketAddr,
     /// The [admin] token, for an admin address other than loopback (or set PJPROV_ADMIN_TOKEN).
@@ -311,6 +383,12 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    #[command(flatten)]
+    pub admin: AdminClient,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ mod notify;
 mod realtime;
 mod serve;
 mod site_key;
+mod version;
 
 use std::process::ExitCode;
 
@@ -29,7 +30,9 @@ fn main() -> ExitCode {
         Command::Status(args) => commands::status::run(args),
         Command::Notify(args) => commands::notify::run(args),
         Command::Enrol(args) => commands::enrol::run(args),
-        Command::Man => commands::man::run(),
+        Command::Health(args) => commands::health::run(args),
+        Command::Completions(args) => commands::completions::run(args),
+        Command::Man(args) => commands::man::run(args),
     };
     match result {
         Ok(code) => code,

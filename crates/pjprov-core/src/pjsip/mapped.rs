@@ -387,7 +387,7 @@ fn realtime_layer(
                     .vars
                     .iter()
                     .filter(|(name, _)| is_field(object_type, name))
-                    .map(|(name, value)| (*name, value.as_str(), here.clone()))
+                    .map(|(name, value)| (*name, value.as_str(), here.clone().into()))
                     .collect();
                 let key = Text::from(key);
                 match object_type {
@@ -443,7 +443,7 @@ fn realtime_layer(
             let entries: Vec<Opt<'_>> = set
                 .vars
                 .iter()
-                .map(|(name, value)| (*name, value.as_str(), here.clone()))
+                .map(|(name, value)| (*name, value.as_str(), here.clone().into()))
                 .collect();
             layer
                 .phoneprovs

@@ -69,7 +69,41 @@ impl Src {
 }
 
 /// An option as written: name, value, place.
-pub(crate) type Opt<'a> = (&'a str, &'a str, Src);
+pub(crate) type Opt<'a> = (&'a str, &'a str, Place<'a>);
+
+/// Where an option is written: an entry of a parsed file (its `Src` made only when something keeps it or
+/// reports on it: 100,000 endpoints' options are read on several cores, and cloning one file's `Arc` for
+/// each of them would make the cores fight over its count), or a place already made.
+#[derive(Debug, Clone)]
+pub(crate) enum Place<'a> {
+    /// An entry of `config`.
+    Entry(&'a Config, asterisk_config::FileId, u32),
+    /// A row, a wizard's derived option.
+    Owned(Src),
+}
+
+impl Place<'_> {
+    /// The place as a `Src`, to keep.
+    pub fn src(&self) -> Src {
+        match self {
+            Place::Entry(config, file, line) => src(config, *file, *line),
+            Place::Owned(src) => src.clone(),
+        }
+    }
+
+    pub fn diag(&self, error: Error) -> Diagnostic {
+        match self {
+            Place::Entry(config, file, line) => Diagnostic::new(config.file(*file), *line, error),
+            Place::Owned(src) => src.diag(error),
+        }
+    }
+}
+
+impl From<Src> for Place<'_> {
+    fn from(src: Src) -> Self {
+        Place::Owned(src)
+    }
+}
 
 /// One entry of a phoneprov object.
 #[derive(Debug, Clone)]
@@ -297,7 +331,7 @@ fn options<'a>(config: &'a Config, section: &'a Section) -> impl Iterator<Item =
         (
             e.key.as_str(),
             e.value.as_str(),
-            src(config, e.file, e.line),
+            Place::Entry(config, e.file, e.line),
         )
     })
 }
@@ -526,10 +560,10 @@ fn phoneprov_from(here: Src, id: &str, entries: &[Opt<'_>]) -> Phoneprov {
         entries: entries
             .iter()
             .filter(|(k, _, _)| !k.eq_ignore_ascii_case("type"))
-            .map(|(key, value, src)| PpEntry {
+            .map(|(key, value, at)| PpEntry {
                 key: Text::from(*key),
                 value: Text::from(*value),
-                src: src.clone(),
+                src: at.src(),
             })
             .collect(),
         src: here,

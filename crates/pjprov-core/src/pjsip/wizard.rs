@@ -76,7 +76,7 @@ pub(super) fn expand<'a>(
             );
         } else {
             if super::last(&vars, "auth_type").is_none() {
-                vars.push(("auth_type", "userpass", here.clone()));
+                vars.push(("auth_type", "userpass", here.clone().into()));
             }
             if options_known("auth", &iauth, &vars, diags)
                 && let Some(auth) = auth_from(&iauth, &vars, &here, diags)
@@ -110,21 +110,21 @@ pub(super) fn expand<'a>(
 
     // The endpoint.
     let mut vars: Vec<Opt<'_>> = prefixed("endpoint/");
-    vars.push(("aors", id.as_str(), here.clone()));
+    vars.push(("aors", id.as_str(), here.clone().into()));
     for (option, value) in [
         ("outbound_proxy", find_last("outbound_proxy")),
         ("transport", find_last("transport")),
     ] {
         if let Some(value) = value.filter(|v| !v.is_empty()) {
-            vars.push((option, value, here.clone()));
+            vars.push((option, value, here.clone().into()));
         }
     }
     let oauth = format!("{id}-oauth");
     if is_true(find_last("sends_auth")) {
-        vars.push(("outbound_auth", oauth.as_str(), here.clone()));
+        vars.push(("outbound_auth", oauth.as_str(), here.clone().into()));
     }
     if is_true(find_last("accepts_auth")) {
-        vars.push(("auth", iauth.as_str(), here.clone()));
+        vars.push(("auth", iauth.as_str(), here.clone().into()));
     }
     if options_known("endpoint", &id, &vars, diags) {
         objects
@@ -171,10 +171,10 @@ fn add_phoneprov(id: &str, here: &Src, entries: Vec<Opt<'_>>, objects: &mut Obje
     let mut pp: Vec<PpEntry> = entries
         .into_iter()
         .filter(|(key, _, _)| !key.eq_ignore_ascii_case("type"))
-        .map(|(key, value, src)| PpEntry {
+        .map(|(key, value, at)| PpEntry {
             key: Text::from(key),
             value: Text::from(value),
-            src,
+            src: at.src(),
         })
         .collect();
     pp.push(PpEntry {

@@ -70,9 +70,13 @@ impl Snapshot {
             diagnostics: Vec::new(),
             watch: Vec::new(),
             fatal: false,
+            guard_unusable: false,
         };
         let pjsip = files.load("pjsip.conf", Need::Required);
         let wizard = files.load("pjsip_wizard.conf", Need::Optional);
+        // Objects refer to each other across the two files: from one alone, the references to the other
+        // would be reported as errors that are not there.
+        let objects_usable = !files.fatal;
         let phoneprov = files.load("phoneprov.conf", Need::Required);
         let own = files.load(settings::FILE_NAME, Need::Guard);
         // sorcery.conf, extconfig.conf, res_pgsql.conf and the files their mappings name.
@@ -84,18 +88,25 @@ impl Snapshot {
             mut diagnostics,
             mut watch,
             fatal,
+            guard_unusable,
             loader,
         } = files;
-        let (Some(pjsip), Some(phoneprov)) = (pjsip, phoneprov) else {
-            return Err(Rejected { diagnostics, watch });
-        };
-        if fatal {
-            return Err(Rejected { diagnostics, watch });
-        }
-
+        // A file that cannot be used rejects the configuration, but only at the end: what does not depend
+        // on it is still checked, so one run (`pjprov check`) reports every problem. Without pjsip.conf (or
+        // pjsip_wizard.conf) there are no phones: pjprov.conf's errors are still reported, not its warnings
+        // (which say what its settings mean for the phones).
+        let mut rejected = guard_unusable || fatal;
+        let phones_complete = !fatal;
+        let no_config = asterisk_config::Config::default();
         let Some(objects) = mapped.objects(
-            &pjsip.config,
-            wizard.as_ref().map(|w| &w.config),
+            pjsip
+                .as_ref()
+                .filter(|_| objects_usable)
+                .map_or(&no_config, |l| &l.config),
+            wizard
+                .as_ref()
+                .filter(|_| objects_usable)
+                .map(|w| &w.config),
             options.realtime.as_deref(),
             &mut diagnostics,
         ) else {
@@ -104,6 +115,9 @@ impl Snapshot {
         // The objects own what they need: free the parsed pjsip configuration (the bulk of a large fleet's
         // memory) before the phones are built, so a reload peaks at the larger of the two, not their sum.
         drop((pjsip, wizard, mapped));
+        let Some(phoneprov) = phoneprov else {
+            return Err(Rejected { diagnostics, watch });
+        };
         let profiles = profile::read(&phoneprov.config, &mut diagnostics);
         if profiles.is_empty() {
             return Err(Rejected { diagnostics, watch });
@@ -131,13 +145,20 @@ impl Snapshot {
         );
         // acl.conf (named ACLs, issue #18) is watched even while a reference to it fails: fixing it must reload.
         push_unique(&mut watch, paths.config_dir.join(settings::ACL_CONF));
-        let settings = match Settings::read(
+        let mut settings_diagnostics = Vec::new();
+        let read = Settings::read(
             own.as_ref().map(|l| &l.config),
             &paths.config_dir,
             &profiles,
             &phones.phones,
-            &mut diagnostics,
-        ) {
+            &mut settings_diagnostics,
+        );
+        diagnostics.extend(
+            settings_diagnostics
+                .into_iter()
+                .filter(|d| phones_complete || d.severity() == crate::Severity::Error),
+        );
+        let settings = match read {
             Some(settings) => settings,
             None => {
                 diagnostics.push(pjsip::file_diag(
@@ -150,7 +171,16 @@ impl Snapshot {
                                 .to_owned(),
                     },
                 ));
-                return Err(Rejected { diagnostics, watch });
+                rejected = true;
+                // The defaults, only to check the rest.
+                Settings::read(
+                    None,
+                    &paths.config_dir,
+                    &profiles,
+                    &phones.phones,
+                    &mut Vec::new(),
+                )
+                .unwrap_or_default()
             }
         };
         for file in settings.general.tls.paths() {
@@ -230,16 +260,14 @@ impl Snapshot {
             &mut diagnostics,
         );
         unreadable.extend(hbs_unreadable);
-        if !unreadable.is_empty() {
-            for (path, reason) in unreadable {
-                let template = path.display().to_string();
-                diagnostics.push(Diagnostic::new(
-                    path,
-                    0,
-                    Error::TemplateUnreadable { template, reason },
-                ));
-            }
-            return Err(Rejected { diagnostics, watch });
+        for (path, reason) in unreadable {
+            let template = path.display().to_string();
+            diagnostics.push(Diagnostic::new(
+                path,
+                0,
+                Error::TemplateUnreadable { template, reason },
+            ));
+            rejected = true;
         }
 
         let mut snapshot = Snapshot {
@@ -259,6 +287,12 @@ impl Snapshot {
             lobbies: Default::default(),
         };
         snapshot.build_routes(&empty_world);
+        if rejected {
+            return Err(Rejected {
+                diagnostics: snapshot.diagnostics,
+                watch: snapshot.watch,
+            });
+        }
         // Issue #18: the lobby of each shape of per-phone names (none unless a profile asks for one).
         snapshot.build_lobbies();
         if let Some(previous) = previous {
@@ -362,7 +396,10 @@ struct Files {
     loader: Loader,
     diagnostics: Vec<Diagnostic>,
     watch: Vec<PathBuf>,
+    /// A file without which nothing can be built is unusable.
     fatal: bool,
+    /// pjprov.conf is unusable: the configuration is rejected, after the rest is checked.
+    guard_unusable: bool,
 }
 
 impl Files {
@@ -382,7 +419,11 @@ impl Files {
                 .map(|d| d.map(Error::Config)),
         );
         if !loaded.valid {
-            self.fatal = true;
+            if need == Need::Guard {
+                self.guard_unusable = true;
+            } else {
+                self.fatal = true;
+            }
             let reason = if loaded.missing {
                 "it is missing".to_owned()
             } else if need == Need::Guard {

@@ -145,7 +145,11 @@ impl HbsTemplates {
                     }
                 },
                 Err(e) => {
-                    unreadable.push((path, e.to_string()));
+                    let reason = match asterisk_config::Error::read(path.clone(), &e) {
+                        asterisk_config::Error::Read { reason, .. } => reason,
+                        other => other.to_string(),
+                    };
+                    unreadable.push((path, reason));
                     continue;
                 }
             };

@@ -2,9 +2,11 @@
 
 pub mod admin_client;
 pub mod check;
+pub mod completions;
 pub mod dump;
 pub mod enrol;
 pub mod explain;
+pub mod health;
 pub mod list;
 pub mod man;
 pub mod notify;
@@ -20,15 +22,6 @@ pub fn print_diagnostics(diagnostics: &[Diagnostic], min: Severity) -> std::io::
     let mut err = std::io::stderr().lock();
     for d in diagnostics.iter().filter(|d| d.severity() >= min) {
         writeln!(err, "{d}")?;
-    }
-    Ok(())
-}
-
-/// Prints every diagnostic to stdout (what `check` reports).
-pub fn print_diagnostics_to_stdout(diagnostics: &[Diagnostic]) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
-    for d in diagnostics {
-        writeln!(out, "{d}")?;
     }
     Ok(())
 }

@@ -169,7 +169,14 @@ impl ListenerSet {
         let task = match socket {
             Bound::Udp(socket) => {
                 if let Ok(addr) = socket.local_addr() {
-                    tracing::info!("serving phones over TFTP on {}", show(addr));
+                    if state.is_ready() {
+                        tracing::info!("serving phones over TFTP on {}", show(addr));
+                    } else {
+                        tracing::warn!(
+                            "serving phones over TFTP on {} (every request is refused until the configuration can be used)",
+                            show(addr)
+                        );
+                    }
                 }
                 tokio::spawn(tftp::serve(
                     socket,
@@ -204,12 +211,19 @@ impl ListenerSet {
                     _ => {
                         let tls = role == Role::Https;
                         if let Some(addr) = local {
-                            tracing::info!(
-                                "serving phones on {}://{}/{}phoneprov/",
+                            let url = format!(
+                                "{}://{}/{}phoneprov/",
                                 if tls { "https" } else { "http" },
                                 show(addr),
                                 setup.prefix
                             );
+                            if state.is_ready() {
+                                tracing::info!("serving phones on {url}");
+                            } else {
+                                tracing::warn!(
+                                    "serving phones on {url}: every request answers 503 until the configuration can be used"
+                                );
+                            }
                         }
                         tokio::spawn(listen::serve(
                             listener,

@@ -170,7 +170,14 @@ async fn serve(args: &ServeArgs, log: Arc<crate::logging::Sink>) -> anyhow::Resu
     if usable {
         systemd::ready("serving");
     } else {
-        systemd::ready("no usable configuration: nothing served to phones (see pjprov check)");
+        // The reason stays on `systemctl status pjprov`'s Status: line.
+        let why = state
+            .problem
+            .load_full()
+            .map_or_else(|| "see pjprov check".to_owned(), |why| why.to_string());
+        systemd::ready(&format!(
+            "no usable configuration: nothing is served to phones until it is fixed: {why}"
+        ));
     }
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -103,10 +103,14 @@ pub fn bind_hints(addr: SocketAddr, udp: bool, error: &std::io::Error) -> Vec<St
                 ));
             }
         }
-        std::io::ErrorKind::PermissionDenied if addr.port() < 1024 => hints.push(
-            "ports below 1024 need CAP_NET_BIND_SERVICE (the systemd unit grants it), or use a port above 1023"
-                .to_owned(),
-        ),
+        std::io::ErrorKind::PermissionDenied if addr.port() < 1024 => hints.push(format!(
+            "port {} is privileged: pjprov needs the CAP_NET_BIND_SERVICE capability for it (the systemd \
+             unit grants it; elsewhere `setcap cap_net_bind_service=+ep {}`), or use a port above 1023",
+            addr.port(),
+            std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| "/usr/bin/pjprov".to_owned())
+        )),
         std::io::ErrorKind::AddrNotAvailable => hints.push(
             "this host has no such address: listen on one of its addresses, or 0.0.0.0 / [::] for all".to_owned(),
         ),

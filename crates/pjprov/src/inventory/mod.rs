@@ -322,8 +322,8 @@ impl Inventory {
     }
 
     /// The entity tags the configuration being served gives each phone's files (set after each reload).
-    pub fn set_current(&self, current: Current) {
-        self.current.store(std::sync::Arc::new(current));
+    pub fn set_current(&self, current: std::sync::Arc<Current>) {
+        self.current.store(current);
     }
 
     /// Notes that a reload changed phone `mac`'s files.
@@ -436,7 +436,7 @@ mod tests {
         // A reload changes its file: stale until it fetches the new bytes.
         let mut current = Current::default();
         current.insert(mac, vec![("0015654aa937.cfg".into(), "\"b\"".into())]);
-        inventory.set_current(current);
+        inventory.set_current(current.into());
         assert_eq!(inventory.state(mac), State::Stale);
         inventory.fetched(mac, fetch("0015654aa937.cfg", "\"b\""));
         assert_eq!(inventory.state(mac), State::Current);

@@ -141,7 +141,7 @@ async fn run(
                         || diff::changed(&Current::default(), &current, &inventory),
                         |before| diff::changed(before, &current, &inventory),
                     );
-                inventory.set_current((*current).clone());
+                inventory.set_current(current.clone());
                 previous = Some(current);
                 let now = jiff::Timestamp::now().as_second();
                 for mac in &changed {

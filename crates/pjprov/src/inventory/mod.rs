@@ -162,21 +162,35 @@ impl Inventory {
     /// Records a request about phone `mac` (a configured one).
     pub fn fetched(&self, mac: Mac, fetch: Fetch<'_>) {
         let now = jiff::Timestamp::now().as_second();
-        {
+        let changed = {
             let mut shard = self.shard(mac).write().unwrap_or_else(|e| e.into_inner());
             let record = shard.entry(mac).or_insert_with(|| PhoneRecord {
                 first_seen: now,
                 ..PhoneRecord::default()
             });
+            // Only a record that changed is written again: a phone polling the same bytes from the same
+            // place within one second (a boot storm's retries, a keep-alive loop) costs the store nothing.
+            let mut changed = record.last_seen != now;
             record.last_seen = now;
-            record.address = Some(fetch.client);
-            record.server = Some(fetch.server);
+            if record.address != Some(fetch.client) {
+                record.address = Some(fetch.client);
+                changed = true;
+            }
+            if record.server != Some(fetch.server) {
+                record.server = Some(fetch.server);
+                changed = true;
+            }
             if record.protocol != fetch.protocol {
                 record.protocol = fetch.protocol.to_owned();
+                changed = true;
             }
-            record.port = fetch.port;
+            if record.port != fetch.port {
+                record.port = fetch.port;
+                changed = true;
+            }
             if record.host.as_deref() != fetch.host {
                 record.host = fetch.host.map(str::to_owned);
+                changed = true;
             }
             if record.user_agent != fetch.user_agent && !fetch.user_agent.is_empty() {
                 record.user_agent = fetch.user_agent.to_owned();
@@ -185,17 +199,21 @@ impl Inventory {
                     record.model = Some(agent.model);
                     record.firmware = Some(agent.firmware);
                 }
+                changed = true;
             }
             if (200..400).contains(&fetch.status) {
-                record.remember(fetch.uri, fetch.etag, now, fetch.status);
+                changed |= record.remember(fetch.uri, fetch.etag, now, fetch.status);
             }
-        }
+            changed
+        };
         self.address_is(fetch.client, mac);
-        self.dirty
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .0
-            .insert(mac);
+        if changed {
+            self.dirty
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .0
+                .insert(mac);
+        }
     }
 
     /// Records a file no single phone owns (a static or shared file) on the phone last seen at the client's
@@ -453,6 +471,32 @@ mod tests {
             inventory.fetched_unknown(mac, fetch("x.cfg", "\"x\""));
         }
         assert_eq!(inventory.unknown().len(), MAX_UNKNOWN);
+    }
+
+    #[test]
+    fn only_a_record_that_changed_is_written_again() {
+        let inventory = Inventory::in_memory();
+        let mac = Mac::parse("0015654aa937").unwrap();
+        let dirty = |inventory: &Inventory| {
+            std::mem::take(&mut inventory.dirty.lock().unwrap().0).contains(&mac)
+        };
+        inventory.fetched(mac, fetch("0015654aa937.cfg", "\"a\""));
+        assert!(dirty(&inventory), "a first fetch");
+        // The same bytes again, from the same place, until the clock moves on: nothing to write. Seconds
+        // are the record's resolution, so a tick between the two fetches is a change too.
+        let mut unchanged = false;
+        for _ in 0..100 {
+            let before = inventory.phone(mac).unwrap();
+            inventory.fetched(mac, fetch("0015654aa937.cfg", "\"a\""));
+            let after = inventory.phone(mac).unwrap();
+            assert_eq!(dirty(&inventory), before != after);
+            unchanged |= before == after;
+        }
+        assert!(unchanged, "a hundred fetches within one second each");
+        inventory.fetched(mac, fetch("0015654aa937.cfg", "\"b\""));
+        assert!(dirty(&inventory), "new bytes");
+        inventory.fetched(mac, fetch("other.cfg", "\"b\""));
+        assert!(dirty(&inventory), "another file");
     }
 
     #[test]

@@ -101,16 +101,19 @@ impl PhoneRecord {
         self.files.iter().find(|f| f.uri == uri)
     }
 
-    /// Records a fetch of `uri`, replacing the previous one.
-    pub fn remember(&mut self, uri: &str, etag: Option<&str>, at: i64, status: u16) {
+    /// Records a fetch of `uri`, replacing the previous one; whether the record changed (a poll of the same
+    /// bytes within the same second changes nothing).
+    pub fn remember(&mut self, uri: &str, etag: Option<&str>, at: i64, status: u16) -> bool {
         match self.files.iter_mut().find(|f| f.uri == uri) {
             // The same file again (a phone's usual poll): no allocation.
             Some(old) => {
+                let changed = old.etag.as_deref() != etag || old.at != at || old.status != status;
                 if old.etag.as_deref() != etag {
                     old.etag = etag.map(str::to_owned);
                 }
                 old.at = at;
                 old.status = status;
+                changed
             }
             None => {
                 let fetched = Fetched {
@@ -125,6 +128,7 @@ impl PhoneRecord {
                     self.files.remove(0);
                 }
                 self.files.push(fetched);
+                true
             }
         }
     }

@@ -208,6 +208,37 @@ fn a_connection_that_never_finishes_its_headers_is_closed() {
 }
 
 #[test]
+fn a_request_framed_two_ways_is_answered_once_and_its_connection_closed() {
+    let (_fx, server) = serve_fixture();
+    let mut stream = std::net::TcpStream::connect(server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // Chunked for pjprov, five bytes of body for a proxy that goes by Content-Length: the second request
+    // would be one only pjprov sees. hyper goes by Transfer-Encoding (RFC 9112 §6.3), drops the
+    // Content-Length and closes the connection after its answer, so nothing after the first body is read.
+    stream
+        .write_all(
+            b"GET /phoneprov/0004f2000100.cfg HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\
+              Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n\
+              GET /phoneprov/0004f2000100.cfg HTTP/1.1\r\nHost: x\r\n\r\n",
+        )
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = stream.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf);
+    assert_eq!(text.matches("HTTP/1.1 ").count(), 1, "{text}");
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("\r\nconnection: close\r\n"),
+        "{text}"
+    );
+    // Either framing alone is fine.
+    let fine = request(server.addr, "GET", "/phoneprov/0004f2000100.cfg", &[]);
+    assert_eq!(fine.status, 200);
+}
+
+#[test]
 fn health_and_metrics_on_the_admin_address() {
     let (_fx, server) = serve_fixture();
     server.get("/phoneprov/0004f2000100.cfg");

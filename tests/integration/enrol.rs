@@ -206,6 +206,58 @@ fn first_boot_window_then_digest_as_the_proof_across_a_restart() {
     assert!(!server.log().contains(SECRET_LATER));
 }
 
+#[test]
+fn turning_enrolment_on_takes_the_phones_configured_then_as_they_are() {
+    // Every policy open: served as before, and no enrolment state is kept.
+    let fx = fixture("[profile:desk]\nlobby = lobby.cfg.hbs\n");
+    let server = serve(&fx, &[]);
+    assert_eq!(
+        get(&server, "127.0.0.1", PHONE),
+        (200, format!("user=100 secret={SECRET}\n"))
+    );
+    let listed = enrol(&server, &["list"]);
+    assert!(listed.contains(&format!("{PHONE}  open ")), "{listed}");
+    // A phone added while enrolment is off is served at once.
+    fx.config("pjsip.conf", &pjsip(true));
+    server.wait_for_log("phones=2", 15);
+    assert_eq!(get(&server, "127.0.0.1", LATER).0, 200);
+    drop(server);
+
+    // Enrolment turned on: both phones were there before it, so neither gets a first-boot window (they
+    // were served without proof all along; `pjprov enrol open` is for that).
+    fx.config(
+        "pjprov.conf",
+        "[profile:desk]\nenrol = window\nfirst_boot_window = 15m\nlobby = lobby.cfg.hbs\n",
+    );
+    let server = serve(&fx, &[]);
+    assert!(is_lobby(&get(&server, "127.0.0.1", PHONE), PHONE));
+    assert!(is_lobby(&get(&server, "127.0.0.1", LATER), LATER));
+    assert!(!server.log().contains("the phone was just added"));
+    let listed = enrol(&server, &["list"]);
+    for mac in [PHONE, LATER] {
+        let row = listed
+            .lines()
+            .find(|l| l.starts_with(mac))
+            .unwrap_or_default();
+        assert!(
+            row.contains(" window ") && !row.contains("until"),
+            "{listed}"
+        );
+    }
+    // Taken out and put back (across a restart), a phone is no phone just added.
+    fx.config("pjsip.conf", &pjsip(false));
+    server.wait_for_log("phones=1", 15);
+    drop(server);
+    let server = serve(&fx, &[]);
+    fx.config("pjsip.conf", &pjsip(true));
+    server.wait_for_log("phones=2", 15);
+    assert!(
+        !server.log().contains("the phone was just added"),
+        "a phone removed for a moment keeps its record: no window"
+    );
+    assert!(is_lobby(&get(&server, "127.0.0.1", LATER), LATER));
+}
+
 /// A server certificate, a device CA and a phone's certificate naming `mac`, in `dir`.
 fn tls_files(dir: &Path, mac: &str) -> (Vec<String>, String, (String, String)) {
     let server_ca = Ca::new("enrol test server CA");

@@ -304,6 +304,15 @@ impl Settings {
             .unwrap_or(&self.default_policy)
     }
 
+    /// Whether any policy (`[auth]`, a profile's, a phone's) holds credentials back by enrolment
+    /// (`enrol = window` or `proof`): without one there is no enrolment state to keep.
+    pub fn uses_enrolment(&self) -> bool {
+        std::iter::once(&self.default_policy)
+            .chain(&self.profile_policies)
+            .chain(self.phone_policies.values())
+            .any(|policy| policy.enrol.mode != EnrolMode::Open)
+    }
+
     /// The strictest of the policies of `profiles` (the profiles sharing a file-name shape): what a MAC that
     /// is no phone's is judged by, so that its answer is the one a real phone of the strictest of them would
     /// get, and tells nothing about which profile, if any, the MAC belongs to. Ties go to the first.

@@ -14,9 +14,11 @@
 //! never taken for "no state": every window counts as closed and none can be opened until it is fixed.
 //! Without a state directory (the inventory in memory), no window can be opened either.
 //!
-//! **First appearance.** The first time pjprov keeps this state (a new state directory, or an upgrade),
-//! the phones configured then are recorded as they are (the baseline): none gets a first-boot window,
-//! since none was just added (`pjprov enrol open --all` opens them on purpose). After that, a MAC not
+//! **First appearance.** The first time pjprov keeps this state (a new state directory, an upgrade, or
+//! a configuration where some policy turns enrolment on after none did), the phones configured then are
+//! recorded as they are (the baseline): none gets a first-boot window, since none was just added
+//! (`pjprov enrol open --all` opens them on purpose). While every policy is `enrol = open`, no state is
+//! kept at all. After that, a MAC not
 //! recorded is a phone just added. The record of a phone removed from the configuration is kept for
 //! [`RETENTION`], so a section that disappears for a while (a typo fixed) does not come back with a new
 //! window.
@@ -327,6 +329,20 @@ impl Enrolment {
         }
         let settings = snapshot.settings();
         let mut table = self.write();
+        if !settings.uses_enrolment() {
+            // Every policy is `enrol = open` (the default): nothing is decided by this state, so none is
+            // kept (at 100,000 phones, a record each and a write of all of them at the first start). When
+            // a policy turns enrolment on, the phones configured then are its baseline.
+            if table.baseline {
+                table.baseline = false;
+                if let Some(store) = &self.store
+                    && let Err(why) = store.forget_enrolment_baseline()
+                {
+                    tracing::warn!("{why}");
+                }
+            }
+            return Vec::new();
+        }
         let first_time = !table.baseline;
         let mut changed: Vec<Mac> = Vec::new();
         let mut opened: Vec<Mac> = Vec::new();

@@ -172,6 +172,18 @@ impl Store {
 
     /// Writes enrolment rows (`None` deletes) and, with `baseline`, marks the baseline as taken: one durable
     /// transaction, committed before this returns.
+    /// Forgets that the enrolment baseline was taken: the next configuration that uses enrolment is taken
+    /// as it is (its phones get no first-boot window).
+    pub fn forget_enrolment_baseline(&self) -> Result<(), String> {
+        let write = || -> Result<(), redb::Error> {
+            let txn = self.db.begin_write()?;
+            txn.open_table(META)?.remove(ENROLMENT_BASELINE)?;
+            txn.commit()?;
+            Ok(())
+        };
+        write().map_err(|e| format!("cannot write the enrolment state: {e}"))
+    }
+
     pub fn write_enrolment(
         &self,
         rows: &[([u8; 6], Option<Vec<u8>>)],

@@ -92,6 +92,18 @@ mount -t proc proc "$root/proc" && mounted+=("$root/proc")
 in_root() { chroot "$root" "$@"; }
 # As the user pjprov.service runs as (setpriv execs: the PID started is pjprov's own).
 as_pjprov() { chroot "$root" setpriv --reuid=pjprov --regid=pjprov --init-groups "$@"; }
+# In the background, a function runs in a subshell whose PID $! would be: pjprov would outlive `kill`. The
+# command itself, then (chroot and setpriv exec what they run: $! is pjprov).
+serve_as_pjprov() {
+    chroot "$root" setpriv --reuid=pjprov --regid=pjprov --init-groups pjprov serve "$@" >"$root/tmp/serve.log" 2>&1 &
+    server=$!
+}
+stop_server() {
+    kill "$server"
+    wait "$server" || true
+    server=
+    ! pgrep -f "pjprov serve .*--listen 127.0.0.1:$port " >/dev/null || fail "pjprov serve outlived kill"
+}
 if in_root sh -c 'command -v adduser' >/dev/null || [ -e "$root/usr/share/zoneinfo/Europe/Berlin" ]; then
     fail "the clean root already has adduser or tzdata"
 fi
@@ -131,22 +143,20 @@ case "$out" in "0 errors, 0 warnings; "*) ;; *) fail "the example does not check
 step "the example served over HTTP, then a start without /etc/asterisk"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18088)
 admin=$((port + 1))
-as_pjprov pjprov serve --config-dir "$examples/etc" --data-dir "$examples/data" \
-    --listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$admin" --log-format json >"$root/tmp/serve.log" 2>&1 &
-server=$!
+serve_as_pjprov --config-dir "$examples/etc" --data-dir "$examples/data" \
+    --listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$admin" --log-format json
 for _ in $(seq 100); do
     curl -fsS "http://127.0.0.1:$admin/healthz" >/dev/null 2>&1 && break
     sleep 0.1
 done
 curl -fsS "http://127.0.0.1:$port/phoneprov/805ec0a10001.cfg" | grep -q 'account.1.auth_name = 201' ||
     fail "the example's Yealink file: $(cat "$root/tmp/serve.log")"
-kill "$server"; wait "$server" || true; server=
+stop_server
 [ ! -e "$root/etc/asterisk/pjsip.conf" ] || fail "the root has an Asterisk configuration"
 rm -rf "$root/etc/asterisk"
 port=$((port + 2)) admin=$((admin + 2))
-as_pjprov pjprov serve --config-dir /etc/asterisk --data-dir /var/lib/asterisk \
-    --listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$admin" >"$root/tmp/serve.log" 2>&1 &
-server=$!
+serve_as_pjprov --config-dir /etc/asterisk --data-dir /var/lib/asterisk \
+    --listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$admin"
 health=
 for _ in $(seq 100); do
     health=$(curl -sS "http://127.0.0.1:$admin/healthz" 2>/dev/null) && break
@@ -155,7 +165,7 @@ done
 kill -0 "$server" || fail "pjprov serve stopped without /etc/asterisk: $(cat "$root/tmp/serve.log")"
 echo "healthz: $health"
 case "$health" in *pjsip.conf*) ;; *) fail "/healthz does not say what is missing: $health" ;; esac
-kill "$server"; wait "$server" || true; server=
+stop_server
 echo "serve: ok"
 
 step "purge"

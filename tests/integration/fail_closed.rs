@@ -168,6 +168,45 @@ fn an_unusable_pjprov_conf_opens_no_default_listener() {
     }
 }
 
+/// A reload naming an address that cannot be opened closes nothing: the addresses open keep serving, and
+/// the log says so.
+#[test]
+fn a_reload_to_an_address_in_use_keeps_serving_where_it_was() {
+    let first = free_port();
+    let fx = fixture(Some(&format!("[general]\nlisten = 127.0.0.1:{first}\n")));
+    let mut options = Options::new(&fx.etc(), &fx.data());
+    options.listen = false;
+    let server = options.start();
+    server.wait_for_log(&format!("serving phones on http://127.0.0.1:{first}"), 10);
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{first}").parse().unwrap();
+    assert_eq!(
+        request(addr, "GET", &format!("/phoneprov/{PHONE}.cfg"), &[]).status,
+        200
+    );
+
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = held.local_addr().unwrap().port();
+    fx.config(
+        "pjprov.conf",
+        &format!("[general]\nlisten = 127.0.0.1:{taken}\n"),
+    );
+    server.wait_for_log(&format!("cannot listen on 127.0.0.1:{taken}"), 15);
+    let log = server.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains(&format!("cannot listen on 127.0.0.1:{taken}")))
+        .unwrap_or_default();
+    assert!(
+        line.contains("still serving on the addresses already open"),
+        "{log}"
+    );
+    assert_eq!(
+        request(addr, "GET", &format!("/phoneprov/{PHONE}.cfg"), &[]).status,
+        200
+    );
+    drop(held);
+}
+
 /// Item 7: dump masks the values of secret keys unless asked.
 #[test]
 fn dump_masks_secrets_unless_asked() {

@@ -106,6 +106,9 @@ fn a_port_in_use_says_who_usually_has_it() {
             && err.contains("noload => res_phoneprov.so"),
         "{err}"
     );
+    // Said once, and nothing claims to be serving: pjprov stops.
+    assert_eq!(err.matches("cannot listen on").count(), 1, "{err}");
+    assert!(!err.contains("still serving"), "{err}");
     // Another port: which program has it.
     let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = held.local_addr().unwrap().port();

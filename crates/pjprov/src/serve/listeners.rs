@@ -105,6 +105,11 @@ impl ListenerSet {
         }
     }
 
+    /// Whether any socket is open.
+    pub fn any_open(&self) -> bool {
+        !self.open.is_empty()
+    }
+
     /// Makes the open sockets those of `wanted`. Nothing is closed unless everything wanted could be
     /// opened; the failures are returned.
     pub fn reconcile(&mut self, wanted: &Listeners) -> Vec<Failed> {

@@ -317,8 +317,12 @@ impl Reloader {
         // Watch before listening: no change made once a phone can connect may be missed.
         self.watch.set(self.watching.clone()).await;
         self.failures = self.listeners.reconcile(&wanted);
-        for failed in &self.failures {
-            tracing::error!("{failed}; still serving on the addresses already open");
+        // Nothing is closed unless everything wanted opened: what was open keeps serving. With nothing open
+        // yet (the start), `serve` reports the failure and exits instead.
+        if self.listeners.any_open() {
+            for failed in &self.failures {
+                tracing::error!("{failed}; still serving on the addresses already open");
+            }
         }
     }
 

@@ -20,6 +20,8 @@ pub struct Postgres {
     pub port: u16,
     /// Whether it listens on the loopback port (else only on the socket).
     tcp: bool,
+    /// Whether TCP clients must use TLS (`hostssl` only, with a self-signed certificate).
+    tls_only: bool,
     as_user: Vec<String>,
 }
 
@@ -55,16 +57,22 @@ impl Postgres {
     /// owned by the role `asterisk` with password `s3cret` (scram-sha-256 over TCP). `None` (said) when
     /// PostgreSQL is not installed outside CI.
     pub fn start() -> Option<Postgres> {
-        Postgres::start_listening(true)
+        Postgres::start_listening(true, false)
+    }
+
+    /// Like [`Postgres::start`], refusing TCP clients that do not use TLS (`ssl = on` with a self-signed
+    /// certificate, `hostnossl ... reject` in pg_hba.conf), as a site that requires TLS does.
+    pub fn start_tls_only() -> Option<Postgres> {
+        Postgres::start_listening(true, true)
     }
 
     /// Like [`Postgres::start`], on the Unix socket only: a test that stops and restarts the server cannot
     /// lose its TCP port to another process meanwhile.
     pub fn start_socket_only() -> Option<Postgres> {
-        Postgres::start_listening(false)
+        Postgres::start_listening(false, false)
     }
 
-    fn start_listening(tcp: bool) -> Option<Postgres> {
+    fn start_listening(tcp: bool, tls_only: bool) -> Option<Postgres> {
         let Some(bin) = bin_dir() else {
             if std::env::var_os("CI").is_some() {
                 panic!(
@@ -93,6 +101,7 @@ impl Postgres {
             socket_dir: dir.path().join("sock"),
             port: crate::util::free_port(),
             tcp,
+            tls_only,
             bin,
             dir,
             as_user,
@@ -114,6 +123,9 @@ impl Postgres {
                 "--no-sync",
             ],
         );
+        if tls_only {
+            pg.require_tls();
+        }
         pg.start_server();
         pg.psql_as(
             "postgres",
@@ -131,6 +143,38 @@ impl Postgres {
 
     fn data(&self) -> PathBuf {
         self.dir.path().join("data")
+    }
+
+    /// A self-signed certificate, `ssl = on`, and a pg_hba.conf where TCP means TLS.
+    fn require_tls(&self) {
+        use std::os::unix::fs::PermissionsExt;
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let data = self.data();
+        let write = |name: &str, text: &str, mode: u32| {
+            let path = data.join(name);
+            std::fs::write(&path, text).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            if !self.as_user.is_empty() {
+                std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+            }
+        };
+        write("server.crt", &cert.pem(), 0o644);
+        write("server.key", &key.serialize_pem(), 0o600);
+        write(
+            "pg_hba.conf",
+            "local all all trust\n\
+             hostnossl all all 127.0.0.1/32 reject\n\
+             hostssl all all 127.0.0.1/32 scram-sha-256\n",
+            0o600,
+        );
+        let conf = data.join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&conf).unwrap();
+        text.push_str("\nssl = on\n");
+        std::fs::write(&conf, text).unwrap();
     }
 
     /// `program`, run as the cluster's owner.

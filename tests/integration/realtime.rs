@@ -150,6 +150,26 @@ fn phones_are_served_from_rows() {
 }
 
 #[test]
+fn a_database_that_requires_tls_is_read_over_tls() {
+    // res_pgsql.conf has no TLS option: libpq's default (TLS when the server offers it) is what Asterisk
+    // gets, and a server that takes only TLS connections serves it. So must it serve pjprov.
+    let Some(pg) = Postgres::start_tls_only() else {
+        return;
+    };
+    let Some((pg, fx)) = setup_on(pg, "") else {
+        return;
+    };
+    let server = Server::start(&fx.etc(), &fx.data(), &[]);
+    let answer = phone(&server);
+    assert_eq!(answer.status, 200, "{}\n{}", server.log(), pg.log());
+    assert!(body(&answer).starts_with("user=alice secret=pw-alice"));
+    // Plain TCP is refused by this server: what pjprov read came over TLS.
+    let refused = pg.log();
+    assert!(!refused.contains("no encryption"), "{refused}");
+    assert!(!server.log().contains(PASSWORD));
+}
+
+#[test]
 fn an_update_is_served_within_two_seconds_by_polling() {
     let Some((pg, fx)) = setup("[realtime]\npoll = 1\nlisten = no\n") else {
         return;

@@ -3,15 +3,14 @@
 //! `key=value` syntax), so a value with a blank or a quote means here what it means to Asterisk. A host
 //! that starts with `/` is a socket directory (`DIR/.s.PGSQL.PORT`), as in libpq.
 //!
-//! No TLS: res_pgsql.conf has no TLS option, so Asterisk gets libpq's default (`sslmode=prefer`: TLS when
-//! the server offers it, plain otherwise). pjprov connects in plain TCP or over the socket; a server that
-//! demands TLS refuses it, and `sslmode=require` smuggled into a value fails here rather than going plain.
+//! TLS as libpq's defaults give it to Asterisk (see [`super::tls`]): over TCP, TLS when the server offers
+//! it; over the Unix socket, none (PostgreSQL has none there).
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use pjprov_core::realtime::Connection;
-use tokio_postgres::{AsyncMessage, Client, NoTls};
+use tokio_postgres::{AsyncMessage, Client};
 
 /// A database error, as a message that never holds the password.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,7 +72,9 @@ pub async fn connect(connection: &Connection, timeout: Duration) -> Result<Link,
     config.connect_timeout(timeout);
     config.keepalives(true);
     config.keepalives_idle(Duration::from_secs(30));
-    let (client, mut conn) = tokio::time::timeout(timeout, config.connect(NoTls))
+    let tls = super::tls::connector()
+        .map_err(|e| DbError(format!("{where_}: cannot set up TLS: {e}")))?;
+    let (client, mut conn) = tokio::time::timeout(timeout, config.connect(tls))
         .await
         .map_err(|_| DbError(format!("{where_}: no answer within {timeout:?}")))?
         .map_err(|e| DbError(format!("{where_}: {}", DbError::from(e))))?;

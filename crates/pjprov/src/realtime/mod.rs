@@ -17,6 +17,7 @@ mod connect;
 pub mod detect;
 mod fetch;
 mod once;
+mod tls;
 
 pub use connect::{DbError, Link, connect};
 pub use fetch::{Fetched, fetch};

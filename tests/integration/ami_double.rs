@@ -1,8 +1,8 @@
 //! An Asterisk manager interface double that speaks the real protocol: the banner, `Login`, `PJSIPNotify`
 //! responses, and a dropped connection on demand. It records the NOTIFYs asked for.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -39,6 +39,28 @@ impl Ami {
 
     /// Listens on `port` (0: an ephemeral one).
     pub fn start_on(port: u16, secret: &'static str) -> Ami {
+        Ami::listen(port, secret, None)
+    }
+
+    /// Manager over TLS (as Asterisk's `tlsenable`), with `certificate` and `key` (PEM).
+    pub fn start_tls(secret: &'static str, certificate: &str, key: &str) -> Ami {
+        use rustls::pki_types::pem::PemObject;
+        let chain = rustls::pki_types::CertificateDer::pem_slice_iter(certificate.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+        Ami::listen(0, secret, Some(Arc::new(config)))
+    }
+
+    fn listen(port: u16, secret: &'static str, tls: Option<Arc<rustls::ServerConfig>>) -> Ami {
         let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
         let addr = listener.local_addr().unwrap();
         let recorded = Arc::new(Recorded::default());
@@ -47,7 +69,16 @@ impl Ami {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
                 let state = state.clone();
-                std::thread::spawn(move || session(stream, secret, &state));
+                let tls = tls.clone();
+                std::thread::spawn(move || match tls {
+                    None => session(stream, secret, &state),
+                    Some(config) => {
+                        let Ok(server) = rustls::ServerConnection::new(config) else {
+                            return;
+                        };
+                        session(rustls::StreamOwned::new(server, stream), secret, &state);
+                    }
+                });
             }
         });
         Ami { addr, recorded }
@@ -83,13 +114,9 @@ impl Ami {
     }
 }
 
-fn session(stream: TcpStream, secret: &str, state: &Recorded) {
-    let mut writer = stream.try_clone().unwrap();
+fn session(stream: impl Read + Write, secret: &str, state: &Recorded) {
     let mut reader = BufReader::new(stream);
-    if writer
-        .write_all(b"Asterisk Call Manager/9.0.0\r\n")
-        .is_err()
-    {
+    if write(&mut reader, b"Asterisk Call Manager/9.0.0\r\n").is_err() {
         return;
     }
     let mut logged_in = false;
@@ -126,7 +153,10 @@ fn session(stream: TcpStream, secret: &str, state: &Recorded) {
                 if get("Username") == "pjprov" && get("Secret") == secret {
                     logged_in = true;
                     // An event before the response, as Asterisk may send.
-                    let _ = writer.write_all(b"Event: FullyBooted\r\nStatus: Fully Booted\r\n\r\n");
+                    let _ = write(
+                        &mut reader,
+                        b"Event: FullyBooted\r\nStatus: Fully Booted\r\n\r\n",
+                    );
                     format!(
                         "Response: Success\r\nActionID: {id}\r\nMessage: Authentication accepted\r\n\r\n"
                     )
@@ -160,8 +190,15 @@ fn session(stream: TcpStream, secret: &str, state: &Recorded) {
             }
             _ => format!("Response: Error\r\nActionID: {id}\r\nMessage: Permission denied\r\n\r\n"),
         };
-        if writer.write_all(reply.as_bytes()).is_err() {
+        if write(&mut reader, reply.as_bytes()).is_err() {
             return;
         }
     }
+}
+
+/// Writes to the stream under `reader` (one stream both ways: a TLS one cannot be cloned).
+fn write<S: Read + Write>(reader: &mut BufReader<S>, bytes: &[u8]) -> std::io::Result<()> {
+    let stream = reader.get_mut();
+    stream.write_all(bytes)?;
+    stream.flush()
 }

@@ -220,6 +220,48 @@ fn a_dropped_manager_connection_is_reopened() {
 }
 
 #[test]
+fn the_manager_interface_over_tls_with_its_own_certificate() {
+    // Asterisk's manager certificate is often self-signed: [ami] tls_ca names what to trust.
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params
+        .subject_alt_names
+        .push(rcgen::SanType::IpAddress("127.0.0.1".parse().unwrap()));
+    let cert = params.self_signed(&key).unwrap();
+    let ami = Ami::start_tls(SECRET, &cert.pem(), &key.serialize_pem());
+    let section = |tls_ca: &str| format!("{}tls = yes\n{tls_ca}", ami.section(SECRET));
+    let fx = fleet(2, &section("tls_ca = asterisk.pem\n"));
+    fx.config("asterisk.pem", &cert.pem());
+    let server = Server::start(&fx.etc(), &fx.data(), &[]);
+    fetch_all(&server, 2);
+    let admin = server.admin.unwrap().to_string();
+    let output = run(&["notify", "--admin", &admin, "--all"]);
+    assert!(
+        stdout(&output).contains("2 phone(s) queued"),
+        "{}",
+        stdout(&output)
+    );
+    let got = ami.wait_for(2, 10);
+    assert!(got.iter().all(|n| n.event == "check-sync"), "{got:?}");
+    assert_eq!(
+        ami.recorded
+            .logins
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    drop(server);
+
+    // Without tls_ca, the system's CAs do not vouch for it: nothing is sent, and the log says why.
+    let fx = fleet(2, &section(""));
+    let server = Server::start(&fx.etc(), &fx.data(), &[]);
+    fetch_all(&server, 2);
+    let admin = server.admin.unwrap().to_string();
+    run(&["notify", "--admin", &admin, "--all"]);
+    server.wait_for_log("UnknownIssuer", 10);
+    assert_eq!(ami.notifies().len(), 2, "no NOTIFY over an unverified link");
+}
+
+#[test]
 fn notify_on_demand_and_only_from_loopback_or_with_the_token() {
     let ami = Ami::start(SECRET);
     let token = "a-long-admin-token-123";

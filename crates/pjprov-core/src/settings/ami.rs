@@ -18,6 +18,9 @@ pub struct Ami {
     pub secret: Secret,
     /// AMI over TLS.
     pub tls: bool,
+    /// `tls_ca`: the certificates (PEM) Asterisk's manager certificate is verified against (its CA, or the
+    /// self-signed certificate itself), instead of the system's CA bundle.
+    pub tls_ca: Option<std::path::PathBuf>,
     /// Notify the phones whose files changed (`changed`), or none (`off`).
     pub notify: NotifyMode,
     /// Notifies per second at most.
@@ -39,7 +42,7 @@ pub enum NotifyMode {
 
 /// The keys of `[ami]`.
 pub const AMI_KEYS: &[&str] = &[
-    "host", "port", "username", "secret", "tls", "notify", "rate", "quiet", "event",
+    "host", "port", "username", "secret", "tls", "tls_ca", "notify", "rate", "quiet", "event",
 ];
 
 /// What `[ami]` wrote, before defaults.
@@ -50,6 +53,7 @@ pub(super) struct AmiPatch {
     pub username: Option<String>,
     pub secret: Option<Secret>,
     pub tls: Option<bool>,
+    pub tls_ca: Option<std::path::PathBuf>,
     pub notify: Option<NotifyMode>,
     pub rate: Option<u32>,
     pub quiet: Option<Duration>,
@@ -57,22 +61,30 @@ pub(super) struct AmiPatch {
 }
 
 impl AmiPatch {
-    /// The settings, or what is missing.
-    pub fn resolve(self) -> Result<Ami, String> {
-        let username = self
-            .username
-            .filter(|u| !u.is_empty())
-            .ok_or("username is needed (a user of Asterisk's manager.conf)")?;
-        let secret = self
-            .secret
-            .ok_or("secret is needed (that manager user's secret)")?;
+    /// The settings, or the key at fault and what is wrong.
+    pub fn resolve(self) -> Result<Ami, (&'static str, String)> {
+        let username = self.username.filter(|u| !u.is_empty()).ok_or((
+            "username",
+            "username is needed (a user of Asterisk's manager.conf)".to_owned(),
+        ))?;
+        let secret = self.secret.ok_or((
+            "secret",
+            "secret is needed (that manager user's secret)".to_owned(),
+        ))?;
         let tls = self.tls.unwrap_or(false);
+        if self.tls_ca.is_some() && !tls {
+            return Err((
+                "tls_ca",
+                "tls_ca is set but tls is not: say tls = yes (or remove tls_ca)".to_owned(),
+            ));
+        }
         Ok(Ami {
             host: self.host.unwrap_or_else(|| "127.0.0.1".into()),
             port: self.port.unwrap_or(if tls { 5039 } else { 5038 }),
             username,
             secret,
             tls,
+            tls_ca: self.tls_ca,
             notify: self.notify.unwrap_or(NotifyMode::Changed),
             rate: self.rate.unwrap_or(20),
             quiet: self.quiet.unwrap_or(Duration::from_secs(2)),

@@ -490,7 +490,7 @@ impl Settings {
                     let at = section_location(config, section);
                     match reader.ami(section).resolve() {
                         Ok(ami) => settings.ami = Some(ami),
-                        Err(why) => reader.error(at, "[ami]", "username/secret", why),
+                        Err((key, why)) => reader.error(at, "[ami]", key, why),
                     }
                 }
                 lower if lower.starts_with("phone:") => {
@@ -1014,6 +1014,11 @@ impl Reader<'_> {
                 "username" => patch.username = Some(entry.value.trim().to_owned()),
                 "secret" => patch.secret = Some(Secret::new(entry.value.to_string())),
                 "tls" => patch.tls = self.value(section, entry, values::boolean).or(patch.tls),
+                "tls_ca" => {
+                    patch.tls_ca = self
+                        .value(section, entry, |t| self_path(self.config_dir, t))
+                        .or(patch.tls_ca);
+                }
                 "notify" => {
                     patch.notify = self
                         .value(section, entry, |t| {

@@ -263,6 +263,20 @@ fn ami_settings_and_notify_events() {
 
     let (tls, _) = read("[ami]\nusername = u\nsecret = s\ntls = yes\n");
     assert_eq!(tls.unwrap().ami.unwrap().port, 5039);
+    let (tls, _) = read("[ami]\nusername = u\nsecret = s\ntls = yes\ntls_ca = ami-ca.pem\n");
+    let tls_ca = tls.unwrap().ami.unwrap().tls_ca.unwrap();
+    assert!(
+        tls_ca.is_absolute() && tls_ca.ends_with("ami-ca.pem"),
+        "{tls_ca:?}"
+    );
+    let (plain, diags) = read("[ami]\nusername = u\nsecret = s\ntls_ca = ami-ca.pem\n");
+    assert!(plain.is_none(), "a CA without TLS is a mistake: refused");
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.to_string().contains("tls_ca") && d.to_string().contains("tls = yes")),
+        "{diags:?}"
+    );
     let (missing, diags) = read("[ami]\nusername = u\n");
     assert!(missing.is_none(), "no secret: the file is refused");
     assert!(

@@ -69,7 +69,12 @@ impl Message {
 impl Connection {
     /// Connects to the manager interface `ami` names and logs in.
     pub async fn open(ami: &Ami) -> Result<Connection, AmiError> {
-        let target = format!("{}:{}", ami.host, ami.port);
+        // `[ami] host` is kept without brackets: an IPv6 address gets them back here.
+        let target = if ami.host.contains(':') {
+            format!("[{}]:{}", ami.host, ami.port)
+        } else {
+            format!("{}:{}", ami.host, ami.port)
+        };
         let unreachable =
             |e: &dyn std::fmt::Display| AmiError::Unreachable(target.clone(), e.to_string());
         let tcp = tokio::time::timeout(TIMEOUT, tokio::net::TcpStream::connect(&target))
@@ -208,22 +213,43 @@ impl Connection {
 
 use tokio::io::AsyncReadExt as _;
 
-/// TLS to the manager interface: verified against the system's CA certificates.
-fn tls_config(_ami: &Ami) -> Result<Arc<rustls::ClientConfig>, String> {
+/// TLS to the manager interface: Asterisk's certificate verified against `[ami] tls_ca` (its CA, or a
+/// self-signed certificate itself), else the system's CA certificates; its name must be `[ami] host`.
+fn tls_config(ami: &Ami) -> Result<Arc<rustls::ClientConfig>, String> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
-    for bundle in [
-        "/etc/ssl/certs/ca-certificates.crt",
-        "/etc/pki/tls/certs/ca-bundle.crt",
-    ] {
-        if let Ok(iter) = CertificateDer::pem_file_iter(bundle) {
-            let certs: Vec<_> = iter.filter_map(Result::ok).collect();
-            roots.add_parsable_certificates(certs);
+    match &ami.tls_ca {
+        Some(file) => {
+            let certs: Vec<_> = CertificateDer::pem_file_iter(file)
+                .map_err(|e| format!("cannot read [ami] tls_ca {}: {e}", file.display()))?
+                .collect::<Result<_, _>>()
+                .map_err(|e| format!("[ami] tls_ca {}: {e}", file.display()))?;
+            let (added, _) = roots.add_parsable_certificates(certs);
+            if added == 0 {
+                return Err(format!(
+                    "[ami] tls_ca {} holds no certificate (PEM) to verify Asterisk's with",
+                    file.display()
+                ));
+            }
         }
-    }
-    if roots.is_empty() {
-        return Err("no CA certificates on this system to verify Asterisk's certificate".into());
+        None => {
+            for bundle in [
+                "/etc/ssl/certs/ca-certificates.crt",
+                "/etc/pki/tls/certs/ca-bundle.crt",
+            ] {
+                if let Ok(iter) = CertificateDer::pem_file_iter(bundle) {
+                    let certs: Vec<_> = iter.filter_map(Result::ok).collect();
+                    roots.add_parsable_certificates(certs);
+                }
+            }
+            if roots.is_empty() {
+                return Err(
+                    "no CA certificates on this system to verify Asterisk's certificate (set [ami] tls_ca)"
+                        .into(),
+                );
+            }
+        }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)

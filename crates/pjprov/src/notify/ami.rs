@@ -213,25 +213,28 @@ impl Connection {
 
 use tokio::io::AsyncReadExt as _;
 
-/// TLS to the manager interface: Asterisk's certificate verified against `[ami] tls_ca` (its CA, or a
-/// self-signed certificate itself), else the system's CA certificates; its name must be `[ami] host`.
+/// TLS to the manager interface: Asterisk's certificate verified against `[ami] tls_ca` (its CA, or the
+/// very certificate Asterisk shows, self-signed), else the system's CA certificates; a CA-signed one must
+/// name `[ami] host`.
 fn tls_config(ami: &Ami) -> Result<Arc<rustls::ClientConfig>, String> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
+    let mut pinned = Vec::new();
     match &ami.tls_ca {
         Some(file) => {
-            let certs: Vec<_> = CertificateDer::pem_file_iter(file)
+            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(file)
                 .map_err(|e| format!("cannot read [ami] tls_ca {}: {e}", file.display()))?
                 .collect::<Result<_, _>>()
                 .map_err(|e| format!("[ami] tls_ca {}: {e}", file.display()))?;
-            let (added, _) = roots.add_parsable_certificates(certs);
+            let (added, _) = roots.add_parsable_certificates(certs.iter().cloned());
             if added == 0 {
                 return Err(format!(
                     "[ami] tls_ca {} holds no certificate (PEM) to verify Asterisk's with",
                     file.display()
                 ));
             }
+            pinned = certs;
         }
         None => {
             for bundle in [
@@ -252,10 +255,69 @@ fn tls_config(ami: &Ami) -> Result<Arc<rustls::ClientConfig>, String> {
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .map_err(|e| e.to_string())?;
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(PinnedOrWebPki { pinned, webpki }))
         .with_no_client_auth();
     Ok(Arc::new(config))
+}
+
+/// A certificate listed in `tls_ca` is trusted as it is (Asterisk's own self-signed one, which webpki
+/// would refuse as a CA used for a server); any other must chain to one of them (or to the system's CAs)
+/// and name the host. The handshake's signatures are checked either way.
+#[derive(Debug)]
+struct PinnedOrWebPki {
+    pinned: Vec<rustls::pki_types::CertificateDer<'static>>,
+    webpki: Arc<rustls::client::WebPkiServerVerifier>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for PinnedOrWebPki {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        if self
+            .pinned
+            .iter()
+            .any(|p| p.as_ref() == end_entity.as_ref())
+        {
+            return Ok(rustls::client::danger::ServerCertVerified::assertion());
+        }
+        self.webpki
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
 }

@@ -363,6 +363,23 @@ fn enrolment_and_lobby_keys() {
 }
 
 #[test]
+fn enrolment_is_used_when_any_policy_holds_credentials_back() {
+    assert!(!ok("").0.uses_enrolment(), "the default: enrol = open");
+    assert!(
+        !ok("[auth]\nenrol = open\n[profile:polycom]\nlobby = yes\n")
+            .0
+            .uses_enrolment()
+    );
+    assert!(ok("[auth]\nenrol = window\n").0.uses_enrolment());
+    assert!(ok("[profile:polycom]\nenrol = proof\n").0.uses_enrolment());
+    assert!(
+        ok("[phone:0004f2aabbcc]\nenrol = window\n")
+            .0
+            .uses_enrolment()
+    );
+}
+
+#[test]
 fn enrolment_values_fail_closed_with_their_line() {
     for (text, line, words) in [
         (

@@ -136,6 +136,11 @@ impl Section {
         }
     }
 
+    /// Gives back the spare room of its own entries (no more are expected).
+    pub(crate) fn seal(&mut self) {
+        self.own.shrink_to_fit();
+    }
+
     /// Adds an entry of its own.
     pub(crate) fn push(&mut self, entry: Entry) {
         self.shared = None;

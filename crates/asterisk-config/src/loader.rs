@@ -505,6 +505,11 @@ impl<S: Source> Run<'_, S> {
         }
         match new {
             Some(section) => {
+                // The section before is complete (unless a later `(+)` appends to it): give back the room
+                // its entries' vector grew by.
+                if let Some(previous) = self.current.and_then(|i| self.config.sections.get_mut(i)) {
+                    previous.seal();
+                }
                 let index = self.config.sections.len();
                 let mut key = section.name.clone();
                 key.make_ascii_lowercase();

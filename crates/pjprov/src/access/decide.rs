@@ -1072,17 +1072,7 @@ fn phone_credentials<'s>(
     match &policy.auth {
         AuthSource::None => Vec::new(),
         AuthSource::Static { username, password } => vec![(username.as_str(), password.expose())],
-        AuthSource::Sip => phone
-            .and_then(|p| snapshot.phone(p))
-            .map(|phone| {
-                phone
-                    .lines
-                    .iter()
-                    .filter_map(|line| Some((line.vars.get("USERNAME")?, line.vars.get("SECRET")?)))
-                    .filter(|(_, secret)| !secret.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default(),
+        AuthSource::Sip => sip_credentials(snapshot, phone),
     }
 }
 

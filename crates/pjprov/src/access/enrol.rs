@@ -333,15 +333,21 @@ impl Enrolment {
             // Every policy is `enrol = open` (the default): nothing is decided by this state, so none is
             // kept (at 100,000 phones, a record each and a write of all of them at the first start). When
             // a policy turns enrolment on, the phones configured then are its baseline.
-            if table.baseline {
+            let forgotten = !table.baseline
+                || self
+                    .store
+                    .as_ref()
+                    .map_or(Ok(()), |store| store.forget_enrolment_baseline())
+                    .inspect_err(|why| {
+                        tracing::warn!("{why}: the enrolment state is kept up to date instead")
+                    })
+                    .is_ok();
+            if forgotten {
                 table.baseline = false;
-                if let Some(store) = &self.store
-                    && let Err(why) = store.forget_enrolment_baseline()
-                {
-                    tracing::warn!("{why}");
-                }
+                return Vec::new();
             }
-            return Vec::new();
+            // The baseline stays on disk: keep recording, or a phone added meanwhile would get a
+            // first-boot window once enrolment is turned on after a restart.
         }
         let first_time = !table.baseline;
         let mut changed: Vec<Mac> = Vec::new();

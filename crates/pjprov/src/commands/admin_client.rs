@@ -8,6 +8,16 @@ use hyper_util::rt::TokioIo;
 
 use crate::cli::AdminClient;
 
+/// `GET path` as JSON; `None` when the server refused it (said on standard error, the command then exits 1).
+pub fn get_json(admin: &AdminClient, path: &str) -> anyhow::Result<Option<serde_json::Value>> {
+    let (status, text) = call(admin, "GET", path, None)?;
+    if status != 200 {
+        eprintln!("pjprov: the server said {status}: {}", text.trim());
+        return Ok(None);
+    }
+    Ok(Some(serde_json::from_str(&text)?))
+}
+
 /// Sends `method path` (with a JSON `body`) and returns the status and the body.
 pub fn call(
     admin: &AdminClient,

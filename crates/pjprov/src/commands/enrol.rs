@@ -128,12 +128,9 @@ fn change(admin: &AdminClient, path: &str, request: Value, done: &str) -> anyhow
 }
 
 fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
-    let (status, text) = super::admin_client::call(&args.admin, "GET", "/api/v1/enrol", None)?;
-    if status != 200 {
-        eprintln!("pjprov: the server said {status}: {}", text.trim());
+    let Some(value) = super::admin_client::get_json(&args.admin, "/api/v1/enrol")? else {
         return Ok(ExitCode::from(1));
-    }
-    let value: Value = serde_json::from_str(&text)?;
+    };
     let mut out = std::io::stdout().lock();
     if args.format == ListFormat::Json {
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;

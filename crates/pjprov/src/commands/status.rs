@@ -13,12 +13,9 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
         (Some(state), false) => format!("/api/v1/phones?state={state}"),
         (None, false) => "/api/v1/phones".to_owned(),
     };
-    let (status, text) = super::admin_client::call(&args.admin, "GET", &path, None)?;
-    if status != 200 {
-        eprintln!("pjprov: the server said {status}: {}", text.trim());
+    let Some(value) = super::admin_client::get_json(&args.admin, &path)? else {
         return Ok(ExitCode::from(1));
-    }
-    let value: Value = serde_json::from_str(&text)?;
+    };
     let mut out = std::io::stdout().lock();
     if args.format == ListFormat::Json {
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;

@@ -142,30 +142,15 @@ impl Reloader {
                 Ok(Err(rejected)) => {
                     log_diagnostics(&rejected.diagnostics);
                     self.state.metrics.reload_failed();
-                    let mut watching = self.last_good.clone();
-                    watching.merge(&WatchSet::from_paths(
-                        &rejected.watch,
-                        &self.paths.phoneprov_dir(),
-                    ));
-                    self.watching = watching;
+                    self.watch_after_failure(&rejected.watch);
                     let why = first_error(&rejected.diagnostics);
-                    self.state
-                        .reload_report
-                        .store(Arc::new(super::status_page::ReloadReport {
-                            generation: self.generation,
-                            at: jiff::Timestamp::now().as_second(),
-                            adopted: false,
-                            summary: format!(
-                                "the last save cannot be used, generation {} keeps serving: {why}",
-                                self.generation
-                            ),
-                            diagnostics: rejected
-                                .diagnostics
-                                .iter()
-                                .take(300)
-                                .map(|d| d.to_string())
-                                .collect(),
-                        }));
+                    self.report_failure(
+                        format!(
+                            "the last save cannot be used, generation {} keeps serving: {why}",
+                            self.generation
+                        ),
+                        &rejected.diagnostics,
+                    );
                     if self.state.is_ready() {
                         tracing::error!(
                             generation = self.generation,
@@ -199,12 +184,7 @@ impl Reloader {
     /// A reload that could not read the database: the previous configuration (if any) keeps serving.
     async fn database_unavailable(&mut self, unavailable: super::realtime::Unavailable) {
         self.state.metrics.reload_failed();
-        let mut watching = self.last_good.clone();
-        watching.merge(&WatchSet::from_paths(
-            &unavailable.watch,
-            &self.paths.phoneprov_dir(),
-        ));
-        self.watching = watching;
+        self.watch_after_failure(&unavailable.watch);
         self.watch.set(self.watching.clone()).await;
         let why = unavailable.why;
         let summary = if self.state.is_ready() {
@@ -222,6 +202,18 @@ impl Reloader {
             systemd::status(&format!("no usable configuration: {why}"));
             format!("nothing is served to phones until the database can be read: {why}")
         };
+        self.report_failure(summary, &[]);
+    }
+
+    /// What a failed attempt read joins what the last good configuration read: a fix anywhere reloads.
+    fn watch_after_failure(&mut self, read: &[PathBuf]) {
+        let mut watching = self.last_good.clone();
+        watching.merge(&WatchSet::from_paths(read, &self.paths.phoneprov_dir()));
+        self.watching = watching;
+    }
+
+    /// The status page's account of a reload that was not adopted.
+    fn report_failure(&self, summary: String, diagnostics: &[Diagnostic]) {
         self.state
             .reload_report
             .store(Arc::new(super::status_page::ReloadReport {
@@ -229,7 +221,11 @@ impl Reloader {
                 at: jiff::Timestamp::now().as_second(),
                 adopted: false,
                 summary,
-                diagnostics: Vec::new(),
+                diagnostics: diagnostics
+                    .iter()
+                    .take(300)
+                    .map(|d| d.to_string())
+                    .collect(),
             }));
     }
 

@@ -147,20 +147,11 @@ impl ZoneCache {
         let key = zone.map(CompactString::from);
         self.0.entry(key).or_insert_with(|| {
             let (tz, problem) = tz::timezone_vars(zone, now);
-            let mut vars: ZoneVars = vec![("TZOFFSET", tz.offset.to_compact_string())];
-            if let Some(dst) = tz.dst {
-                vars.push(("DST_ENABLE", "1".into()));
-                for (name, value) in [
-                    ("DST_START_MONTH", dst.start_month),
-                    ("DST_START_MDAY", dst.start_mday),
-                    ("DST_START_HOUR", dst.start_hour),
-                    ("DST_END_MONTH", dst.end_month),
-                    ("DST_END_MDAY", dst.end_mday),
-                    ("DST_END_HOUR", dst.end_hour),
-                ] {
-                    vars.push((name, value.to_compact_string()));
-                }
-            }
+            let vars: ZoneVars = tz
+                .variables()
+                .into_iter()
+                .map(|(name, value)| (name, value.to_compact_string()))
+                .collect();
             (vars, problem.is_some())
         })
     }

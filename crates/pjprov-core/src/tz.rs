@@ -46,6 +46,29 @@ pub struct TzVars {
     pub dst: Option<DstInfo>,
 }
 
+impl TzVars {
+    /// The variables in the order res_phoneprov sets them: `TZOFFSET`, then, when DST brackets now,
+    /// `DST_ENABLE` and the six `DST_*`.
+    pub fn variables(&self) -> Vec<(&'static str, i32)> {
+        let mut vars = vec![("TZOFFSET", self.offset)];
+        if let Some(dst) = &self.dst {
+            vars.push(("DST_ENABLE", 1));
+            vars.extend(
+                [
+                    ("DST_START_MONTH", dst.start_month),
+                    ("DST_START_MDAY", dst.start_mday),
+                    ("DST_START_HOUR", dst.start_hour),
+                    ("DST_END_MONTH", dst.end_month),
+                    ("DST_END_MDAY", dst.end_mday),
+                    ("DST_END_HOUR", dst.end_hour),
+                ]
+                .map(|(name, value)| (name, i32::from(value))),
+            );
+        }
+        vars
+    }
+}
+
 /// A zone that cannot be loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownZone(pub String);

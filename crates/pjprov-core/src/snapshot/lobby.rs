@@ -247,19 +247,8 @@ impl Snapshot {
             .and_then(Value::as_str)
             .map(str::to_owned);
         let (tz, _) = crate::tz::timezone_vars(zone.as_deref(), self.now);
-        base.insert("TZOFFSET".into(), Value::from(tz.offset.to_string()));
-        if let Some(dst) = tz.dst {
-            base.insert("DST_ENABLE".into(), Value::from("1"));
-            for (name, value) in [
-                ("DST_START_MONTH", dst.start_month),
-                ("DST_START_MDAY", dst.start_mday),
-                ("DST_START_HOUR", dst.start_hour),
-                ("DST_END_MONTH", dst.end_month),
-                ("DST_END_MDAY", dst.end_mday),
-                ("DST_END_HOUR", dst.end_hour),
-            ] {
-                base.insert(name.into(), Value::from(value.to_string()));
-            }
+        for (name, value) in tz.variables() {
+            base.insert(name.into(), Value::from(value.to_string()));
         }
         let seconds = settings.interval.as_secs();
         base.insert("LOBBY_INTERVAL".into(), Value::from(seconds.to_string()));

@@ -11,6 +11,8 @@ use clap::{Args, Subcommand};
 use pjprov_core::{Mac, Snapshot};
 use serde_json::{Value, json};
 
+use super::text_of;
+
 use crate::access::enrol::{Enrolment, Record};
 use crate::cli::{AdminClient, ListFormat};
 use crate::inventory::Store;
@@ -160,25 +162,8 @@ fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
             },
         ]);
     }
-    let widths: Vec<usize> = (0..rows[0].len())
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    for row in &rows {
-        let mut line = String::new();
-        for (c, cell) in row.iter().enumerate() {
-            line.push_str(&format!("{cell:<width$}  ", width = widths[c]));
-        }
-        writeln!(out, "{}", line.trim_end())?;
-    }
+    super::write_table(&mut out, &rows)?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn text_of(value: &Value) -> String {
-    match value {
-        Value::Null => "-".into(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 fn time(value: &Value) -> String {

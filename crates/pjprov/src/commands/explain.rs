@@ -17,23 +17,10 @@ use crate::access::{Access, Asked, CertIdentity, Decision, HttpFacts, Protocol};
 use crate::cli::{ExplainArgs, ExplainProtocol};
 
 pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
-    // Objects sorcery.conf maps to PostgreSQL are read first: never the files alone.
-    let options = match crate::realtime::build_options(&args.dirs) {
-        Ok(options) => options,
-        Err(why) => {
-            eprintln!("pjprov: {why}");
-            return Ok(ExitCode::from(1));
-        }
-    };
-    let snapshot = match Snapshot::build(&args.dirs.paths(), &options) {
-        Ok(snapshot) => snapshot,
-        Err(rejected) => {
-            super::print_diagnostics(&rejected.diagnostics, pjprov_core::Severity::Error)?;
-            eprintln!(
-                "pjprov: the configuration cannot be used: every request answers 503 until it is fixed"
-            );
-            return Ok(ExitCode::from(1));
-        }
+    let Some(snapshot) =
+        super::build_snapshot(&args.dirs, ": every request answers 503 until it is fixed")?
+    else {
+        return Ok(ExitCode::from(1));
     };
     let mut out = std::io::stdout().lock();
     let status = explain(&snapshot, args, &mut out)?;

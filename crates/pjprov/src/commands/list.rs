@@ -14,21 +14,8 @@ use crate::cli::{ListArgs, ListFormat};
 use pjprov_core::SECRET_MASK as MASK;
 
 pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
-    // Objects sorcery.conf maps to PostgreSQL are read first: never the files alone.
-    let options = match crate::realtime::build_options(&args.dirs) {
-        Ok(options) => options,
-        Err(why) => {
-            eprintln!("pjprov: {why}");
-            return Ok(ExitCode::from(1));
-        }
-    };
-    let snapshot = match Snapshot::build(&args.dirs.paths(), &options) {
-        Ok(snapshot) => snapshot,
-        Err(rejected) => {
-            super::print_diagnostics(&rejected.diagnostics, pjprov_core::Severity::Error)?;
-            eprintln!("pjprov: the configuration cannot be used (run `pjprov check`)");
-            return Ok(ExitCode::from(1));
-        }
+    let Some(snapshot) = super::build_snapshot(&args.dirs, " (run `pjprov check`)")? else {
+        return Ok(ExitCode::from(1));
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
@@ -265,20 +252,7 @@ fn write_table(
             ]);
         }
     }
-    let widths: Vec<usize> = (0..header.len())
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    for row in &rows {
-        let mut line = String::new();
-        for (c, cell) in row.iter().enumerate() {
-            if c + 1 == row.len() {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<width$}  ", width = widths[c]));
-            }
-        }
-        writeln!(out, "{}", line.trim_end())?;
-    }
+    super::write_table(out, &rows)?;
     let statics = snapshot
         .routes()
         .iter()

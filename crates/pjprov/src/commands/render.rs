@@ -3,26 +3,11 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use pjprov_core::Snapshot;
-
 use crate::cli::RenderArgs;
 
 pub fn run(args: &RenderArgs) -> anyhow::Result<ExitCode> {
-    // Objects sorcery.conf maps to PostgreSQL are read first: never the files alone.
-    let options = match crate::realtime::build_options(&args.dirs) {
-        Ok(options) => options,
-        Err(why) => {
-            eprintln!("pjprov: {why}");
-            return Ok(ExitCode::from(1));
-        }
-    };
-    let snapshot = match Snapshot::build(&args.dirs.paths(), &options) {
-        Ok(snapshot) => snapshot,
-        Err(rejected) => {
-            super::print_diagnostics(&rejected.diagnostics, pjprov_core::Severity::Error)?;
-            eprintln!("pjprov: the configuration cannot be used; nothing to render");
-            return Ok(ExitCode::from(1));
-        }
+    let Some(snapshot) = super::build_snapshot(&args.dirs, "; nothing to render")? else {
+        return Ok(ExitCode::from(1));
     };
     let uri = args.uri.strip_prefix("/phoneprov/").unwrap_or(&args.uri);
     let uri = pjprov_core::uri::decode(uri.split_once('?').map_or(uri, |(u, _)| u));

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
+use super::text_of;
+
 use crate::cli::{ListFormat, StatusArgs};
 
 pub fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
@@ -76,16 +78,7 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
             }))
             .collect()
     };
-    let widths: Vec<usize> = (0..rows[0].len())
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    for row in &rows {
-        let mut line = String::new();
-        for (c, cell) in row.iter().enumerate() {
-            line.push_str(&format!("{cell:<width$}  ", width = widths[c]));
-        }
-        writeln!(out, "{}", line.trim_end())?;
-    }
+    super::write_table(&mut out, &rows)?;
     if !args.unknown {
         let counts = &value["counts"];
         writeln!(
@@ -112,14 +105,6 @@ fn enrolment(phone: &Value) -> String {
         text.push_str(&format!(" (lobby {})", ago(&phone["lobby_at"])));
     }
     text
-}
-
-fn text_of(value: &Value) -> String {
-    match value {
-        Value::Null => "-".into(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 /// `12s ago`, `5m ago`, `3h ago`, `2d ago` from a Unix time.

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use lru::LruCache;
-use pjprov_core::{Agent, Mac};
+use pjprov_core::Mac;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 pub use record::{PhoneRecord, State, UnknownRecord};
@@ -192,15 +192,7 @@ impl Inventory {
                 record.host = fetch.host.map(str::to_owned);
                 changed = true;
             }
-            if record.user_agent != fetch.user_agent && !fetch.user_agent.is_empty() {
-                record.user_agent = fetch.user_agent.to_owned();
-                if let Some(agent) = Agent::parse(fetch.user_agent) {
-                    record.vendor = Some(agent.vendor.name().to_owned());
-                    record.model = Some(agent.model);
-                    record.firmware = Some(agent.firmware);
-                }
-                changed = true;
-            }
+            changed |= record.saw_user_agent(fetch.user_agent);
             if (200..400).contains(&fetch.status) {
                 changed |= record.remember(fetch.uri, fetch.etag, now, fetch.status);
             }
@@ -283,14 +275,7 @@ impl Inventory {
             record.last_seen = now;
             record.address = Some(fetch.client);
             record.lobby_at = Some(now);
-            if record.user_agent != fetch.user_agent && !fetch.user_agent.is_empty() {
-                record.user_agent = fetch.user_agent.to_owned();
-                if let Some(agent) = Agent::parse(fetch.user_agent) {
-                    record.vendor = Some(agent.vendor.name().to_owned());
-                    record.model = Some(agent.model);
-                    record.firmware = Some(agent.firmware);
-                }
-            }
+            record.saw_user_agent(fetch.user_agent);
         }
         self.dirty
             .lock()

@@ -101,6 +101,21 @@ impl PhoneRecord {
         self.files.iter().find(|f| f.uri == uri)
     }
 
+    /// Takes `user_agent` (and the vendor, model and firmware it names) unless it is empty or the one
+    /// known; whether the record changed.
+    pub fn saw_user_agent(&mut self, user_agent: &str) -> bool {
+        if user_agent.is_empty() || self.user_agent == user_agent {
+            return false;
+        }
+        self.user_agent = user_agent.to_owned();
+        if let Some(agent) = pjprov_core::Agent::parse(user_agent) {
+            self.vendor = Some(agent.vendor.name().to_owned());
+            self.model = Some(agent.model);
+            self.firmware = Some(agent.firmware);
+        }
+        true
+    }
+
     /// Records a fetch of `uri`, replacing the previous one; whether the record changed (a poll of the same
     /// bytes within the same second changes nothing).
     pub fn remember(&mut self, uri: &str, etag: Option<&str>, at: i64, status: u16) -> bool {

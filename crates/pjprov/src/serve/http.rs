@@ -342,19 +342,7 @@ fn serve_lobby<B>(
     req: &Request<B>,
     prefix: &str,
 ) -> Response<Body> {
-    let header = |name: header::HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let request = pjprov_core::Request::new(
-        normalize(conn.local.ip()),
-        if conn.tls {
-            pjprov_core::Scheme::Https
-        } else {
-            pjprov_core::Scheme::Http
-        },
-        conn.local.port(),
-        header(header::HOST),
-        prefix,
-        header(header::USER_AGENT),
-    );
+    let request = request_facts(conn, req, prefix, true, true);
     match snapshot.lobby(shape, mac, request) {
         None => not_found(),
         Some(Ok(lobby)) => {
@@ -387,6 +375,35 @@ fn serve_lobby<B>(
     }
 }
 
+/// What a template may read of the request: the address and port the phone connected to, the scheme, the
+/// prefix, and (when `host` and `agent` say so) its Host and User-Agent headers.
+fn request_facts<B>(
+    conn: &Conn,
+    req: &Request<B>,
+    prefix: &str,
+    host: bool,
+    agent: bool,
+) -> pjprov_core::Request {
+    let header = |name: header::HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let scheme = if conn.tls {
+        pjprov_core::Scheme::Https
+    } else {
+        pjprov_core::Scheme::Http
+    };
+    pjprov_core::Request::new(
+        normalize(conn.local.ip()),
+        scheme,
+        conn.local.port(),
+        if host { header(header::HOST) } else { None },
+        prefix,
+        if agent {
+            header(header::USER_AGENT)
+        } else {
+            None
+        },
+    )
+}
+
 async fn serve_route<B>(
     snapshot: &Snapshot,
     route: &Route,
@@ -402,29 +419,8 @@ async fn serve_route<B>(
         }
         Target::Dynamic { .. } | Target::Shared { .. } => {
             let needs = snapshot.request_needs(route);
-            let header =
-                |name: header::HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok());
-            let request = pjprov_core::Request::new(
-                normalize(conn.local.ip()),
-                if conn.tls {
-                    pjprov_core::Scheme::Https
-                } else {
-                    pjprov_core::Scheme::Http
-                },
-                conn.local.port(),
-                if needs.url {
-                    header(header::HOST)
-                } else {
-                    None
-                },
-                prefix,
-                if needs.agent {
-                    header(header::USER_AGENT)
-                } else {
-                    None
-                },
-            )
-            .with_match(route.wildcard_match(name));
+            let request = request_facts(conn, req, prefix, needs.url, needs.agent)
+                .with_match(route.wildcard_match(name));
             match snapshot.render(route, request) {
                 Ok(rendered) => in_memory(route, &rendered, req.headers(), head),
                 Err(pjprov_core::RenderFailure::Missing(reason)) => {

@@ -73,6 +73,9 @@ pub enum Error {
         "parse error: no category context for this line; add a [section] header above it (the whole file is rejected)"
     )]
     NoCategory,
+    /// [`crate::Loader::reread`] met a line that needs the rest of its file to be understood.
+    #[error("not one plain section: this part of the file cannot be read on its own")]
+    NotPlainSection,
     /// A line starting with `\` followed by a blank.
     #[error(
         "invalid escape: '\\' at the start of a line must be followed by a visible character (the whole file is rejected)"

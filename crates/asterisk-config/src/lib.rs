@@ -48,15 +48,22 @@ mod comments;
 mod config;
 mod error;
 mod identity;
+pub mod layout;
 mod line;
 mod loader;
 mod source;
 
 #[cfg(test)]
+mod reread_tests;
+#[cfg(test)]
 mod tests;
 
 pub use config::{Config, Entry, FileId, Section, Text};
 pub use error::{Diagnostic, Error, HasSeverity, Severity};
+pub use layout::Layout;
 pub use line::strip as ast_strip;
-pub use loader::{LoadOptions, Loaded, Loader, MAX_INCLUDE_LEVEL, MAX_LINE_LEN, MAX_SECTION_NAME};
+pub use loader::{
+    FilePrint, LoadOptions, Loaded, Loader, MAX_INCLUDE_LEVEL, MAX_LINE_LEN, MAX_SECTION_NAME,
+    Reread,
+};
 pub use source::{FileKind, FsSource, MemorySource, Source};

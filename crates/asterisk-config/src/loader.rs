@@ -9,11 +9,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use regex::Regex;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::comments::{CommentEvent, CommentState, MAX_NESTED_COMMENTS};
 use crate::config::{Config, Entry, FileId, Section, Text};
 use crate::error::{Diagnostic, Error, Severity};
+use crate::layout::Layout;
 use crate::line::{self, Line, Op};
 use crate::source::{self, FileKind, FsSource, Source};
 
@@ -29,6 +30,8 @@ pub const MAX_SECTION_NAME: usize = 79;
 pub struct LoadOptions {
     /// Run `#exec` programs (Asterisk's `execincludes = yes`). Off by default.
     pub exec_includes: bool,
+    /// Fill [`Loaded::prints`]: the digest and [`Layout`] of every file read, for [`Loader::reread`].
+    pub layouts: bool,
 }
 
 /// Loads configuration files relative to a config directory.
@@ -93,6 +96,10 @@ impl<S: Source> Loader<S> {
             watch: Vec::new(),
             stack: Vec::new(),
             file_ids: FxHashMap::default(),
+            prints: Vec::new(),
+            inherited: FxHashSet::default(),
+            appended: FxHashSet::default(),
+            plain: false,
         };
         let path = self.resolve(name);
         let outcome = run.load_pattern(name, None, 0);
@@ -116,8 +123,84 @@ impl<S: Source> Loader<S> {
             watch: run.watch,
             valid,
             missing,
+            prints: run.prints,
+            inherited: run.inherited,
+            appended: run.appended,
         }
     }
+
+    /// Parses blocks of files again ([`Layout`]), each alone, in the context of an earlier [`Loader::load`]:
+    /// `context` holds that load's files and the sections blocks may inherit from
+    /// ([`Loaded::reread_context`]). Each block must be one plain section: a header without `(+)`, and
+    /// entries; `None` when one is anything else (a directive, a second header, an append, an error
+    /// Asterisk rejects the file for), since its meaning would depend on the rest of the file.
+    ///
+    /// The sections come back in the order of `blocks`, with the same files and lines as the whole file
+    /// would give them.
+    pub fn reread(&self, context: &Config, blocks: &[(&Path, u32, &[u8])]) -> Option<Reread> {
+        let mut run = Run {
+            loader: self,
+            config: context.clone(),
+            by_name: FxHashMap::default(),
+            next_same_name: Vec::new(),
+            current: None,
+            diagnostics: Vec::new(),
+            read: Vec::new(),
+            watch: Vec::new(),
+            stack: Vec::new(),
+            file_ids: FxHashMap::default(),
+            prints: Vec::new(),
+            inherited: FxHashSet::default(),
+            appended: FxHashSet::default(),
+            plain: true,
+        };
+        for (id, path) in context.files.iter().enumerate() {
+            run.file_ids.insert(
+                path.to_path_buf(),
+                FileId(u32::try_from(id).unwrap_or(u32::MAX)),
+            );
+        }
+        for index in 0..run.config.sections.len() {
+            run.index_section(index);
+        }
+        let context_sections = run.config.sections.len();
+        for (done, &(path, first_line, bytes)) in blocks.iter().enumerate() {
+            run.current = None;
+            let mut comments = CommentState::default();
+            let lines_before = first_line.checked_sub(1)?;
+            if run.parse_from(path, bytes, &mut comments, 0, lines_before) != Outcome::Loaded
+                || comments.in_comment()
+                || run.config.sections.len() != context_sections + done + 1
+            {
+                return None;
+            }
+        }
+        run.config.sections.drain(..context_sections);
+        Some(Reread {
+            config: run.config,
+            diagnostics: run.diagnostics,
+        })
+    }
+}
+
+/// What [`Loader::reread`] parsed.
+#[derive(Debug, Clone)]
+pub struct Reread {
+    /// The blocks' sections, in order (the context's files, none of its sections).
+    pub config: Config,
+    /// Every problem, in the order met.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// A file as [`Loader::load`] read it, when [`LoadOptions::layouts`] asks.
+#[derive(Debug, Clone)]
+pub struct FilePrint {
+    /// The file.
+    pub path: PathBuf,
+    /// The digest of its bytes ([`crate::layout::digest`]).
+    pub digest: u64,
+    /// Its blocks, when they can be told apart line by line.
+    pub layout: Option<Layout>,
 }
 
 /// The result of [`Loader::load`].
@@ -138,9 +221,42 @@ pub struct Loaded {
     /// True when there is no such file (nor any file matching the pattern). A file that exists but cannot
     /// be read is not missing: it is invalid.
     pub missing: bool,
+    /// With [`LoadOptions::layouts`]: every file read, in order, with its digest and layout.
+    pub prints: Vec<FilePrint>,
+    /// The names (lower case) sections inherited from: a change to a section of one of these names changes
+    /// the sections that inherit it.
+    pub inherited: FxHashSet<Text>,
+    /// The names (lower case) `(+)` appended to.
+    pub appended: FxHashSet<Text>,
 }
 
 impl Loaded {
+    /// What [`Loader::reread`] needs of this load: its files, and the first section of each name sections
+    /// inherited from (what the loader's lookup finds), unless such a section was appended to (its entries
+    /// at the time it was inherited could differ from its last ones): `None` then.
+    pub fn reread_context(&self) -> Option<Config> {
+        if self
+            .inherited
+            .iter()
+            .any(|name| self.appended.contains(name))
+        {
+            return None;
+        }
+        let mut context = Config {
+            files: self.config.files.clone(),
+            sections: Vec::new(),
+        };
+        let mut found: FxHashSet<Text> = FxHashSet::default();
+        for section in &self.config.sections {
+            let mut key = section.name.clone();
+            key.make_ascii_lowercase();
+            if self.inherited.contains(&key) && found.insert(key) {
+                context.sections.push(section.clone());
+            }
+        }
+        Some(context)
+    }
+
     /// True when some diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         self.diagnostics
@@ -182,6 +298,11 @@ struct Run<'l, S> {
     /// Files being read, outermost first.
     stack: Vec<PathBuf>,
     file_ids: FxHashMap<PathBuf, FileId>,
+    prints: Vec<FilePrint>,
+    inherited: FxHashSet<Text>,
+    appended: FxHashSet<Text>,
+    /// [`Loader::reread`]: only a header (no append) and entries are accepted.
+    plain: bool,
 }
 
 /// The file a line is in.
@@ -291,6 +412,13 @@ impl<S: Source> Run<'_, S> {
                 }
             };
             count += 1;
+            if self.loader.options.layouts {
+                self.prints.push(FilePrint {
+                    path: path.clone(),
+                    digest: crate::layout::digest(&bytes),
+                    layout: Layout::of(&bytes),
+                });
+            }
             self.read.push(path.clone());
             self.stack.push(path.clone());
             let outcome = self.parse(&path, &bytes, &mut comments, depth);
@@ -314,6 +442,18 @@ impl<S: Source> Run<'_, S> {
         comments: &mut CommentState,
         depth: usize,
     ) -> Outcome {
+        self.parse_from(path, bytes, comments, depth, 0)
+    }
+
+    /// Reads lines that follow `lines_before` lines of their file (0: a whole file).
+    fn parse_from(
+        &mut self,
+        path: &Path,
+        bytes: &[u8],
+        comments: &mut CommentState,
+        depth: usize,
+        lines_before: u32,
+    ) -> Outcome {
         let file = self.file_id(path);
         let at = At {
             path,
@@ -328,9 +468,11 @@ impl<S: Source> Run<'_, S> {
         let mut cat = self.current;
         let mut events = Vec::new();
         for (index, raw) in lines(bytes).enumerate() {
-            let lineno = u32::try_from(index + 1).unwrap_or(u32::MAX);
+            let lineno = u32::try_from(index + 1)
+                .unwrap_or(u32::MAX)
+                .saturating_add(lines_before);
             let mut text = raw;
-            if index == 0 {
+            if index == 0 && lines_before == 0 {
                 text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
             }
             if text.len() >= MAX_LINE_LEN {
@@ -380,7 +522,20 @@ impl<S: Source> Run<'_, S> {
         cat: &mut Option<usize>,
         depth: usize,
     ) -> Result<(), Fatal> {
-        match line::classify(content) {
+        let classified = line::classify(content);
+        if self.plain {
+            let plain = match &classified {
+                Line::Directive { .. } => false,
+                Line::Header { options, .. } => {
+                    cat.is_none() && !options.is_some_and(|o| o.contains(&b'+'))
+                }
+                _ => true,
+            };
+            if !plain {
+                return Err(Fatal(Error::NotPlainSection));
+            }
+        }
+        match classified {
             Line::HeaderWithoutBracket => Err(Fatal(Error::NoClosingBracket)),
             Line::HeaderWithoutParen => Err(Fatal(Error::NoClosingParen)),
             Line::Header {
@@ -481,6 +636,9 @@ impl<S: Source> Run<'_, S> {
                             filter: filter.to_owned(),
                         }));
                     };
+                    let mut key = name.clone();
+                    key.make_ascii_lowercase();
+                    self.appended.insert(key);
                     if let Some(appended) = new.take() {
                         self.current = Some(found);
                         let section = &mut self.config.sections[found];
@@ -495,6 +653,9 @@ impl<S: Source> Run<'_, S> {
                         }));
                     };
                     let name = self.config.sections[base].name.clone();
+                    let mut key = name.clone();
+                    key.make_ascii_lowercase();
+                    self.inherited.insert(key);
                     let entries = self.config.sections[base].for_inheritance();
                     let section = self.section_mut(target, &mut new);
                     section.inherit(entries);
@@ -511,19 +672,8 @@ impl<S: Source> Run<'_, S> {
                     previous.seal();
                 }
                 let index = self.config.sections.len();
-                let mut key = section.name.clone();
-                key.make_ascii_lowercase();
-                match self.by_name.get_mut(&key) {
-                    Some((_, last)) => {
-                        self.next_same_name[*last] = index;
-                        *last = index;
-                    }
-                    None => {
-                        self.by_name.insert(key, (index, index));
-                    }
-                }
-                self.next_same_name.push(usize::MAX);
                 self.config.sections.push(section);
+                self.index_section(index);
                 self.current = Some(index);
                 *cat = Some(index);
             }
@@ -534,6 +684,22 @@ impl<S: Source> Run<'_, S> {
             }
         }
         Ok(())
+    }
+
+    /// Makes section `index` (the last one) findable by name.
+    fn index_section(&mut self, index: usize) {
+        let mut key = self.config.sections[index].name.clone();
+        key.make_ascii_lowercase();
+        match self.by_name.get_mut(&key) {
+            Some((_, last)) => {
+                self.next_same_name[*last] = index;
+                *last = index;
+            }
+            None => {
+                self.by_name.insert(key, (index, index));
+            }
+        }
+        self.next_same_name.push(usize::MAX);
     }
 
     fn section_mut<'a>(
@@ -717,7 +883,7 @@ enum Directive {
 }
 
 /// The lines of a file, split at `\n` (a final empty piece after the last newline is harmless: it is blank).
-fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut rest = Some(bytes);
     std::iter::from_fn(move || {
         let current = rest?;

@@ -29,6 +29,8 @@ pub fn digest(bytes: &[u8]) -> u64 {
 pub struct Block {
     /// The digest of the block's bytes.
     pub digest: u64,
+    /// The digest of its first line (its header: the section's name and options).
+    pub header: u64,
     /// Where the block starts in the file (bytes).
     pub start: u32,
     /// The 1-based line it starts at (its header's line; 1 for block 0).
@@ -73,8 +75,11 @@ impl Layout {
         let mut blocks = Vec::with_capacity(starts.len());
         for (i, &(start, first_line)) in starts.iter().enumerate() {
             let end = starts.get(i + 1).map_or(len, |next| next.0);
+            let block = &bytes[start as usize..end as usize];
+            let header = lines(block).next().unwrap_or_default();
             blocks.push(Block {
-                digest: digest(&bytes[start as usize..end as usize]),
+                digest: digest(block),
+                header: digest(header),
                 start,
                 first_line,
             });
@@ -151,13 +156,15 @@ mod tests {
     fn an_edit_changes_only_its_block() {
         let before = Layout::of(b"[a]\nx = 1\n[b]\ny = 2\n[c]\n").unwrap();
         let after = Layout::of(b"[a]\nx = 1\n[b]\ny = 3\n[c]\n").unwrap();
-        let changed: Vec<bool> = before
+        let changed: Vec<(bool, bool)> = before
             .blocks()
             .iter()
             .zip(after.blocks())
-            .map(|(a, b)| a.digest != b.digest)
+            .map(|(a, b)| (a.digest != b.digest, a.header != b.header))
             .collect();
-        assert_eq!(changed, [false, true, false]);
+        assert_eq!(changed, [(false, false), (true, false), (false, false)]);
+        let renamed = Layout::of(b"[a]\nx = 1\n[B]\ny = 2\n[c]\n").unwrap();
+        assert_ne!(renamed.blocks()[1].header, before.blocks()[1].header);
     }
 
     #[test]

@@ -75,6 +75,20 @@ fn build(c: &mut Criterion) {
             bytes
         })
     });
+    // A save of one callerid: the reload reads that section again and derives its line (patch.rs).
+    let phones_conf = paths.config_dir.join("pjsip_phones.conf");
+    let text = std::fs::read_to_string(&phones_conf).unwrap();
+    let edited = text.replacen("callerid = \"", "callerid = \"Edited ", 1);
+    assert_ne!(text, edited);
+    std::fs::write(&phones_conf, &edited).unwrap();
+    group.bench_function("rebuild 10k phones after one callerid edit", |b| {
+        b.iter_with_large_drop(|| {
+            let next = snapshot.rebuild(&paths, &options).unwrap();
+            assert_eq!(next.reread_sections(), Some(1));
+            next
+        })
+    });
+    std::fs::write(&phones_conf, &text).unwrap();
     group.finish();
 
     let route = snapshot.route("0004f2000000.cfg").unwrap();

@@ -23,14 +23,17 @@ use crate::vars::Vars;
 const USER_BUCKETS: u32 = 563;
 
 /// The phones of a configuration.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Phones {
-    pub phones: Vec<Phone>,
+    /// Shared with the snapshots that follow when a reload leaves a phone as it is.
+    pub phones: Vec<std::sync::Arc<Phone>>,
     pub by_mac: FxHashMap<CompactString, usize>,
     /// The first phone of each 48-bit MAC (`0004F2AABBCC` and `0004f2aabbcc` are two phones to Asterisk).
     pub by_mac48: FxHashMap<crate::mac::Mac, usize>,
     /// Indices into `phones` in the order of Asterisk's user table.
     pub user_order: Vec<usize>,
+    /// Some line sets `AUTH_ID` itself, so a line's `AUTH_ID` does not always name the auth it read.
+    pub auth_id_set: bool,
 }
 
 /// What building needs besides the objects.
@@ -48,22 +51,7 @@ pub(crate) fn build(inputs: &Inputs<'_>, diags: &mut Vec<Diagnostic>) -> Phones 
     phoneprovs.sort_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
     phoneprovs.dedup_by(|later, earlier| later.id == earlier.id);
 
-    // Each profile's setvars, parsed once.
-    let setvars: Vec<Vec<(&str, Template)>> = inputs
-        .profiles
-        .iter()
-        .map(|p| {
-            p.setvars
-                .iter()
-                .map(|(name, value)| {
-                    (
-                        name.as_str(),
-                        Template::parse("phoneprov.conf", value.as_bytes()),
-                    )
-                })
-                .collect()
-        })
-        .collect();
+    let setvars = parse_setvars(inputs.profiles);
     // Each line is derived on its own (on every core for a large fleet), as if its phone had the line's
     // own profile; a line whose phone was founded by an earlier line of another profile (rare) is derived
     // again with the phone's. Lines then join their phones in sorcery's order, one by one.
@@ -112,6 +100,7 @@ pub(crate) fn build(inputs: &Inputs<'_>, diags: &mut Vec<Diagnostic>) -> Phones 
             diags.push(diag);
         }
         if let Some(line) = line {
+            phones.auth_id_set |= line.auth_id_set;
             place(&mut phones, pp, line, diags);
         }
     }
@@ -124,6 +113,69 @@ pub(crate) fn build(inputs: &Inputs<'_>, diags: &mut Vec<Diagnostic>) -> Phones 
     order.sort();
     phones.user_order = order.into_iter().map(|(_, i)| i).collect();
     phones
+}
+
+/// Each profile's setvars, parsed once.
+pub(crate) fn parse_setvars(profiles: &[Profile]) -> Vec<Vec<(&str, Template)>> {
+    profiles
+        .iter()
+        .map(|p| {
+            p.setvars
+                .iter()
+                .map(|(name, value)| {
+                    (
+                        name.as_str(),
+                        Template::parse("phoneprov.conf", value.as_bytes()),
+                    )
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// A line derived again for a reload that changed only its objects ([`crate::snapshot`]'s patch): the line
+/// as [`build`] would make it for a phone of profile `phone_profile`, its MAC and whether it sets
+/// `AUTH_ID` itself; `None` when Asterisk would skip it or it has anything to report (the caller then
+/// builds everything).
+pub(crate) fn rederive(
+    pp: &Phoneprov,
+    phone_profile: ProfileId,
+    inputs: &Inputs<'_>,
+    setvars: &[Vec<(&str, Template)>],
+) -> Option<(Line, CompactString, bool)> {
+    let mut zones = ZoneCache::default();
+    let mut scratch = Scratch::default();
+    let (derived, diags) = derive(
+        pp,
+        Some(phone_profile),
+        inputs,
+        setvars,
+        &mut zones,
+        &mut scratch,
+    );
+    let derived = derived.filter(|_| diags.is_empty())?;
+    Some((derived.line, derived.mac, derived.auth_id_set))
+}
+
+/// Whether every line's time zone variables are the same at `now` as at `then` (a reload that keeps lines
+/// must not keep last year's daylight saving dates).
+pub(crate) fn zones_agree(
+    phones: &[std::sync::Arc<Phone>],
+    then: jiff::Timestamp,
+    now: jiff::Timestamp,
+) -> bool {
+    // `None` too: a line without `TIMEZONE` (before its setvars) gets the default zone's.
+    let mut zones: Vec<Option<&str>> = phones
+        .iter()
+        .flat_map(|p| p.lines.iter().map(|l| l.vars.get("TIMEZONE")))
+        .chain([None])
+        .collect();
+    zones.sort_unstable();
+    zones.dedup();
+    let (mut before, mut after) = (ZoneCache::default(), ZoneCache::default());
+    zones
+        .into_iter()
+        .all(|zone| before.vars(zone, then) == after.vars(zone, now))
 }
 
 /// What building a line reuses from the line before.
@@ -172,6 +224,7 @@ fn line_vars(
     pp: &Phoneprov,
     inputs: &Inputs<'_>,
     vars: &mut Vars,
+    auth_id_set: &mut bool,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Option<&'static str>> {
     vars.clear();
@@ -198,7 +251,7 @@ fn line_vars(
     }
     let mut transport: Option<(u16, &'static str)> = None;
     if let Some(endpoint) = vars.get("endpoint").map(CompactString::from) {
-        transport = endpoint_vars(pp, &endpoint, inputs.objects, vars, diags)?;
+        transport = endpoint_vars(pp, &endpoint, inputs.objects, vars, auth_id_set, diags)?;
     }
     let port = transport.map(|(port, _)| port);
     vars.set_default("USERNAME", &pp.id);
@@ -238,6 +291,7 @@ fn endpoint_vars(
     name: &str,
     objects: &Objects,
     vars: &mut Vars,
+    auth_id_set: &mut bool,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Option<(u16, &'static str)>> {
     let Some(endpoint) = objects.endpoint(name) else {
@@ -283,6 +337,7 @@ fn endpoint_vars(
             return None;
         };
         vars.set_default("AUTH_ID", auth_name);
+        *auth_id_set = vars.get("AUTH_ID") != Some(auth_name.as_str());
         vars.set_default("USERNAME", &auth.username);
         vars.set_default("SECRET", &auth.password);
     }
@@ -297,6 +352,8 @@ struct Derived {
     own_profile: ProfileId,
     /// The profile whose setvars it got.
     profile: ProfileId,
+    /// The object sets `AUTH_ID` to something else than its endpoint's auth.
+    auth_id_set: bool,
 }
 
 /// One phoneprov object as a line (`None` when Asterisk would skip it), with its diagnostics in the order
@@ -312,7 +369,10 @@ fn derive(
     scratch: &mut Scratch,
 ) -> (Option<Derived>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
-    let Some(transport_protocol) = line_vars(pp, inputs, &mut scratch.vars, &mut diags) else {
+    let mut auth_id_set = false;
+    let Some(transport_protocol) =
+        line_vars(pp, inputs, &mut scratch.vars, &mut auth_id_set, &mut diags)
+    else {
         return (None, diags);
     };
     let Scratch { vars, out } = scratch;
@@ -401,6 +461,7 @@ fn derive(
         mac,
         own_profile,
         profile,
+        auth_id_set,
     };
     (Some(derived), diags)
 }
@@ -422,15 +483,16 @@ fn place(phones: &mut Phones, pp: &Phoneprov, derived: Derived, diags: &mut Vec<
                 phones.by_mac48.entry(mac48).or_insert(at);
             }
             phones.by_mac.insert(mac.clone(), at);
-            phones.phones.push(Phone {
+            phones.phones.push(std::sync::Arc::new(Phone {
                 mac,
                 profile,
                 lines: vec![new_line],
                 founding_line: 0,
-            });
+            }));
         }
         Some(p) => {
-            let phone = &mut phones.phones[p];
+            // Not shared yet: no copy.
+            let phone = std::sync::Arc::make_mut(&mut phones.phones[p]);
             if let Some(kept) = phone.lines.iter().find(|l| l.index == index) {
                 diags.push(pp.src.diag(Error::DuplicateLine {
                     id: pp.id.to_string(),

@@ -18,7 +18,7 @@ use crate::model::Location;
 use crate::pjsip::location;
 
 /// A phone profile.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
     /// The section name.
     pub name: String,
@@ -35,7 +35,7 @@ pub struct Profile {
 }
 
 /// `static_file => NAME[,MIME]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaticFile {
     /// The URI: the name as written.
     pub uri: String,
@@ -48,7 +48,7 @@ pub struct StaticFile {
 }
 
 /// `PATTERN => TEMPLATE[,MIME]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DynamicFile {
     /// The URI pattern, substituted with a phone's variables.
     pub pattern: String,

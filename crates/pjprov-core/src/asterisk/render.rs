@@ -76,7 +76,7 @@ impl Template {
 
 /// Everything a template can reach besides its own variables.
 pub(crate) struct World<'a> {
-    pub phones: &'a [Phone],
+    pub phones: &'a [std::sync::Arc<Phone>],
     /// Phones in the order of Asterisk's user table (what `PP_EACH_USER` walks).
     pub user_order: &'a [usize],
     pub by_mac: &'a FxHashMap<CompactString, usize>,

@@ -398,7 +398,7 @@ impl Settings {
         config: Option<&Config>,
         config_dir: &Path,
         profiles: &[Profile],
-        phones: &[Phone],
+        phones: &[std::sync::Arc<Phone>],
         diags: &mut Vec<Diagnostic>,
     ) -> Option<Settings> {
         let mut settings = Settings {
@@ -1313,7 +1313,7 @@ impl Reader<'_> {
         &mut self,
         settings: &Settings,
         profiles: &[Profile],
-        phones: &[Phone],
+        phones: &[std::sync::Arc<Phone>],
         tftp_at: Option<At>,
     ) {
         let file = config_file(self.config);

@@ -47,8 +47,8 @@ fn phone(mac: &str, profile: u32, secret: Option<&str>) -> Phone {
 fn read(text: &str) -> (Option<Settings>, Vec<Diagnostic>) {
     let config = config("pjprov.conf", text);
     let phones = vec![
-        phone("0004f2aabbcc", 0, Some("pw1")),
-        phone("001565aabbcc", 1, None),
+        std::sync::Arc::new(phone("0004f2aabbcc", 0, Some("pw1"))),
+        std::sync::Arc::new(phone("001565aabbcc", 1, None)),
     ];
     let mut diags = Vec::new();
     let settings = Settings::read(

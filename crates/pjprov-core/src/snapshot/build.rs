@@ -12,6 +12,7 @@ use asterisk_config::{LoadOptions, Loaded, Loader};
 use rustc_hash::FxHashMap;
 
 use super::hbs::HbsTemplates;
+use super::patch;
 use super::routes::{RouteTable, check_template};
 use super::{BuildOptions, Paths, Rejected, Snapshot};
 use crate::asterisk::render::World;
@@ -24,17 +25,45 @@ use crate::templates::TemplateStore;
 
 mod realtime;
 
+/// A patched build's phones, basis, profiles and what reading the profiles reported.
+type Patched = (
+    Phones,
+    patch::Basis,
+    usize,
+    Vec<profile::Profile>,
+    Vec<Diagnostic>,
+);
+
+/// What [`Snapshot::finish`] takes over from the first half of a build.
+struct Finishing {
+    now: jiff::Timestamp,
+    phones: Phones,
+    profiles: Vec<profile::Profile>,
+    own: Option<Loaded>,
+    loader: Loader,
+    diagnostics: Vec<Diagnostic>,
+    watch: Vec<PathBuf>,
+    rejected: bool,
+    phones_complete: bool,
+    basis: Option<patch::Basis>,
+    reread: Option<usize>,
+}
+
 impl Snapshot {
     /// Reads pjsip.conf, pjsip_wizard.conf, phoneprov.conf and pjprov.conf from `paths` and builds
     /// everything.
     pub fn build(paths: &Paths, options: &BuildOptions) -> Result<Snapshot, Rejected> {
-        Snapshot::assemble(paths, options, None)
+        Snapshot::assemble(paths, options, None, false)
     }
 
     /// Builds the snapshot that follows this one: like [`Snapshot::build`], except that a template that is
     /// missing or no longer compiles keeps the form this snapshot serves (with an error saying so).
+    ///
+    /// When only a few sections of pjsip.conf changed, only they are read again and only the lines that
+    /// read them derived again; every other phone is shared with this snapshot (`patch.rs`). The result is
+    /// the same either way.
     pub fn rebuild(&self, paths: &Paths, options: &BuildOptions) -> Result<Snapshot, Rejected> {
-        Snapshot::assemble(paths, options, Some(self))
+        Snapshot::assemble(paths, options, Some(self), true)
     }
 
     /// A snapshot with no phones and no routes: what a server holds before a usable configuration exists.
@@ -54,25 +83,53 @@ impl Snapshot {
             site_key: None,
             directory_digest: OnceLock::new(),
             lobbies: Default::default(),
+            basis: None,
+            reread: None,
         }
     }
 
+    /// Builds a snapshot; with `patch`, from `previous` and the sections of pjsip.conf that changed when
+    /// that is possible (else as without).
     fn assemble(
         paths: &Paths,
         options: &BuildOptions,
         previous: Option<&Snapshot>,
+        patch: bool,
     ) -> Result<Snapshot, Rejected> {
         let now = options.now.unwrap_or_else(jiff::Timestamp::now);
         let mut files = Files {
             loader: Loader::new(&paths.config_dir).options(LoadOptions {
                 exec_includes: options.exec_includes,
+                layouts: true,
             }),
             diagnostics: Vec::new(),
             watch: Vec::new(),
             fatal: false,
             guard_unusable: false,
         };
-        let pjsip = files.load("pjsip.conf", Need::Required);
+        // A patch starts from the previous build's reading of pjsip.conf, checked below.
+        let base = previous
+            .filter(|_| patch && options.realtime.is_none())
+            .and_then(|p| p.basis.as_ref().map(|b| (p, b)));
+        let (pjsip, started) = match base {
+            Some((_, basis)) => {
+                files
+                    .diagnostics
+                    .extend(basis.load_diagnostics.iter().cloned());
+                for path in basis.watch.iter() {
+                    push_unique(&mut files.watch, path.clone());
+                }
+                (None, None)
+            }
+            None => {
+                let pjsip = files.load("pjsip.conf", Need::Required);
+                let started = pjsip
+                    .as_ref()
+                    .filter(|_| options.realtime.is_none())
+                    .and_then(|l| patch::Started::new(l, &files.diagnostics));
+                (pjsip, started)
+            }
+        };
         let wizard = files.load("pjsip_wizard.conf", Need::Optional);
         // Objects refer to each other across the two files: from one alone, the references to the other
         // would be reported as errors that are not there.
@@ -86,7 +143,7 @@ impl Snapshot {
         }
         let Files {
             mut diagnostics,
-            mut watch,
+            watch,
             fatal,
             guard_unusable,
             loader,
@@ -95,9 +152,52 @@ impl Snapshot {
         // on it is still checked, so one run (`pjprov check`) reports every problem. Without pjsip.conf (or
         // pjsip_wizard.conf) there are no phones: pjprov.conf's errors are still reported, not its warnings
         // (which say what its settings mean for the phones).
-        let mut rejected = guard_unusable || fatal;
+        let rejected = guard_unusable || fatal;
         let phones_complete = !fatal;
+        let wizards_used = wizard
+            .as_ref()
+            .is_some_and(|w| !w.config.sections().is_empty());
+        if let Some((previous, basis)) = base {
+            let patched = (!wizards_used && mapped.is_default() && !fatal && !guard_unusable)
+                .then(|| {
+                    Snapshot::patched(
+                        paths,
+                        &loader,
+                        phoneprov.as_ref()?,
+                        &own,
+                        previous,
+                        basis,
+                        now,
+                    )
+                })
+                .flatten();
+            let Some((phones, basis, sections, profiles, profile_diagnostics)) = patched else {
+                return Snapshot::assemble(paths, options, Some(previous), false);
+            };
+            diagnostics.extend(basis.object_diagnostics.iter().cloned());
+            diagnostics.extend(profile_diagnostics);
+            diagnostics.extend(basis.phone_diagnostics.iter().cloned());
+            return Snapshot::finish(
+                paths,
+                options,
+                Some(previous),
+                Finishing {
+                    now,
+                    phones,
+                    profiles,
+                    own,
+                    loader,
+                    diagnostics,
+                    watch,
+                    rejected,
+                    phones_complete,
+                    basis: Some(basis),
+                    reread: Some(sections),
+                },
+            );
+        }
         let no_config = asterisk_config::Config::default();
+        let objects_start = diagnostics.len();
         let Some(objects) = mapped.objects(
             pjsip
                 .as_ref()
@@ -112,8 +212,10 @@ impl Snapshot {
         ) else {
             return Err(Rejected { diagnostics, watch });
         };
+        let objects_end = diagnostics.len();
         // The objects own what they need: free the parsed pjsip configuration (the bulk of a large fleet's
         // memory) before the phones are built, so a reload peaks at the larger of the two, not their sum.
+        let started = started.filter(|_| !wizards_used && mapped.is_default());
         drop((pjsip, wizard, mapped));
         let Some(phoneprov) = phoneprov else {
             return Err(Rejected { diagnostics, watch });
@@ -122,18 +224,9 @@ impl Snapshot {
         if profiles.is_empty() {
             return Err(Rejected { diagnostics, watch });
         }
-        let empty = EmptyWorld {
-            map: FxHashMap::default(),
-            paths: paths.clone(),
-            epoch: now.as_second(),
-            // ENV in setvars and route patterns: pjprov.conf's allow-list, read before the rest of it (the
-            // rest needs the phones).
-            allowed_env: own
-                .as_ref()
-                .map(|l| Settings::allowed_env(&l.config))
-                .unwrap_or_default(),
-        };
+        let empty = EmptyWorld::new(paths, now, own.as_ref());
         let empty_world = empty.world();
+        let phones_start = diagnostics.len();
         let phones = phones::build(
             &phones::Inputs {
                 objects: &objects,
@@ -143,6 +236,80 @@ impl Snapshot {
             },
             &mut diagnostics,
         );
+        let basis = started.map(|s| {
+            s.finish(
+                &objects,
+                &diagnostics[objects_start..objects_end],
+                &diagnostics[phones_start..],
+            )
+        });
+        drop(objects);
+        Snapshot::finish(
+            paths,
+            options,
+            previous,
+            Finishing {
+                now,
+                phones,
+                profiles,
+                own,
+                loader,
+                diagnostics,
+                watch,
+                rejected,
+                phones_complete,
+                basis,
+                reread: None,
+            },
+        )
+    }
+
+    /// The phones of a patched reload (`patch.rs`), its basis and profiles; `None`: build everything.
+    fn patched(
+        paths: &Paths,
+        loader: &Loader,
+        phoneprov: &Loaded,
+        own: &Option<Loaded>,
+        previous: &Snapshot,
+        basis: &patch::Basis,
+        now: jiff::Timestamp,
+    ) -> Option<Patched> {
+        let mut profile_diagnostics = Vec::new();
+        let profiles = profile::read(&phoneprov.config, &mut profile_diagnostics);
+        // Setvars that read `ENV` are never patched, so the allow-list needs no comparing.
+        let empty = EmptyWorld::new(paths, now, own.as_ref());
+        let patched = basis.patch(previous, loader, &profiles, now, &empty.world())?;
+        Some((
+            patched.phones,
+            patched.basis,
+            patched.sections,
+            profiles,
+            profile_diagnostics,
+        ))
+    }
+
+    /// The rest of a build, once the phones are made: settings, templates, routes.
+    fn finish(
+        paths: &Paths,
+        options: &BuildOptions,
+        previous: Option<&Snapshot>,
+        finishing: Finishing,
+    ) -> Result<Snapshot, Rejected> {
+        let Finishing {
+            now,
+            phones,
+            profiles,
+            own,
+            loader,
+            mut diagnostics,
+            mut watch,
+            mut rejected,
+            phones_complete,
+            basis,
+            reread,
+        } = finishing;
+        let empty = EmptyWorld::new(paths, now, own.as_ref());
+        let empty_world = empty.world();
         // acl.conf (named ACLs, issue #18) is watched even while a reference to it fails: fixing it must reload.
         push_unique(&mut watch, paths.config_dir.join(settings::ACL_CONF));
         let mut settings_diagnostics = Vec::new();
@@ -285,8 +452,13 @@ impl Snapshot {
             site_key: options.site_key.clone(),
             directory_digest: OnceLock::new(),
             lobbies: Default::default(),
+            basis,
+            reread,
         };
-        snapshot.build_routes(&empty_world);
+        if snapshot.build_routes(&empty_world) {
+            // Route patterns changed variables: the phones are no longer what a patch would start from.
+            snapshot.basis = None;
+        }
         if rejected {
             return Err(Rejected {
                 diagnostics: snapshot.diagnostics,
@@ -461,6 +633,19 @@ struct EmptyWorld {
 }
 
 impl EmptyWorld {
+    fn new(paths: &Paths, now: jiff::Timestamp, own: Option<&Loaded>) -> EmptyWorld {
+        EmptyWorld {
+            map: FxHashMap::default(),
+            paths: paths.clone(),
+            epoch: now.as_second(),
+            // ENV in setvars and route patterns: pjprov.conf's allow-list, read before the rest of it (the
+            // rest needs the phones).
+            allowed_env: own
+                .map(|l| Settings::allowed_env(&l.config))
+                .unwrap_or_default(),
+        }
+    }
+
     fn world(&self) -> World<'_> {
         World {
             phones: &[],

@@ -77,7 +77,7 @@ pub(super) fn asterisk_digest<'a>(
 /// Whether an Asterisk template's output depends only on its variables: every `${NAME(` and `%{NAME(` (the
 /// form inside `PP_EACH_USER`) calls a function that is no [`VOLATILE_FUNCTIONS`], no variable is a
 /// [`VOLATILE_VARIABLES`], and no name is itself substituted (`${${NAME}(...)}`).
-fn pure(source: &[u8]) -> bool {
+pub(super) fn pure(source: &[u8]) -> bool {
     for opener in [&b"${"[..], b"%{"] {
         for at in memchr::memmem::find_iter(source, opener) {
             let rest = &source[at + 2..];

@@ -260,7 +260,7 @@ impl Snapshot {
             .phones
             .iter()
             .enumerate()
-            .map(|(i, p)| (i == phone.index(), p));
+            .map(|(i, p)| (i == phone.index(), &**p));
         let mut extra = request.vars();
         if own && let Some(password) = self.generated_admin_password(phone) {
             extra.set("ADMIN_PASSWORD", &password);

@@ -15,6 +15,7 @@ mod build;
 mod carry;
 mod hbs;
 mod lobby;
+mod patch;
 mod render;
 mod routes;
 pub mod wildcard;
@@ -119,6 +120,10 @@ pub struct Snapshot {
     directory_digest: OnceLock<u64>,
     /// The lobby of each shape of per-phone names (issue #18, `lobby.rs`).
     lobbies: lobby::Lobbies,
+    /// What the next reload needs to read only the sections of pjsip.conf that changed (`patch.rs`).
+    basis: Option<patch::Basis>,
+    /// How many sections of pjsip.conf a patched build read again (`None`: it read everything).
+    reread: Option<usize>,
 }
 
 impl Snapshot {
@@ -136,6 +141,12 @@ impl Snapshot {
             return None;
         }
         Some(key.admin_password(crate::Mac::parse(&phone.mac)?))
+    }
+
+    /// For a snapshot built by [`Snapshot::rebuild`] from the sections of pjsip.conf that changed alone,
+    /// how many there were (0: none, only other files changed); `None` when everything was read.
+    pub fn reread_sections(&self) -> Option<usize> {
+        self.reread
     }
 
     /// "Now" as used for the time zone variables.
@@ -162,7 +173,7 @@ impl Snapshot {
     }
 
     /// The phones, in the order they were created.
-    pub fn phones(&self) -> &[Phone] {
+    pub fn phones(&self) -> &[std::sync::Arc<Phone>] {
         &self.phones.phones
     }
 
@@ -172,7 +183,7 @@ impl Snapshot {
             .phones
             .iter()
             .enumerate()
-            .map(|(i, p)| (PhoneId::new(i), p))
+            .map(|(i, p)| (PhoneId::new(i), &**p))
     }
 
     /// The profile `id`.
@@ -182,7 +193,7 @@ impl Snapshot {
 
     /// The phone `id`.
     pub fn phone(&self, id: PhoneId) -> Option<&Phone> {
-        self.phones.phones.get(id.index())
+        self.phones.phones.get(id.index()).map(|p| &**p)
     }
 
     /// The phones in the order of Asterisk's user table (`PP_EACH_USER`'s order).
@@ -190,7 +201,7 @@ impl Snapshot {
         self.phones
             .user_order
             .iter()
-            .map(|&i| &self.phones.phones[i])
+            .map(|&i| &*self.phones.phones[i])
     }
 
     /// The profiles of phoneprov.conf.
@@ -213,7 +224,10 @@ impl Snapshot {
 
     /// The phone with exactly this MAC (as configured, case included).
     pub fn phone_by_mac(&self, mac: &str) -> Option<&Phone> {
-        self.phones.by_mac.get(mac).map(|&i| &self.phones.phones[i])
+        self.phones
+            .by_mac
+            .get(mac)
+            .map(|&i| &*self.phones.phones[i])
     }
 
     /// The phone whose MAC is `mac`, whatever case or separators it was written with.

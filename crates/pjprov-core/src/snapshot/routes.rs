@@ -470,7 +470,8 @@ impl Snapshot {
     }
 
     /// Builds the route table (static files, then each phone's dynamic files) and the shapes.
-    pub(super) fn build_routes(&mut self, world: &World<'_>) {
+    /// Returns whether a route pattern changed a phone's variables (`SET` & co.).
+    pub(super) fn build_routes(&mut self, world: &World<'_>) -> bool {
         let dir = self.paths.phoneprov_dir();
         let mut diags = Vec::new();
         let mut table = RouteTable::default();
@@ -657,8 +658,9 @@ impl Snapshot {
                 unlinked.push((index, vars));
             }
         }
+        let unlinked_any = !unlinked.is_empty();
         for (index, mut vars) in unlinked {
-            let phone = &mut self.phones.phones[index];
+            let phone = std::sync::Arc::make_mut(&mut self.phones.phones[index]);
             vars.shrink_to_fit();
             phone.lines[phone.founding_line].vars = vars;
         }
@@ -685,6 +687,7 @@ impl Snapshot {
         table.shapes = self.shapes_of(&table.routes);
         self.routes = table;
         self.diagnostics.extend(diags);
+        unlinked_any
     }
 
     /// Adds `route` unless its URI is taken (the first route of a URI answers, as in Asterisk).

@@ -260,6 +260,11 @@ impl Reloader {
             errors: count(snapshot.diagnostics(), Severity::Error),
             warnings: count(snapshot.diagnostics(), Severity::Warning),
         };
+        // What the build read of pjsip.conf: everything, or the changed sections alone.
+        let read = match snapshot.reread_sections() {
+            None => "everything".to_owned(),
+            Some(n) => format!("{n} changed sections of pjsip.conf"),
+        };
         let (wanted, tls) = (self.resolve)(snapshot.settings());
         let tls_watch = self.apply_tls(&tls, !wanted.https.is_empty());
         let mut watch = snapshot.watch().to_vec();
@@ -303,6 +308,7 @@ impl Reloader {
             errors = facts.errors,
             warnings = facts.warnings,
             ms = started.elapsed().as_millis() as u64,
+            read = %read,
             "configuration loaded"
         );
         if tftp_without_profiles {

@@ -44,6 +44,11 @@ pub(super) fn prepare(files: &mut Files) -> Prepared {
 }
 
 impl Prepared {
+    /// Nothing is mapped (no sorcery.conf mapping): the objects are pjsip.conf's and the wizards'.
+    pub(super) fn is_default(&self) -> bool {
+        self.plan.is_default()
+    }
+
     /// The objects: as without sorcery.conf when nothing is mapped, else from every mapping in order.
     /// `None` when rows the plan needs were not fetched.
     pub(super) fn objects(

@@ -1,0 +1,436 @@
+//! A reload that reads again only the sections of pjsip.conf that changed.
+//!
+//! A fleet of 100,000 phones is one or a few large files, and a save usually rewrites a value or two in
+//! one section. Parsing the whole file and deriving every line again costs most of a second and a second
+//! copy of everything in memory; instead, each build keeps a [`Basis`]: the digest and [`Layout`] of every
+//! file pjsip.conf's load read, and the type of the section in each block. A reload then reads the files,
+//! compares digests, parses the changed blocks alone ([`asterisk_config::Loader::reread`]), finds the lines
+//! that read those sections (their phoneprov object, endpoint or auth), derives just those lines again from
+//! their sections, and shares every other phone with the previous snapshot.
+//!
+//! The result must be the snapshot a full build would make, so anything this cannot prove unchanged makes
+//! [`Basis::patch`] answer `None` and the build reads everything as before: a file added or removed, a
+//! changed line count (every later `file:line` would move), a section inherited from or appended to, a
+//! renamed section or changed header, a changed `type`, a transport, a problem to report (new, or already reported in a changed section), a
+//! line whose MAC, `LINE` or profile changed, wizards, realtime mappings, `#exec`, glob includes,
+//! block comments, setvars that read the time or the environment, time zone variables that differ from
+//! the previous build's, or more than [`MAX_CHANGED_BLOCKS`] changed sections.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use asterisk_config::{Config, FilePrint, Layout, Loaded, Loader, Text};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::Snapshot;
+use crate::asterisk::render::World;
+use crate::error::Diagnostic;
+use crate::phones::{self, Phones};
+use crate::pjsip::{Objects, Transport};
+use crate::profile::Profile;
+
+/// More changed sections than this: a full build (each one is parsed and its lines derived on one core).
+pub(super) const MAX_CHANGED_BLOCKS: usize = 256;
+
+/// What a build keeps of pjsip.conf's load so that the next reload can read only what changed.
+#[derive(Debug, Clone)]
+pub(super) struct Basis {
+    /// Every file read, in order, each once.
+    prints: Vec<FilePrint>,
+    /// For each of `prints` with a layout, the type of each block's section (an index into `types`).
+    kinds: Arc<[Vec<u8>]>,
+    /// The types met; `types[0]` is none (no `type`, a template, or no section).
+    types: Arc<[Text]>,
+    /// `#tryinclude` targets that did not exist.
+    absent: Arc<[PathBuf]>,
+    /// The files and the sections inherited from, for rereading blocks.
+    context: Arc<Config>,
+    /// Names (lower case) inherited from or appended to.
+    shared_names: Arc<FxHashSet<Text>>,
+    /// The transports (a transport that changed makes a full build).
+    transports: Arc<FxHashMap<Text, Transport>>,
+    /// What the load of pjsip.conf made the build watch.
+    pub watch: Arc<[PathBuf]>,
+    /// What the load of pjsip.conf reported.
+    pub load_diagnostics: Arc<[Diagnostic]>,
+    /// What reading the objects reported.
+    pub object_diagnostics: Arc<[Diagnostic]>,
+    /// What building the phones reported.
+    pub phone_diagnostics: Arc<[Diagnostic]>,
+}
+
+/// The first half of a [`Basis`], made from the load before its configuration is dropped.
+pub(super) struct Started {
+    prints: Vec<FilePrint>,
+    kinds: Vec<Vec<u8>>,
+    types: Vec<Text>,
+    absent: Vec<PathBuf>,
+    context: Config,
+    shared_names: FxHashSet<Text>,
+    watch: Vec<PathBuf>,
+    load_diagnostics: Vec<Diagnostic>,
+}
+
+impl Started {
+    /// From pjsip.conf's load (`diagnostics`: what it reported); `None` when no reload could be patched.
+    pub fn new(loaded: &Loaded, diagnostics: &[Diagnostic]) -> Option<Started> {
+        if !loaded.valid
+            || loaded.files.len() != loaded.prints.len()
+            || loaded
+                .files
+                .iter()
+                .any(|f| f.as_os_str().to_string_lossy().starts_with("#exec"))
+        {
+            return None;
+        }
+        let mut seen = FxHashSet::default();
+        if !loaded.files.iter().all(|f| seen.insert(f)) {
+            return None;
+        }
+        let mut absent = Vec::new();
+        for path in loaded.watch.iter().filter(|p| !seen.contains(p)) {
+            // A glob's directory: a file added there would be read.
+            if path.is_dir() {
+                return None;
+            }
+            absent.push(path.clone());
+        }
+        let context = loaded.reread_context()?;
+        let mut shared_names = loaded.inherited.clone();
+        shared_names.extend(loaded.appended.iter().cloned());
+        let mut types: Vec<Text> = vec![Text::default()];
+        let mut kinds: Vec<Vec<u8>> = loaded
+            .prints
+            .iter()
+            .map(|p| vec![0; p.layout.as_ref().map_or(0, |l| l.blocks().len())])
+            .collect();
+        // FileId → print: the loader numbers files in the order it reads them.
+        let by_file: FxHashMap<&Path, usize> = loaded
+            .prints
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.path.as_path(), i))
+            .collect();
+        let print_of: Vec<Option<usize>> = loaded
+            .config
+            .files()
+            .iter()
+            .map(|f| by_file.get(&**f).copied())
+            .collect();
+        for section in loaded.config.sections().iter().filter(|s| !s.template) {
+            let Some(kind) = section.get("type") else {
+                continue;
+            };
+            let Some(print) = print_of.get(section.file.index()).copied().flatten() else {
+                continue;
+            };
+            let Some(layout) = &loaded.prints[print].layout else {
+                continue;
+            };
+            // A section whose header starts no block (an append's, an include's continuation): only
+            // sections in their own blocks are ever reread.
+            let Some(block) = layout.block_at_line(section.line) else {
+                continue;
+            };
+            let code = match types.iter().position(|t| t == kind) {
+                Some(code) => code,
+                None => {
+                    types.push(kind.into());
+                    types.len() - 1
+                }
+            };
+            kinds[print][block] = u8::try_from(code).ok()?;
+        }
+        Some(Started {
+            prints: loaded.prints.clone(),
+            kinds,
+            types,
+            absent,
+            context,
+            shared_names,
+            watch: loaded.watch.clone(),
+            load_diagnostics: diagnostics.to_vec(),
+        })
+    }
+
+    /// The basis, once the objects and phones are built.
+    pub fn finish(
+        self,
+        objects: &Objects,
+        object_diagnostics: &[Diagnostic],
+        phone_diagnostics: &[Diagnostic],
+    ) -> Basis {
+        Basis {
+            prints: self.prints,
+            kinds: self.kinds.into(),
+            types: self.types.into(),
+            absent: self.absent.into(),
+            context: Arc::new(self.context),
+            shared_names: Arc::new(self.shared_names),
+            transports: Arc::new(objects.transports.clone()),
+            watch: self.watch.into(),
+            load_diagnostics: self.load_diagnostics.into(),
+            object_diagnostics: object_diagnostics.to_vec().into(),
+            phone_diagnostics: phone_diagnostics.to_vec().into(),
+        }
+    }
+}
+
+/// The phones of a patched reload, and the basis for the next one.
+pub(super) struct Patched {
+    pub phones: Phones,
+    pub basis: Basis,
+    /// How many sections were read again.
+    pub sections: usize,
+}
+
+/// A block to read again: which print, which block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct BlockRef {
+    print: usize,
+    block: usize,
+}
+
+impl Basis {
+    /// The phones of `previous` (which this basis belongs to) with the files as they are now, or `None`
+    /// when that needs a full build (see the module documentation). `profiles` are the new ones; they must
+    /// be the previous snapshot's.
+    pub fn patch(
+        &self,
+        previous: &Snapshot,
+        loader: &Loader,
+        profiles: &[Profile],
+        now: jiff::Timestamp,
+        empty_world: &World<'_>,
+    ) -> Option<Patched> {
+        if profiles != previous.profiles.as_slice() || !setvars_pure(profiles) {
+            return None;
+        }
+        if self.absent.iter().any(|p| p.exists()) {
+            return None;
+        }
+        let mut texts: Vec<Vec<u8>> = Vec::with_capacity(self.prints.len());
+        let mut changed_file = None;
+        for (index, print) in self.prints.iter().enumerate() {
+            let bytes = std::fs::read(&print.path).ok()?;
+            if asterisk_config::layout::digest(&bytes) != print.digest {
+                if changed_file.is_some() {
+                    return None;
+                }
+                changed_file = Some(index);
+            }
+            texts.push(bytes);
+        }
+        if !phones::zones_agree(&previous.phones.phones, previous.now, now) {
+            return None;
+        }
+        let mut basis = self.clone();
+        let Some(file) = changed_file else {
+            return Some(Patched {
+                phones: previous.phones.clone(),
+                basis,
+                sections: 0,
+            });
+        };
+        let old = self.prints[file].layout.as_ref()?;
+        let new = Layout::of(&texts[file])?;
+        if old.blocks().len() != new.blocks().len() {
+            return None;
+        }
+        let mut changed = Vec::new();
+        for (index, (a, b)) in old.blocks().iter().zip(new.blocks()).enumerate() {
+            // Same lines (every later `file:line` in place), same headers (a renamed section would leave
+            // the lines that named it unnoticed).
+            if a.first_line != b.first_line || a.header != b.header {
+                return None;
+            }
+            if a.digest != b.digest {
+                changed.push(BlockRef {
+                    print: file,
+                    block: index,
+                });
+            }
+        }
+        // (Block 0 without a header, lines an included file adds to its includer's section, is refused by
+        // the reread.)
+        if changed.is_empty() || changed.len() > MAX_CHANGED_BLOCKS {
+            return None;
+        }
+        let layouts: Vec<Option<&Layout>> = (0..self.prints.len())
+            .map(|i| {
+                if i == file {
+                    Some(&new)
+                } else {
+                    self.prints[i].layout.as_ref()
+                }
+            })
+            .collect();
+
+        // The changed sections, alone: still one plain section each, of the same type, inherited by none,
+        // and valid objects.
+        let reread = self.reread(loader, &texts, &layouts, &changed)?;
+        let mut by_kind: FxHashMap<&str, FxHashSet<&str>> = FxHashMap::default();
+        for (section, at) in reread.sections().iter().zip(&changed) {
+            let mut key = section.name.clone();
+            key.make_ascii_lowercase();
+            if section.template || self.shared_names.contains(&key) {
+                return None;
+            }
+            let old_kind = &self.types[*self.kinds.get(at.print)?.get(at.block)? as usize];
+            let new_kind = section.get("type").unwrap_or_default();
+            if old_kind != new_kind {
+                return None;
+            }
+            match new_kind {
+                "transport" => return None,
+                "phoneprov" | "endpoint" | "auth" => {
+                    by_kind.entry(new_kind).or_default().insert(&section.name);
+                }
+                _ => {}
+            }
+        }
+        let mut problems = Vec::new();
+        Objects::read(&reread, None, &mut problems);
+        if !problems.is_empty() {
+            return None;
+        }
+        if by_kind.contains_key("auth") && previous.phones.auth_id_set {
+            return None;
+        }
+
+        // The lines that read a changed section, and every section they read.
+        let named = |kind: &str, name: Option<&str>| {
+            name.is_some_and(|n| by_kind.get(kind).is_some_and(|names| names.contains(n)))
+        };
+        let mut affected: Vec<(usize, usize)> = Vec::new();
+        let mut needed: FxHashSet<&str> = FxHashSet::default();
+        for (p, phone) in previous.phones.phones.iter().enumerate() {
+            for (l, line) in phone.lines.iter().enumerate() {
+                let endpoint = line.vars.get("endpoint");
+                let auth = line.vars.get("AUTH_ID");
+                if named("phoneprov", Some(&line.id))
+                    || named("endpoint", endpoint)
+                    || named("auth", auth)
+                {
+                    affected.push((p, l));
+                    needed.extend(
+                        [Some(line.id.as_str()), endpoint, auth]
+                            .into_iter()
+                            .flatten(),
+                    );
+                }
+            }
+        }
+        let mut blocks: Vec<BlockRef> = changed.clone();
+        for (print, layout) in layouts.iter().enumerate() {
+            let Some(layout) = layout else { continue };
+            for block in 0..layout.blocks().len() {
+                let name = layout.section_name(&texts[print], block);
+                if name.is_some_and(|n| std::str::from_utf8(n).is_ok_and(|n| needed.contains(n))) {
+                    blocks.push(BlockRef { print, block });
+                }
+            }
+        }
+        blocks.sort_unstable();
+        blocks.dedup();
+        if self.reported_in(&layouts, &blocks) {
+            return None;
+        }
+        let sections = self.reread(loader, &texts, &layouts, &blocks)?;
+        let mut problems = Vec::new();
+        let mut objects = Objects::read(&sections, None, &mut problems);
+        if !problems.is_empty() {
+            return None;
+        }
+        objects.transports = (*self.transports).clone();
+
+        // Those lines again; the other phones are shared.
+        let inputs = phones::Inputs {
+            objects: &objects,
+            profiles,
+            now,
+            empty_world,
+        };
+        let setvars = phones::parse_setvars(profiles);
+        let mut phones = previous.phones.clone();
+        for (p, l) in affected {
+            let phone = &previous.phones.phones[p];
+            let old = &phone.lines[l];
+            let pp = objects.phoneprovs.iter().find(|pp| pp.id == old.id)?;
+            let (line, mac, auth_id_set) = phones::rederive(pp, phone.profile, &inputs, &setvars)?;
+            if auth_id_set
+                || mac != phone.mac
+                || line.index != old.index
+                || line.vars.get("PROFILE") != old.vars.get("PROFILE")
+                || line.location != old.location
+            {
+                return None;
+            }
+            Arc::make_mut(&mut phones.phones[p]).lines[l] = line;
+        }
+        basis.prints[file] = FilePrint {
+            path: self.prints[file].path.clone(),
+            digest: asterisk_config::layout::digest(&texts[file]),
+            layout: Some(new),
+        };
+        Some(Patched {
+            phones,
+            basis,
+            sections: changed.len(),
+        })
+    }
+
+    /// Parses `blocks` alone.
+    fn reread(
+        &self,
+        loader: &Loader,
+        texts: &[Vec<u8>],
+        layouts: &[Option<&Layout>],
+        blocks: &[BlockRef],
+    ) -> Option<Config> {
+        let mut pieces: Vec<(&Path, u32, &[u8])> = Vec::with_capacity(blocks.len());
+        for at in blocks {
+            let layout = layouts.get(at.print).copied().flatten()?;
+            let bytes = texts[at.print].get(layout.range(at.block))?;
+            pieces.push((
+                self.prints[at.print].path.as_path(),
+                layout.blocks()[at.block].first_line,
+                bytes,
+            ));
+        }
+        let reread = loader.reread(&self.context, &pieces)?;
+        reread.diagnostics.is_empty().then_some(reread.config)
+    }
+
+    /// Whether the previous build reported something inside one of `blocks`.
+    fn reported_in(&self, layouts: &[Option<&Layout>], blocks: &[BlockRef]) -> bool {
+        let lines_of = |at: &BlockRef| {
+            let layout = layouts[at.print]?;
+            let first = layout.blocks()[at.block].first_line;
+            let end = layout
+                .blocks()
+                .get(at.block + 1)
+                .map_or(u32::MAX, |b| b.first_line);
+            Some((self.prints[at.print].path.as_path(), first..end))
+        };
+        let ranges: Vec<_> = blocks.iter().filter_map(lines_of).collect();
+        self.load_diagnostics
+            .iter()
+            .chain(self.object_diagnostics.iter())
+            .chain(self.phone_diagnostics.iter())
+            .any(|d| {
+                ranges
+                    .iter()
+                    .any(|(path, lines)| d.file == *path && lines.contains(&d.line))
+            })
+    }
+}
+
+/// Whether every setvar's value depends only on the line's variables (not on the time, files or the
+/// environment): lines kept from the previous build have the values it gave them.
+fn setvars_pure(profiles: &[Profile]) -> bool {
+    profiles
+        .iter()
+        .flat_map(|p| &p.setvars)
+        .all(|(_, value)| super::carry::pure(value.as_bytes()))
+}

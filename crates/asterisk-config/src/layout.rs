@@ -62,7 +62,7 @@ impl Layout {
             if index == 0 {
                 text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
             }
-            if line::strip(text).first() == Some(&b'[') {
+            if first_visible(text) == Some(b'[') {
                 let at = (u32::try_from(offset).ok()?, u32::try_from(index + 1).ok()?);
                 if at.0 == 0 {
                     starts[0] = at;
@@ -109,20 +109,21 @@ impl Layout {
     }
 
     /// The section name in block `index`'s header, as the loader reads it (`bytes`: the file the layout was
-    /// made from); `None` for block 0 without a header, or a header the loader would refuse.
+    /// made from): the bytes between the `[` and the first `]`. `None` for block 0 without a header, a
+    /// header without `]`, or a name with a `;` (which the loader reads as a comment, or as an escaped
+    /// `;` when written `\;`).
     pub fn section_name<'a>(&self, bytes: &'a [u8], index: usize) -> Option<&'a [u8]> {
         let block = bytes.get(self.range(index))?;
-        let header = lines(block).next()?;
-        let header = match memchr::memchr(b';', header) {
-            // A header's name ends at the first `]`, before any comment.
-            Some(_) => header.split(|&b| b == b';').next()?,
-            None => header,
-        };
-        match line::classify(line::strip(header)) {
-            line::Line::Header { name, .. } => Some(name),
-            _ => None,
-        }
+        let start = block.iter().position(|&b| !line::is_blank(b))?;
+        let header = block[start..].strip_prefix(b"[")?;
+        let end = memchr::memchr3(b']', b';', b'\n', header)?;
+        (header[end] == b']').then(|| &header[..end])
     }
+}
+
+/// The first byte of `text` that is not blank (what `ast_strip` would leave first).
+fn first_visible(text: &[u8]) -> Option<u8> {
+    text.iter().copied().find(|&b| !line::is_blank(b))
 }
 
 #[cfg(test)]
@@ -141,6 +142,15 @@ mod tests {
         assert_eq!(layout.section_name(text, 0), None);
         assert_eq!(layout.block_at_line(5), Some(2));
         assert_eq!(layout.block_at_line(3), None);
+        for (text, name) in [
+            (&b"[a](t)\n"[..], Some(&b"a"[..])),
+            (b"  [a b] ; c\n", Some(b"a b")),
+            (b"[a;b]\n", None),
+            (b"[a\n", None),
+        ] {
+            let layout = Layout::of(text).unwrap();
+            assert_eq!(layout.section_name(text, 0), name, "{text:?}");
+        }
     }
 
     #[test]

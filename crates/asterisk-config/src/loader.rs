@@ -99,6 +99,7 @@ impl<S: Source> Loader<S> {
             prints: Vec::new(),
             inherited: FxHashSet::default(),
             appended: FxHashSet::default(),
+            base_sections: FxHashSet::default(),
             plain: false,
         };
         let path = self.resolve(name);
@@ -126,6 +127,7 @@ impl<S: Source> Loader<S> {
             prints: run.prints,
             inherited: run.inherited,
             appended: run.appended,
+            base_sections: run.base_sections,
         }
     }
 
@@ -152,6 +154,7 @@ impl<S: Source> Loader<S> {
             prints: Vec::new(),
             inherited: FxHashSet::default(),
             appended: FxHashSet::default(),
+            base_sections: FxHashSet::default(),
             plain: true,
         };
         for (id, path) in context.files.iter().enumerate() {
@@ -228,6 +231,8 @@ pub struct Loaded {
     pub inherited: FxHashSet<Text>,
     /// The names (lower case) `(+)` appended to.
     pub appended: FxHashSet<Text>,
+    /// The sections inherited from, by index (the first of each name).
+    base_sections: FxHashSet<usize>,
 }
 
 impl Loaded {
@@ -242,19 +247,15 @@ impl Loaded {
         {
             return None;
         }
-        let mut context = Config {
+        let mut bases: Vec<usize> = self.base_sections.iter().copied().collect();
+        bases.sort_unstable();
+        Some(Config {
             files: self.config.files.clone(),
-            sections: Vec::new(),
-        };
-        let mut found: FxHashSet<Text> = FxHashSet::default();
-        for section in &self.config.sections {
-            let mut key = section.name.clone();
-            key.make_ascii_lowercase();
-            if self.inherited.contains(&key) && found.insert(key) {
-                context.sections.push(section.clone());
-            }
-        }
-        Some(context)
+            sections: bases
+                .into_iter()
+                .filter_map(|i| self.config.sections.get(i).cloned())
+                .collect(),
+        })
     }
 
     /// True when some diagnostic is an error.
@@ -301,6 +302,7 @@ struct Run<'l, S> {
     prints: Vec<FilePrint>,
     inherited: FxHashSet<Text>,
     appended: FxHashSet<Text>,
+    base_sections: FxHashSet<usize>,
     /// [`Loader::reread`]: only a header (no append) and entries are accepted.
     plain: bool,
 }
@@ -656,6 +658,7 @@ impl<S: Source> Run<'_, S> {
                     let mut key = name.clone();
                     key.make_ascii_lowercase();
                     self.inherited.insert(key);
+                    self.base_sections.insert(base);
                     let entries = self.config.sections[base].for_inheritance();
                     let section = self.section_mut(target, &mut new);
                     section.inherit(entries);

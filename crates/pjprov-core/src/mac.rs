@@ -58,6 +58,17 @@ impl Mac {
         self.0
     }
 
+    /// The 12 hex digits, lower case, without allocating.
+    pub fn hex(&self) -> [u8; 12] {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = [0u8; 12];
+        for (pair, byte) in hex.chunks_exact_mut(2).zip(self.0) {
+            pair[0] = DIGITS[usize::from(byte >> 4)];
+            pair[1] = DIGITS[usize::from(byte & 0xf)];
+        }
+        hex
+    }
+
     /// True for addresses no phone has: the vendor prefix is `00:00:00`. Polycom's `000000000000.cfg` and
     /// Yealink's `y0000000000XX.cfg` (a model code) are such names.
     pub fn is_placeholder(&self) -> bool {
@@ -77,10 +88,8 @@ fn hex_value(byte: u8) -> Option<u8> {
 /// Twelve lower-case hex digits, as most phones ask for their file.
 impl fmt::Display for Mac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
-            write!(f, "{byte:02x}")?;
-        }
-        Ok(())
+        let hex = self.hex();
+        f.write_str(std::str::from_utf8(&hex).unwrap_or_default())
     }
 }
 
@@ -101,6 +110,9 @@ mod tests {
             assert_eq!(Mac::parse(text), Some(mac), "{text}");
         }
         assert_eq!(mac.to_string(), "0004f2aabbcc");
+        assert_eq!(&mac.hex(), b"0004f2aabbcc");
+        let high = Mac::from_octets([0xff, 0xa0, 0x0f, 0x10, 0x01, 0x9e]);
+        assert_eq!(high.hex(), *high.to_string().as_bytes());
         assert_eq!(Mac::from_hex12(b"0004F2AABBCC.cfg"), Some(mac));
     }
 

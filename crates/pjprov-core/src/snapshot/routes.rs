@@ -771,10 +771,9 @@ impl Snapshot {
 
 /// Where the 12 hex digits of `mac` are in `uri` (any case).
 fn find_mac(uri: &str, mac: Mac) -> Option<usize> {
-    let text = mac.to_string();
+    let hex = mac.hex();
     let bytes = uri.as_bytes();
-    (0..bytes.len().checked_sub(11)?)
-        .find(|&i| bytes[i..i + 12].eq_ignore_ascii_case(text.as_bytes()))
+    (0..bytes.len().checked_sub(11)?).find(|&i| bytes[i..i + 12].eq_ignore_ascii_case(&hex))
 }
 
 pub(super) fn diag_at(location: &Location, error: Error) -> Diagnostic {

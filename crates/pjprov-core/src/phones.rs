@@ -7,7 +7,7 @@
 //! what `PP_EACH_USER` walks (563 buckets keyed by the MAC's djb2 hash, insertion order within a bucket).
 
 use compact_str::{CompactString, ToCompactString};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::asterisk::render::{Renderer, Scope, World};
 use crate::asterisk::{RenderIssue, Template};
@@ -157,25 +157,33 @@ pub(crate) fn rederive(
     Some((derived.line, derived.mac, derived.auth_id_set))
 }
 
-/// Whether every line's time zone variables are the same at `now` as at `then` (a reload that keeps lines
-/// must not keep last year's daylight saving dates).
+/// Every `TIMEZONE` the lines of `phones` have, and `None` (a line without one, before its setvars, gets
+/// the default zone's variables).
+pub(crate) fn zones<'a>(
+    phones: impl IntoIterator<Item = &'a Line>,
+) -> FxHashSet<Option<CompactString>> {
+    let mut zones: FxHashSet<Option<&str>> = FxHashSet::default();
+    zones.insert(None);
+    for line in phones {
+        zones.insert(line.vars.get("TIMEZONE"));
+    }
+    zones
+        .into_iter()
+        .map(|z| z.map(CompactString::from))
+        .collect()
+}
+
+/// Whether the time zone variables of every zone of `zones` are the same at `now` as at `then` (a
+/// reload that keeps lines must not keep last year's daylight saving dates).
 pub(crate) fn zones_agree(
-    phones: &[std::sync::Arc<Phone>],
+    zones: &FxHashSet<Option<CompactString>>,
     then: jiff::Timestamp,
     now: jiff::Timestamp,
 ) -> bool {
-    // `None` too: a line without `TIMEZONE` (before its setvars) gets the default zone's.
-    let mut zones: Vec<Option<&str>> = phones
-        .iter()
-        .flat_map(|p| p.lines.iter().map(|l| l.vars.get("TIMEZONE")))
-        .chain([None])
-        .collect();
-    zones.sort_unstable();
-    zones.dedup();
     let (mut before, mut after) = (ZoneCache::default(), ZoneCache::default());
     zones
-        .into_iter()
-        .all(|zone| before.vars(zone, then) == after.vars(zone, now))
+        .iter()
+        .all(|zone| before.vars(zone.as_deref(), then) == after.vars(zone.as_deref(), now))
 }
 
 /// What building a line reuses from the line before.
@@ -535,7 +543,14 @@ pub(crate) fn substitute_into(
     vars: &Vars,
     out: &mut Vec<u8>,
 ) -> Substituted {
-    out.clear();
+    // `${MAC}.cfg`, `admin-${LABEL}`: most patterns and setvars need no renderer.
+    if template.render_plain_variables(vars, out) {
+        return Substituted {
+            text: String::new(),
+            issues: Vec::new(),
+            deleted: Vec::new(),
+        };
+    }
     let renderer = Renderer::for_config(world);
     let scope = Scope { vars, server: None };
     let result = template.render_into(&renderer, &scope, out, None);

@@ -207,6 +207,14 @@ pub(crate) struct Renderer<'a> {
     issues: RefCell<Vec<RenderIssue>>,
 }
 
+/// The names [`Renderer::lookup`] answers itself, before the line's variables.
+pub(crate) fn is_built_in(name: &str) -> bool {
+    matches!(
+        name,
+        "EPOCH" | "SYSTEMNAME" | "ASTETCDIR" | "ASTDATADIR" | "ASTVARLIBDIR"
+    )
+}
+
 impl<'a> Renderer<'a> {
     /// A render of a template for a phone.
     pub fn new(world: &'a World<'a>, requesting: Option<usize>, server: Option<&'a str>) -> Self {
@@ -378,6 +386,9 @@ impl<'a> Renderer<'a> {
     pub(crate) fn lookup<'s>(&'s self, name: &[u8], scope: &Scope<'s>) -> Option<Cow<'s, str>> {
         let name = std::str::from_utf8(name).ok()?;
         let world = self.world;
+        if !is_built_in(name) {
+            return self.variable_value(name, scope);
+        }
         match name {
             "EPOCH" => return Some(Cow::Owned(world.epoch.to_string())),
             "SYSTEMNAME" => return Some(Cow::Borrowed("")),

@@ -124,6 +124,48 @@ impl Template {
         self.nodes.iter().all(|n| matches!(n, Node::Text(..)))
     }
 
+    /// Renders a template of text and plain `${NAME}`s alone (`NAME` letters, digits and `_`, no
+    /// built-in) straight from `vars`, into `out`: what the renderer gives such a template in a config
+    /// substitution (an unset variable is empty), without setting one up. False, and `out` empty, for any
+    /// other template: it needs the renderer.
+    pub(crate) fn render_plain_variables(
+        &self,
+        vars: &crate::vars::Vars,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        out.clear();
+        for node in &self.nodes {
+            let name: &[u8] = match node {
+                Node::Text(start, end) => {
+                    out.extend_from_slice(self.text(*start, *end));
+                    continue;
+                }
+                Node::Var(sub) if !sub.unterminated => match sub.inside.as_slice() {
+                    [Node::Text(start, end)] => self.text(*start, *end),
+                    _ => b"",
+                },
+                _ => b"",
+            };
+            let plain =
+                !name.is_empty() && name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
+            let Some(name) = std::str::from_utf8(name)
+                .ok()
+                .filter(|n| plain && !super::render::is_built_in(n))
+            else {
+                out.clear();
+                return false;
+            };
+            if let Some(value) = vars.get(name) {
+                out.extend_from_slice(value.as_bytes());
+            }
+        }
+        if out.len() > super::MAX_OUTPUT {
+            out.clear();
+            return false;
+        }
+        true
+    }
+
     pub(crate) fn text(&self, start: u32, end: u32) -> &[u8] {
         self.source
             .get(start as usize..end as usize)
@@ -369,6 +411,55 @@ mod tests {
     fn parsed(src: &str) -> String {
         let t = Template::parse("t", src.as_bytes());
         shape(&t, t.nodes())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_variables_render_as_the_renderer_does(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "${MAC}", "${LABEL}", "${X_1}", "${NOPE}", "${EPOCH}", "${SERVER}", "${MAC:2}",
+                    "${a b}", "${}", "${LEN(x)}", "$[1]", "${MAC", ".cfg", "a=", "$", "{", "}", "\n",
+                ]),
+                0..8,
+            )
+        ) {
+            let source: String = pieces.concat();
+            let template = Template::parse("t", source.as_bytes());
+            let mut vars = crate::vars::Vars::new();
+            vars.set("MAC", "0004f2aabbcc");
+            vars.set("LABEL", "Front desk");
+            vars.set("X_1", "");
+            let mut out = Vec::new();
+            if template.render_plain_variables(&vars, &mut out) {
+                let (rendered, issues) = template.render_alone(&vars, None);
+                proptest::prop_assert_eq!(Some(out), rendered.ok());
+                proptest::prop_assert!(issues.is_empty());
+            } else {
+                proptest::prop_assert!(out.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn plain_variables_are_the_common_patterns() {
+        let mut vars = crate::vars::Vars::new();
+        vars.set("MAC", "0004f2aabbcc");
+        let mut out = Vec::new();
+        for (source, plain) in [
+            ("${MAC}.cfg", true),
+            ("admin-${LABEL}", true),
+            ("${TOLOWER(${MAC})}.cfg", false),
+            ("${EPOCH}", false),
+            ("${MAC:0:6}", false),
+        ] {
+            let template = Template::parse("t", source.as_bytes());
+            assert_eq!(
+                template.render_plain_variables(&vars, &mut out),
+                plain,
+                "{source}"
+            );
+        }
     }
 
     #[test]

@@ -122,9 +122,9 @@ impl Snapshot {
                 (None, None)
             }
             None => {
-                let pjsip = files.load("pjsip.conf", Need::Required);
+                let mut pjsip = files.load("pjsip.conf", Need::Required);
                 let started = pjsip
-                    .as_ref()
+                    .as_mut()
                     .filter(|_| options.realtime.is_none())
                     .and_then(|l| patch::Started::new(l, &files.diagnostics));
                 (pjsip, started)
@@ -239,6 +239,7 @@ impl Snapshot {
         let basis = started.map(|s| {
             s.finish(
                 &objects,
+                &phones,
                 &diagnostics[objects_start..objects_end],
                 &diagnostics[phones_start..],
             )

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use asterisk_config::{Config, FilePrint, Layout, Loaded, Loader, Text};
+use compact_str::CompactString;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::Snapshot;
@@ -49,6 +50,8 @@ pub(super) struct Basis {
     shared_names: Arc<FxHashSet<Text>>,
     /// The transports (a transport that changed makes a full build).
     transports: Arc<FxHashMap<Text, Transport>>,
+    /// Every line's time zone ([`phones::zones`]).
+    zones: Arc<FxHashSet<Option<CompactString>>>,
     /// What the load of pjsip.conf made the build watch.
     pub watch: Arc<[PathBuf]>,
     /// What the load of pjsip.conf reported.
@@ -72,8 +75,9 @@ pub(super) struct Started {
 }
 
 impl Started {
-    /// From pjsip.conf's load (`diagnostics`: what it reported); `None` when no reload could be patched.
-    pub fn new(loaded: &Loaded, diagnostics: &[Diagnostic]) -> Option<Started> {
+    /// From pjsip.conf's load (`diagnostics`: what it reported), taking its prints; `None` when no reload
+    /// could be patched.
+    pub fn new(loaded: &mut Loaded, diagnostics: &[Diagnostic]) -> Option<Started> {
         if !loaded.valid
             || loaded.files.len() != loaded.prints.len()
             || loaded
@@ -117,19 +121,33 @@ impl Started {
             .iter()
             .map(|f| by_file.get(&**f).copied())
             .collect();
+        // Sections come in file order within each file: one cursor per file finds their blocks.
+        let mut cursors = vec![0usize; loaded.prints.len()];
         for section in loaded.config.sections().iter().filter(|s| !s.template) {
-            let Some(kind) = section.get("type") else {
-                continue;
-            };
             let Some(print) = print_of.get(section.file.index()).copied().flatten() else {
                 continue;
             };
             let Some(layout) = &loaded.prints[print].layout else {
                 continue;
             };
-            // A section whose header starts no block (an append's, an include's continuation): only
-            // sections in their own blocks are ever reread.
-            let Some(block) = layout.block_at_line(section.line) else {
+            let blocks = layout.blocks();
+            let cursor = &mut cursors[print];
+            while blocks
+                .get(*cursor)
+                .is_some_and(|b| b.first_line < section.line)
+            {
+                *cursor += 1;
+            }
+            // A section whose header starts no block (an include's continuation): only sections in their
+            // own blocks are ever reread.
+            if blocks
+                .get(*cursor)
+                .is_none_or(|b| b.first_line != section.line)
+            {
+                continue;
+            }
+            let block = *cursor;
+            let Some(kind) = section.get("type") else {
                 continue;
             };
             let code = match types.iter().position(|t| t == kind) {
@@ -142,7 +160,7 @@ impl Started {
             kinds[print][block] = u8::try_from(code).ok()?;
         }
         Some(Started {
-            prints: loaded.prints.clone(),
+            prints: std::mem::take(&mut loaded.prints),
             kinds,
             types,
             absent,
@@ -157,6 +175,7 @@ impl Started {
     pub fn finish(
         self,
         objects: &Objects,
+        phones: &Phones,
         object_diagnostics: &[Diagnostic],
         phone_diagnostics: &[Diagnostic],
     ) -> Basis {
@@ -168,6 +187,7 @@ impl Started {
             context: Arc::new(self.context),
             shared_names: Arc::new(self.shared_names),
             transports: Arc::new(objects.transports.clone()),
+            zones: Arc::new(phones::zones(phones.phones.iter().flat_map(|p| &p.lines))),
             watch: self.watch.into(),
             load_diagnostics: self.load_diagnostics.into(),
             object_diagnostics: object_diagnostics.to_vec().into(),
@@ -221,7 +241,7 @@ impl Basis {
             }
             texts.push(bytes);
         }
-        if !phones::zones_agree(&previous.phones.phones, previous.now, now) {
+        if !phones::zones_agree(&self.zones, previous.now, now) {
             return None;
         }
         let mut basis = self.clone();
@@ -302,16 +322,20 @@ impl Basis {
         let named = |kind: &str, name: Option<&str>| {
             name.is_some_and(|n| by_kind.get(kind).is_some_and(|names| names.contains(n)))
         };
+        let (by_endpoint, by_auth) = (
+            by_kind.contains_key("endpoint"),
+            by_kind.contains_key("auth"),
+        );
         let mut affected: Vec<(usize, usize)> = Vec::new();
         let mut needed: FxHashSet<&str> = FxHashSet::default();
         for (p, phone) in previous.phones.phones.iter().enumerate() {
             for (l, line) in phone.lines.iter().enumerate() {
-                let endpoint = line.vars.get("endpoint");
-                let auth = line.vars.get("AUTH_ID");
                 if named("phoneprov", Some(&line.id))
-                    || named("endpoint", endpoint)
-                    || named("auth", auth)
+                    || (by_endpoint && named("endpoint", line.vars.get("endpoint")))
+                    || (by_auth && named("auth", line.vars.get("AUTH_ID")))
                 {
+                    let endpoint = line.vars.get("endpoint");
+                    let auth = line.vars.get("AUTH_ID");
                     affected.push((p, l));
                     needed.extend(
                         [Some(line.id.as_str()), endpoint, auth]
@@ -353,6 +377,7 @@ impl Basis {
         };
         let setvars = phones::parse_setvars(profiles);
         let mut phones = previous.phones.clone();
+        let mut zones: Option<FxHashSet<Option<CompactString>>> = None;
         for (p, l) in affected {
             let phone = &previous.phones.phones[p];
             let old = &phone.lines[l];
@@ -366,7 +391,16 @@ impl Basis {
             {
                 return None;
             }
+            let zone = line.vars.get("TIMEZONE");
+            if !self.zones.contains(&zone.map(CompactString::from)) {
+                zones
+                    .get_or_insert_with(|| (*self.zones).clone())
+                    .insert(zone.map(CompactString::from));
+            }
             Arc::make_mut(&mut phones.phones[p]).lines[l] = line;
+        }
+        if let Some(zones) = zones {
+            basis.zones = Arc::new(zones);
         }
         basis.prints[file] = FilePrint {
             path: self.prints[file].path.clone(),

@@ -27,11 +27,12 @@ const USER_BUCKETS: u32 = 563;
 pub(crate) struct Phones {
     /// Shared with the snapshots that follow when a reload leaves a phone as it is.
     pub phones: Vec<std::sync::Arc<Phone>>,
-    pub by_mac: FxHashMap<CompactString, usize>,
+    /// The indexes are shared too: a reload that only changes variables keeps them.
+    pub by_mac: std::sync::Arc<FxHashMap<CompactString, usize>>,
     /// The first phone of each 48-bit MAC (`0004F2AABBCC` and `0004f2aabbcc` are two phones to Asterisk).
-    pub by_mac48: FxHashMap<crate::mac::Mac, usize>,
+    pub by_mac48: std::sync::Arc<FxHashMap<crate::mac::Mac, usize>>,
     /// Indices into `phones` in the order of Asterisk's user table.
-    pub user_order: Vec<usize>,
+    pub user_order: std::sync::Arc<[usize]>,
     /// Some line sets `AUTH_ID` itself, so a line's `AUTH_ID` does not always name the auth it read.
     pub auth_id_set: bool,
 }
@@ -488,9 +489,11 @@ fn place(phones: &mut Phones, pp: &Phoneprov, derived: Derived, diags: &mut Vec<
         None => {
             let at = phones.phones.len();
             if let Some(mac48) = crate::mac::Mac::parse(mac.as_str()) {
-                phones.by_mac48.entry(mac48).or_insert(at);
+                std::sync::Arc::make_mut(&mut phones.by_mac48)
+                    .entry(mac48)
+                    .or_insert(at);
             }
-            phones.by_mac.insert(mac.clone(), at);
+            std::sync::Arc::make_mut(&mut phones.by_mac).insert(mac.clone(), at);
             phones.phones.push(std::sync::Arc::new(Phone {
                 mac,
                 profile,

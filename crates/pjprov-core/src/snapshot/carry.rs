@@ -149,7 +149,7 @@ impl Snapshot {
     fn directory_digest(&self) -> u64 {
         *self.directory_digest.get_or_init(|| {
             let mut hasher = FxHasher::default();
-            for &index in &self.phones.user_order {
+            for &index in self.phones.user_order.iter() {
                 let Some(phone) = self.phones.phones.get(index) else {
                     continue;
                 };

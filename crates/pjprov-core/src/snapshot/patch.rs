@@ -36,8 +36,8 @@ pub(super) const MAX_CHANGED_BLOCKS: usize = 256;
 /// What a build keeps of pjsip.conf's load so that the next reload can read only what changed.
 #[derive(Debug, Clone)]
 pub(super) struct Basis {
-    /// Every file read, in order, each once.
-    prints: Vec<FilePrint>,
+    /// Every file read, in order, each once (shared with the bases that follow while it is unchanged).
+    prints: Vec<Arc<FilePrint>>,
     /// For each of `prints` with a layout, the type of each block's section (an index into `types`).
     kinds: Arc<[Vec<u8>]>,
     /// The types met; `types[0]` is none (no `type`, a template, or no section).
@@ -180,7 +180,7 @@ impl Started {
         phone_diagnostics: &[Diagnostic],
     ) -> Basis {
         Basis {
-            prints: self.prints,
+            prints: self.prints.into_iter().map(Arc::new).collect(),
             kinds: self.kinds.into(),
             types: self.types.into(),
             absent: self.absent.into(),
@@ -233,11 +233,12 @@ impl Basis {
         let mut changed_file = None;
         for (index, print) in self.prints.iter().enumerate() {
             let bytes = std::fs::read(&print.path).ok()?;
-            if asterisk_config::layout::digest(&bytes) != print.digest {
+            let digest = asterisk_config::layout::digest(&bytes);
+            if digest != print.digest {
                 if changed_file.is_some() {
                     return None;
                 }
-                changed_file = Some(index);
+                changed_file = Some((index, digest));
             }
             texts.push(bytes);
         }
@@ -245,7 +246,7 @@ impl Basis {
             return None;
         }
         let mut basis = self.clone();
-        let Some(file) = changed_file else {
+        let Some((file, digest)) = changed_file else {
             return Some(Patched {
                 phones: previous.phones.clone(),
                 basis,
@@ -402,11 +403,11 @@ impl Basis {
         if let Some(zones) = zones {
             basis.zones = Arc::new(zones);
         }
-        basis.prints[file] = FilePrint {
+        basis.prints[file] = Arc::new(FilePrint {
             path: self.prints[file].path.clone(),
-            digest: asterisk_config::layout::digest(&texts[file]),
+            digest,
             layout: Some(new),
-        };
+        });
         Some(Patched {
             phones,
             basis,

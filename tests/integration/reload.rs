@@ -219,3 +219,55 @@ fn a_configuration_unusable_at_start_is_served_once_fixed() {
         200
     );
 }
+
+/// A save that rewrites a value reads that section again and derives its line alone (the log says so);
+/// adding a phone changes the file's shape, so everything is read. Either way what is served is the new
+/// configuration.
+#[test]
+fn a_value_edit_reads_only_its_section() {
+    let fx = Fixture::new();
+    let phone = |n: u32, note: &str| {
+        format!(
+            "[{n}](ep)\ncallerid = \"Phone {n}\" <{n}>\n\n[{n}-pp](pp)\nendpoint = {n}\n\
+             MAC = 0004f200000{n}\nNOTE = {note}\n\n"
+        )
+    };
+    let phones =
+        |notes: &[&str]| -> String { (1..).zip(notes).map(|(n, note)| phone(n, note)).collect() };
+    fx.config(
+        "pjsip.conf",
+        "[udp]\ntype = transport\nbind = 0.0.0.0\n\n[ep](!)\ntype = endpoint\ntransport = udp\n\n\
+         [pp](!)\ntype = phoneprov\nPROFILE = p\n\n#include phones.conf\n",
+    )
+    .config("phones.conf", &phones(&["a", "b"]))
+    .config("phoneprov.conf", "[p]\n${MAC}.cfg => p.cfg\n")
+    .template("p.cfg", "note=${NOTE} name=${DISPLAY_NAME}\n");
+    let server = Server::start(&fx.etc(), &fx.data(), &[]);
+    let file = |n: u32| server.get(&format!("/phoneprov/0004f200000{n}.cfg")).body;
+    assert_eq!(file(2), b"note=b name=Phone 2\n");
+
+    // The reload line of generation `n`.
+    let loaded = |n: u32| {
+        let needle = format!("configuration loaded generation={n} ");
+        server.wait_for_log(&needle, 5);
+        let log = server.log();
+        log.lines()
+            .find(|l| l.contains(&needle))
+            .unwrap()
+            .to_owned()
+    };
+    assert!(loaded(1).contains("read=everything"), "{}", loaded(1));
+
+    fx.config("phones.conf", &phones(&["a", "edited"]));
+    assert!(
+        loaded(2).contains("read=1 changed sections of pjsip.conf"),
+        "{}",
+        loaded(2)
+    );
+    assert_eq!(file(2), b"note=edited name=Phone 2\n");
+    assert_eq!(file(1), b"note=a name=Phone 1\n");
+
+    fx.config("phones.conf", &phones(&["a", "edited", "new"]));
+    assert!(loaded(3).contains("read=everything"), "{}", loaded(3));
+    assert_eq!(file(3), b"note=new name=Phone 3\n");
+}

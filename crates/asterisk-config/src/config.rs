@@ -102,6 +102,12 @@ impl Section {
             .chain(self.own.iter())
     }
 
+    /// The blocks of entries it inherited, in order (each shared with every section that inherited the
+    /// same base at the same point: comparing their addresses tells such sections apart cheaply).
+    pub fn inherited_blocks(&self) -> &[Arc<[Entry]>] {
+        &self.inherited
+    }
+
     /// How many entries [`Section::entries`] gives.
     pub fn entry_count(&self) -> usize {
         self.inherited.iter().map(|b| b.len()).sum::<usize>() + self.own.len()

@@ -67,9 +67,9 @@ impl Objects {
             {
                 continue;
             }
-            let mut entries = Vec::new();
+            let mut scratch = super::Scratch::default();
             for section in sections {
-                objects.add(mapped.pjsip, kind, section, &mut entries, diags);
+                objects.add(mapped.pjsip, kind, section, &mut scratch, diags);
             }
         }
         let mut wizard = Objects::default();
@@ -289,9 +289,9 @@ fn config_layer(
     if has_duplicates(config, object_type.name(), &sections, diags) {
         return layer;
     }
-    let mut entries = Vec::new();
+    let mut scratch = super::Scratch::default();
     for section in &sections {
-        layer.add(config, object_type.name(), section, &mut entries, diags);
+        layer.add(config, object_type.name(), section, &mut scratch, diags);
     }
     let kept = match object_type {
         ObjectType::Endpoint => layer.endpoints.len(),

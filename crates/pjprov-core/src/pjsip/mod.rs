@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use asterisk_config::{Config, Section, Text};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::{Diagnostic, Error};
 use crate::model::Location;
@@ -175,10 +175,9 @@ impl Objects {
             for (part, part_diags) in crate::parallel::map_chunks(sections, |chunk| {
                 let mut part = Objects::default();
                 let mut part_diags = Vec::new();
-                // One buffer for the options of every section, not one allocation each.
-                let mut entries = Vec::new();
+                let mut scratch = Scratch::default();
                 for section in chunk {
-                    part.add(pjsip, kind, section, &mut entries, &mut part_diags);
+                    part.add(pjsip, kind, section, &mut scratch, &mut part_diags);
                 }
                 (part, part_diags)
             }) {
@@ -215,13 +214,13 @@ impl Objects {
         config: &'a Config,
         kind: &str,
         section: &'a Section,
-        entries: &mut Vec<Opt<'a>>,
+        scratch: &mut Scratch<'a>,
         diags: &mut Vec<Diagnostic>,
     ) {
         let id = &section.name;
-        entries.clear();
-        entries.extend(options(config, section));
-        let entries = &entries[..];
+        scratch.entries.clear();
+        scratch.entries.extend(options(config, section));
+        let entries = &scratch.entries[..];
         if kind == "phoneprov" {
             self.phoneprovs.push(phoneprov_from(
                 src(config, section.file, section.line),
@@ -230,7 +229,7 @@ impl Objects {
             ));
             return;
         }
-        if !options_known(kind, id, entries, diags) {
+        if !section_options_known(kind, id, section, entries, &mut scratch.known, diags) {
             return;
         }
         let here = src(config, section.file, section.line);
@@ -374,10 +373,56 @@ fn has_duplicates(
 }
 
 /// Checks every option name against the type's list; false (object rejected) when one is unknown.
+/// Checks every option in `entries` against type `kind`'s, reporting each unknown one.
 fn options_known(kind: &str, id: &str, entries: &[Opt<'_>], diags: &mut Vec<Diagnostic>) -> bool {
+    match options::for_type(kind) {
+        Some(known) => all_known(kind, id, known, entries, diags),
+        None => true,
+    }
+}
+
+/// [`options_known`] for the options of `section` (`entries`, inherited ones first): `checked` holds the
+/// inherited blocks already found valid for a type, so 100,000 endpoints made from one template check
+/// the template's options once.
+fn section_options_known(
+    kind: &str,
+    id: &str,
+    section: &Section,
+    entries: &[Opt<'_>],
+    checked: &mut FxHashSet<(usize, usize)>,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
     let Some(known) = options::for_type(kind) else {
         return true;
     };
+    let key_of =
+        |block: &Arc<[asterisk_config::Entry]>| (block.as_ptr() as usize, known.as_ptr() as usize);
+    let blocks = section.inherited_blocks();
+    let skip: usize = blocks
+        .iter()
+        .take_while(|b| checked.contains(&key_of(b)))
+        .map(|b| b.len())
+        .sum();
+    let ok = all_known(
+        kind,
+        id,
+        known,
+        entries.get(skip..).unwrap_or_default(),
+        diags,
+    );
+    if ok {
+        checked.extend(blocks.iter().map(key_of));
+    }
+    ok
+}
+
+fn all_known(
+    kind: &str,
+    id: &str,
+    known: &'static [&'static str],
+    entries: &[Opt<'_>],
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
     let mut ok = true;
     for (key, _, at) in entries {
         if !options::is_known(known, key) {
@@ -391,6 +436,15 @@ fn options_known(kind: &str, id: &str, entries: &[Opt<'_>], diags: &mut Vec<Diag
         }
     }
     ok
+}
+
+/// What reading objects reuses from one section to the next.
+#[derive(Default)]
+pub(crate) struct Scratch<'a> {
+    /// The options of the section being read (one buffer, not one allocation each).
+    entries: Vec<Opt<'a>>,
+    /// Inherited blocks whose options are all known to a type ([`options_known`]).
+    known: FxHashSet<(usize, usize)>,
 }
 
 /// The last value of `key` (option names compare without case).

@@ -54,11 +54,8 @@ fn build(c: &mut Criterion) {
     let options = BuildOptions::default();
     let snapshot = Snapshot::build(&paths, &options).unwrap();
     assert_eq!(snapshot.phones().len(), 10_000);
-    assert!(
-        snapshot.diagnostics().is_empty(),
-        "{:?}",
-        &snapshot.diagnostics()[..1]
-    );
+    // The generated phoneprov.conf keeps `[general] default_profile`, which is a warning since issue 15.
+    assert!(!snapshot.has_errors(), "{:?}", snapshot.diagnostics());
 
     let mut group = c.benchmark_group("model");
     group.sample_size(10);

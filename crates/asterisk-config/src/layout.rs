@@ -14,7 +14,7 @@ use std::hash::BuildHasher;
 use std::ops::Range;
 
 use crate::line;
-use crate::loader::{MAX_LINE_LEN, lines};
+use crate::loader::MAX_LINE_LEN;
 
 /// The seed of every digest: digests are only compared within one process.
 const SEED: u64 = 0x7068_6f6e_6570_726f;
@@ -48,43 +48,11 @@ impl Layout {
     /// Cuts `bytes` (a whole file) at its headers; `None` when headers cannot be told line by line (see the
     /// module documentation) or the file is 4 GiB or more.
     pub fn of(bytes: &[u8]) -> Option<Layout> {
-        let len = u32::try_from(bytes.len()).ok()?;
-        if memchr::memmem::find(bytes, b";--").is_some() || memchr::memchr(0, bytes).is_some() {
-            return None;
+        let mut cutter = Cutter::new();
+        for piece in bytes.chunks(PIECE) {
+            cutter.write(piece);
         }
-        let mut starts: Vec<(u32, u32)> = vec![(0, 1)];
-        let mut offset = 0usize;
-        for (index, raw) in lines(bytes).enumerate() {
-            if raw.len() >= MAX_LINE_LEN {
-                return None;
-            }
-            let mut text = raw;
-            if index == 0 {
-                text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
-            }
-            if first_visible(text) == Some(b'[') {
-                let at = (u32::try_from(offset).ok()?, u32::try_from(index + 1).ok()?);
-                if at.0 == 0 {
-                    starts[0] = at;
-                } else {
-                    starts.push(at);
-                }
-            }
-            offset += raw.len() + 1;
-        }
-        let mut blocks = Vec::with_capacity(starts.len());
-        for (i, &(start, first_line)) in starts.iter().enumerate() {
-            let end = starts.get(i + 1).map_or(len, |next| next.0);
-            let block = &bytes[start as usize..end as usize];
-            let header = lines(block).next().unwrap_or_default();
-            blocks.push(Block {
-                digest: digest(block),
-                header: digest(header),
-                start,
-                first_line,
-            });
-        }
-        Some(Layout { blocks, len })
+        cutter.finish().1
     }
 
     /// The blocks, in file order.
@@ -113,12 +81,233 @@ impl Layout {
     /// header without `]`, or a name with a `;` (which the loader reads as a comment, or as an escaped
     /// `;` when written `\;`).
     pub fn section_name<'a>(&self, bytes: &'a [u8], index: usize) -> Option<&'a [u8]> {
-        let block = bytes.get(self.range(index))?;
-        let start = block.iter().position(|&b| !line::is_blank(b))?;
-        let header = block[start..].strip_prefix(b"[")?;
-        let end = memchr::memchr3(b']', b';', b'\n', header)?;
-        (header[end] == b']').then(|| &header[..end])
+        block_section_name(bytes.get(self.range(index))?)
     }
+}
+
+/// How much of a file is read or digested at a time.
+const PIECE: usize = 64 * 1024;
+
+/// The digest of a whole file, the same whatever pieces its bytes come in: each 64 KiB piece digested,
+/// the digests folded, then the length.
+#[derive(Debug, Default)]
+pub struct FileDigest {
+    piece: Vec<u8>,
+    folded: u64,
+    len: u64,
+}
+
+impl FileDigest {
+    /// Takes the next bytes of the file.
+    pub fn write(&mut self, mut bytes: &[u8]) {
+        self.len += bytes.len() as u64;
+        while !bytes.is_empty() {
+            let room = PIECE - self.piece.len();
+            let (now, rest) = bytes.split_at(room.min(bytes.len()));
+            self.piece.extend_from_slice(now);
+            bytes = rest;
+            if self.piece.len() == PIECE {
+                self.fold();
+            }
+        }
+    }
+
+    fn fold(&mut self) {
+        let piece = digest(&self.piece);
+        self.folded = digest(&[self.folded.to_le_bytes(), piece.to_le_bytes()].concat());
+        self.piece.clear();
+    }
+
+    /// The digest.
+    pub fn finish(mut self) -> u64 {
+        if !self.piece.is_empty() {
+            self.fold();
+        }
+        digest(&[self.folded.to_le_bytes(), self.len.to_le_bytes()].concat())
+    }
+}
+
+/// The digest of the whole file `bytes` ([`FileDigest`]).
+pub fn digest_file(bytes: &[u8]) -> u64 {
+    let mut file = FileDigest::default();
+    file.write(bytes);
+    file.finish()
+}
+
+/// What [`Cutter::capturing`] calls with each block as it completes: its index, the block, its bytes.
+pub type Capture<'c> = &'c mut dyn FnMut(usize, &Block, &[u8]);
+
+/// Cuts a file into blocks as its bytes arrive, in pieces of any size, so that a large file is never held
+/// whole; [`Cutter::finish`] gives the file's digest ([`FileDigest`]) and its [`Layout`]. A cutter made with
+/// [`Cutter::capturing`] also hands each block's bytes, as it completes, to a function.
+pub struct Cutter<'c> {
+    blocks: Vec<Block>,
+    /// Bytes not yet part of a completed block: `buf[block..]` is the block being read.
+    buf: Vec<u8>,
+    block: usize,
+    /// Where in `buf` the line being read starts, and how far it was searched for its end.
+    line: usize,
+    searched: usize,
+    /// Where `buf[0]` is in the file.
+    offset: u64,
+    /// Lines completed so far, and the line the block being read starts at.
+    lines: u32,
+    block_line: u32,
+    file: FileDigest,
+    /// False once the file turned out to have no layout.
+    usable: bool,
+    capture: Option<Capture<'c>>,
+}
+
+impl std::fmt::Debug for Cutter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cutter")
+            .field("blocks", &self.blocks.len())
+            .field("lines", &self.lines)
+            .field("usable", &self.usable)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Cutter<'_> {
+    fn default() -> Self {
+        Cutter {
+            blocks: Vec::new(),
+            buf: Vec::new(),
+            block: 0,
+            line: 0,
+            searched: 0,
+            offset: 0,
+            lines: 0,
+            block_line: 1,
+            file: FileDigest::default(),
+            usable: true,
+            capture: None,
+        }
+    }
+}
+
+impl<'c> Cutter<'c> {
+    /// A cutter.
+    pub fn new() -> Cutter<'c> {
+        Cutter::default()
+    }
+
+    /// A cutter that gives `capture` each block (its index, the block, its bytes) as it completes.
+    pub fn capturing(capture: Capture<'c>) -> Cutter<'c> {
+        Cutter {
+            capture: Some(capture),
+            ..Cutter::default()
+        }
+    }
+
+    /// Takes the next bytes of the file.
+    pub fn write(&mut self, bytes: &[u8]) {
+        self.file.write(bytes);
+        if !self.usable {
+            return;
+        }
+        // A block comment or a NUL anywhere: no layout. `;--` may straddle two pieces, whose line is
+        // still in `buf`.
+        let from = self.buf.len().saturating_sub(2);
+        self.buf.extend_from_slice(bytes);
+        if memchr::memchr(0, bytes).is_some()
+            || memchr::memmem::find(&self.buf[from..], b";--").is_some()
+        {
+            self.usable = false;
+            return;
+        }
+        while let Some(found) = memchr::memchr(b'\n', &self.buf[self.searched..]) {
+            let end = self.searched + found;
+            self.end_line(end);
+            self.line = end + 1;
+            self.searched = self.line;
+            if !self.usable {
+                return;
+            }
+        }
+        self.searched = self.buf.len();
+        // Keep only the block being read.
+        if self.block > 0 {
+            self.buf.drain(..self.block);
+            self.offset += self.block as u64;
+            self.line -= self.block;
+            self.searched -= self.block;
+            self.block = 0;
+        }
+    }
+
+    /// The line `buf[self.line..end]` is complete.
+    fn end_line(&mut self, end: usize) {
+        let raw = &self.buf[self.line..end];
+        let text = match self.lines {
+            0 => raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw),
+            _ => raw,
+        };
+        if raw.len() >= MAX_LINE_LEN {
+            self.usable = false;
+            return;
+        }
+        if first_visible(text) == Some(b'[') && self.line > self.block {
+            self.end_block(self.line);
+            self.block_line = self.lines + 1;
+        }
+        self.lines += 1;
+    }
+
+    /// The block being read ends where `buf[end..]` starts.
+    fn end_block(&mut self, end: usize) {
+        let bytes = &self.buf[self.block..end];
+        let header = memchr::memchr(b'\n', bytes).map_or(bytes, |e| &bytes[..e]);
+        let Ok(start) = u32::try_from(self.offset + self.block as u64) else {
+            self.usable = false;
+            return;
+        };
+        let block = Block {
+            digest: digest(bytes),
+            header: digest(header),
+            start,
+            first_line: self.block_line,
+        };
+        if let Some(capture) = self.capture.as_mut() {
+            capture(self.blocks.len(), &block, bytes);
+        }
+        self.blocks.push(block);
+        self.block = end;
+    }
+
+    /// The file's digest, and its layout (`None`: see [`Layout::of`]).
+    pub fn finish(mut self) -> (u64, Option<Layout>) {
+        if self.usable {
+            // The piece after the last newline is a line too.
+            let end = self.buf.len();
+            self.end_line(end);
+        }
+        if self.usable {
+            let end = self.buf.len();
+            self.end_block(end);
+        }
+        let len = u32::try_from(self.file.len).ok();
+        let digest = self.file.finish();
+        match (self.usable, len) {
+            (true, Some(len)) => (
+                digest,
+                Some(Layout {
+                    blocks: self.blocks,
+                    len,
+                }),
+            ),
+            _ => (digest, None),
+        }
+    }
+}
+
+/// The section name in a block's header, as [`Layout::section_name`] reads it.
+pub fn block_section_name(block: &[u8]) -> Option<&[u8]> {
+    let start = block.iter().position(|&b| !line::is_blank(b))?;
+    let header = block[start..].strip_prefix(b"[")?;
+    let end = memchr::memchr3(b']', b';', b'\n', header)?;
+    (header[end] == b']').then(|| &header[..end])
 }
 
 /// The first byte of `text` that is not blank (what `ast_strip` would leave first).
@@ -175,6 +364,79 @@ mod tests {
         assert_eq!(changed, [(false, false), (true, false), (false, false)]);
         let renamed = Layout::of(b"[a]\nx = 1\n[B]\ny = 2\n[c]\n").unwrap();
         assert_ne!(renamed.blocks()[1].header, before.blocks()[1].header);
+    }
+
+    proptest::proptest! {
+        /// Any pieces give the layout and digest of the whole, and each block's bytes to a capture.
+        #[test]
+        fn pieces_cut_as_the_whole(
+            lines in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "[a]", "  [b](t) ; c", "x = 1", "", "; note", "\u{feff}[c]", "y=[z]", " \t", ";-- x", "\0",
+                ]),
+                0..12,
+            ),
+            cuts in proptest::collection::vec(1..9usize, 1..6),
+            newline_at_end in proptest::bool::ANY,
+        ) {
+            let mut text = lines.join("\n");
+            if newline_at_end {
+                text.push('\n');
+            }
+            let bytes = text.as_bytes();
+            let whole = Layout::of(bytes);
+            let mut captured: Vec<(usize, Vec<u8>)> = Vec::new();
+            let mut capture = |index: usize, _: &Block, block: &[u8]| captured.push((index, block.to_vec()));
+            let mut cutter = Cutter::capturing(&mut capture);
+            let mut rest = bytes;
+            for cut in cuts.iter().cycle() {
+                if rest.is_empty() {
+                    break;
+                }
+                let (piece, after) = rest.split_at((*cut).min(rest.len()));
+                cutter.write(piece);
+                rest = after;
+            }
+            let (file_digest, layout) = cutter.finish();
+            proptest::prop_assert_eq!(file_digest, digest_file(bytes));
+            proptest::prop_assert_eq!(&layout, &whole);
+            let starts = layout
+                .as_ref()
+                .map(|l| l.blocks().iter().map(|b| (b.start, b.first_line)).collect::<Vec<_>>());
+            proptest::prop_assert_eq!(starts, reference(bytes));
+            if let Some(layout) = layout {
+                proptest::prop_assert_eq!(captured.len(), layout.blocks().len());
+                for (index, block) in captured {
+                    proptest::prop_assert_eq!(&block[..], &bytes[layout.range(index)]);
+                    proptest::prop_assert_eq!(digest(&block), layout.blocks()[index].digest);
+                }
+            }
+        }
+    }
+
+    /// The blocks' starts and lines, line by line as the loader reads lines: the oracle of the cutter.
+    fn reference(bytes: &[u8]) -> Option<Vec<(u32, u32)>> {
+        if memchr::memmem::find(bytes, b";--").is_some() || bytes.contains(&0) {
+            return None;
+        }
+        let mut starts = vec![(0, 1)];
+        let mut offset = 0;
+        for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+            let text = if index == 0 {
+                raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw)
+            } else {
+                raw
+            };
+            if line::strip(text).first() == Some(&b'[') {
+                if offset == 0 {
+                    starts[0] = (0, 1);
+                } else {
+                    starts.push((offset as u32, index as u32 + 1));
+                }
+            }
+            offset += raw.len() + 1;
+        }
+        Some(starts)
     }
 
     #[test]

@@ -200,7 +200,7 @@ pub struct Reread {
 pub struct FilePrint {
     /// The file.
     pub path: PathBuf,
-    /// The digest of its bytes ([`crate::layout::digest`]).
+    /// The digest of its bytes ([`crate::layout::digest_file`]).
     pub digest: u64,
     /// Its blocks, when they can be told apart line by line.
     pub layout: Option<Layout>,
@@ -417,7 +417,7 @@ impl<S: Source> Run<'_, S> {
             if self.loader.options.layouts {
                 self.prints.push(FilePrint {
                     path: path.clone(),
-                    digest: crate::layout::digest(&bytes),
+                    digest: crate::layout::digest_file(&bytes),
                     layout: Layout::of(&bytes),
                 });
             }

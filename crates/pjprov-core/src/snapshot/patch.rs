@@ -205,7 +205,7 @@ pub(super) struct Patched {
 }
 
 /// A block to read again: which print, which block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct BlockRef {
     print: usize,
     block: usize,
@@ -229,24 +229,34 @@ impl Basis {
         if self.absent.iter().any(|p| p.exists()) {
             return None;
         }
-        let mut texts: Vec<Vec<u8>> = Vec::with_capacity(self.prints.len());
+        // Each file read once, a piece at a time: its digest, its layout if it had one, and the bytes of
+        // the blocks that changed.
+        let mut captured: FxHashMap<BlockRef, Vec<u8>> = FxHashMap::default();
         let mut changed_file = None;
-        for (index, print) in self.prints.iter().enumerate() {
-            let bytes = std::fs::read(&print.path).ok()?;
-            let digest = asterisk_config::layout::digest(&bytes);
-            if digest != print.digest {
+        for (print, old) in self.prints.iter().enumerate() {
+            let mut capture = |block: usize, now: &asterisk_config::layout::Block, bytes: &[u8]| {
+                let changed = old
+                    .layout
+                    .as_ref()
+                    .and_then(|l| l.blocks().get(block))
+                    .is_none_or(|b| b.digest != now.digest);
+                if changed && captured.len() <= MAX_CHANGED_BLOCKS {
+                    captured.insert(BlockRef { print, block }, bytes.to_vec());
+                }
+            };
+            let (digest, layout) = cut(&old.path, old.layout.is_some(), &mut capture)?;
+            if digest != old.digest {
                 if changed_file.is_some() {
                     return None;
                 }
-                changed_file = Some((index, digest));
+                changed_file = Some((print, digest, layout));
             }
-            texts.push(bytes);
         }
         if !phones::zones_agree(&self.zones, previous.now, now) {
             return None;
         }
         let mut basis = self.clone();
-        let Some((file, digest)) = changed_file else {
+        let Some((file, digest, new)) = changed_file else {
             return Some(Patched {
                 phones: previous.phones.clone(),
                 basis,
@@ -254,7 +264,7 @@ impl Basis {
             });
         };
         let old = self.prints[file].layout.as_ref()?;
-        let new = Layout::of(&texts[file])?;
+        let new = new?;
         if old.blocks().len() != new.blocks().len() {
             return None;
         }
@@ -289,7 +299,7 @@ impl Basis {
 
         // The changed sections, alone: still one plain section each, of the same type, inherited by none,
         // and valid objects.
-        let reread = self.reread(loader, &texts, &layouts, &changed)?;
+        let reread = self.reread(loader, &captured, &layouts, &changed)?;
         let mut by_kind: FxHashMap<&str, FxHashSet<&str>> = FxHashMap::default();
         for (section, at) in reread.sections().iter().zip(&changed) {
             let mut key = section.name.clone();
@@ -346,14 +356,21 @@ impl Basis {
                 }
             }
         }
+        // Every file read again for the blocks of those sections (a file that changed meanwhile, seen by its
+        // layout, makes a full build).
         let mut blocks: Vec<BlockRef> = changed.clone();
         for (print, layout) in layouts.iter().enumerate() {
             let Some(layout) = layout else { continue };
-            for block in 0..layout.blocks().len() {
-                let name = layout.section_name(&texts[print], block);
+            let mut capture = |block: usize, _: &asterisk_config::layout::Block, bytes: &[u8]| {
+                let name = asterisk_config::layout::block_section_name(bytes);
                 if name.is_some_and(|n| std::str::from_utf8(n).is_ok_and(|n| needed.contains(n))) {
                     blocks.push(BlockRef { print, block });
+                    captured.insert(BlockRef { print, block }, bytes.to_vec());
                 }
+            };
+            let (_, again) = cut(&self.prints[print].path, true, &mut capture)?;
+            if again.as_ref() != Some(*layout) {
+                return None;
             }
         }
         blocks.sort_unstable();
@@ -361,7 +378,7 @@ impl Basis {
         if self.reported_in(&layouts, &blocks) {
             return None;
         }
-        let sections = self.reread(loader, &texts, &layouts, &blocks)?;
+        let sections = self.reread(loader, &captured, &layouts, &blocks)?;
         let mut problems = Vec::new();
         let mut objects = Objects::read(&sections, None, &mut problems);
         if !problems.is_empty() {
@@ -419,14 +436,14 @@ impl Basis {
     fn reread(
         &self,
         loader: &Loader,
-        texts: &[Vec<u8>],
+        captured: &FxHashMap<BlockRef, Vec<u8>>,
         layouts: &[Option<&Layout>],
         blocks: &[BlockRef],
     ) -> Option<Config> {
         let mut pieces: Vec<(&Path, u32, &[u8])> = Vec::with_capacity(blocks.len());
         for at in blocks {
             let layout = layouts.get(at.print).copied().flatten()?;
-            let bytes = texts[at.print].get(layout.range(at.block))?;
+            let bytes = captured.get(at)?;
             pieces.push((
                 self.prints[at.print].path.as_path(),
                 layout.blocks()[at.block].first_line,
@@ -458,6 +475,38 @@ impl Basis {
                     .iter()
                     .any(|(path, lines)| d.file == *path && lines.contains(&d.line))
             })
+    }
+}
+
+/// Reads the file at `path` a piece at a time: its digest ([`asterisk_config::layout::FileDigest`]), and
+/// with `layout` its layout, giving `capture` each block as it completes. `None` when it cannot be read.
+fn cut(
+    path: &Path,
+    layout: bool,
+    capture: &mut dyn FnMut(usize, &asterisk_config::layout::Block, &[u8]),
+) -> Option<(u64, Option<Layout>)> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut piece = vec![0u8; 256 * 1024];
+    if !layout {
+        let mut digest = asterisk_config::layout::FileDigest::default();
+        loop {
+            match file.read(&mut piece) {
+                Ok(0) => return Some((digest.finish(), None)),
+                Ok(n) => digest.write(&piece[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return None,
+            }
+        }
+    }
+    let mut cutter = asterisk_config::layout::Cutter::capturing(capture);
+    loop {
+        match file.read(&mut piece) {
+            Ok(0) => return Some(cutter.finish()),
+            Ok(n) => cutter.write(&piece[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
     }
 }
 

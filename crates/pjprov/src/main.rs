@@ -20,7 +20,6 @@ use cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    memory::map_large_blocks();
     let result = match &cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Check(args) => commands::check::run(args),

@@ -6,8 +6,8 @@
 
 /// Makes every allocation of 1 MiB or more a mapping of its own, returned to the operating system when it
 /// is freed (glibc only; a no-op elsewhere). glibc otherwise raises that threshold to the largest block
-/// freed so far: after the first reload freed a 33 MB file's text, each later one is carved from the heap
-/// and stays resident (a 100,000-phone server sat 34 MB higher after its first reload).
+/// freed so far: after the first reload freed a large buffer, each later one is carved from the heap and
+/// stays resident (a 100,000-phone server sat 34 MB higher after its first reload).
 pub fn map_large_blocks() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     #[allow(unsafe_code)]

@@ -3,18 +3,21 @@
 //! A fleet of 100,000 phones is one or a few large files, and a save usually rewrites a value or two in
 //! one section. Parsing the whole file and deriving every line again costs most of a second and a second
 //! copy of everything in memory; instead, each build keeps a [`Basis`]: the digest and [`Layout`] of every
-//! file pjsip.conf's load read, and the type of the section in each block. A reload then reads the files,
-//! compares digests, parses the changed blocks alone ([`asterisk_config::Loader::reread`]), finds the lines
-//! that read those sections (their phoneprov object, endpoint or auth), derives just those lines again from
-//! their sections, and shares every other phone with the previous snapshot.
+//! file pjsip.conf's load read, and the type of the section in each block. A reload then streams the files
+//! (none is held whole), compares digests, parses the changed blocks alone
+//! ([`asterisk_config::Loader::reread`]), finds the lines that read those sections (their phoneprov object,
+//! endpoint or auth), reads the files once more for every section those lines read, derives just those
+//! lines again, and shares every other phone with the previous snapshot.
 //!
 //! The result must be the snapshot a full build would make, so anything this cannot prove unchanged makes
-//! [`Basis::patch`] answer `None` and the build reads everything as before: a file added or removed, a
-//! changed line count (every later `file:line` would move), a section inherited from or appended to, a
-//! renamed section or changed header, a changed `type`, a transport, a problem to report (new, or already reported in a changed section), a
-//! line whose MAC, `LINE` or profile changed, wizards, realtime mappings, `#exec`, glob includes,
-//! block comments, setvars that read the time or the environment, time zone variables that differ from
-//! the previous build's, or more than [`MAX_CHANGED_BLOCKS`] changed sections.
+//! [`Basis::patch`] answer `None` and the build reads everything as before: a file added, removed or
+//! unreadable; more than one file changed; a changed line count (every later `file:line` would move); a
+//! renamed section or changed header; a section inherited from or appended to; a changed `type`; a
+//! transport; a problem to report (new, or already reported in a section read again); a line whose MAC,
+//! `LINE` or profile changed, or that sets `AUTH_ID` itself; wizards; realtime mappings; `#exec`; glob
+//! includes; block comments; setvars that read the time or the environment; time zone variables that
+//! differ from the previous build's; a file that changed between its two readings; more than
+//! [`MAX_CHANGED_BLOCKS`] changed sections.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

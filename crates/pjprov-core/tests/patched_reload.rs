@@ -284,20 +284,24 @@ fn outcome(built: &Result<Snapshot, pjprov_core::Rejected>) -> String {
 /// Applies `edits` one after the other, each reload built from the one before; each must equal a full
 /// build. Returns, for each edit, whether the reload read only the changed sections.
 fn check(fleet: &mut Fleet, edits: &[(Edit, usize)]) -> Vec<bool> {
+    let saves: Vec<Vec<(Edit, usize)>> = edits.iter().map(|e| vec![*e]).collect();
+    check_saves(fleet, &saves)
+}
+
+/// [`check`] with several edits in each save.
+fn check_saves(fleet: &mut Fleet, saves: &[Vec<(Edit, usize)>]) -> Vec<bool> {
     let dir = tempfile::tempdir().unwrap();
     let paths = fleet.write(dir.path());
     let mut current = Snapshot::build(&paths, &options()).expect("the fleet builds");
     let mut patched = Vec::new();
-    for (serial, &(edit, at)) in edits.iter().enumerate() {
-        edit.apply(fleet, at, serial);
+    for (serial, save) in saves.iter().enumerate() {
+        for (n, &(edit, at)) in save.iter().enumerate() {
+            edit.apply(fleet, at, serial * 8 + n);
+        }
         fleet.write(dir.path());
         let reloaded = current.rebuild(&paths, &options());
         let full = Snapshot::build(&paths, &options());
-        assert_eq!(
-            outcome(&reloaded),
-            outcome(&full),
-            "after {edit:?} of line {at}"
-        );
+        assert_eq!(outcome(&reloaded), outcome(&full), "after {save:?}");
         patched.push(
             reloaded
                 .as_ref()
@@ -365,4 +369,27 @@ proptest! {
         let mut fleet = Fleet::new(phones, &second);
         check(&mut fleet, &edits);
     }
+
+    /// Several sections changed in one save (several phones, or a phone's endpoint and auth at once).
+    #[test]
+    fn saves_of_several_edits_give_what_a_full_build_gives(
+        phones in 2..8usize,
+        second in prop::collection::vec(any::<bool>(), 0..8),
+        saves in prop::collection::vec(prop::collection::vec(edit(), 1..4), 1..4),
+    ) {
+        let mut fleet = Fleet::new(phones, &second);
+        check_saves(&mut fleet, &saves);
+    }
+}
+
+#[test]
+fn a_save_of_several_value_edits_is_patched() {
+    let mut fleet = Fleet::new(6, &[false, true]);
+    let save = vec![
+        (Edit::CallerName, 0),
+        (Edit::Password, 0),
+        (Edit::Label, 3),
+        (Edit::AorOption, 5),
+    ];
+    assert_eq!(check_saves(&mut fleet, &[save]), [true]);
 }

@@ -66,23 +66,6 @@ impl Layout {
         let end = self.blocks.get(index + 1).map_or(self.len, |b| b.start) as usize;
         start..end
     }
-
-    /// The block whose header is at `line`.
-    pub fn block_at_line(&self, line: u32) -> Option<usize> {
-        let index = self
-            .blocks
-            .binary_search_by_key(&line, |b| b.first_line)
-            .ok()?;
-        Some(index)
-    }
-
-    /// The section name in block `index`'s header, as the loader reads it (`bytes`: the file the layout was
-    /// made from): the bytes between the `[` and the first `]`. `None` for block 0 without a header, a
-    /// header without `]`, or a name with a `;` (which the loader reads as a comment, or as an escaped
-    /// `;` when written `\;`).
-    pub fn section_name<'a>(&self, bytes: &'a [u8], index: usize) -> Option<&'a [u8]> {
-        block_section_name(bytes.get(self.range(index))?)
-    }
 }
 
 /// How much of a file is read or digested at a time.
@@ -302,7 +285,9 @@ impl<'c> Cutter<'c> {
     }
 }
 
-/// The section name in a block's header, as [`Layout::section_name`] reads it.
+/// The section name in a block's header, as the loader reads it: the bytes between the `[` and the first
+/// `]`. `None` for block 0 without a header, a header without `]`, or a name with a `;` (which the loader
+/// reads as a comment, or as an escaped `;` when written `\;`).
 pub fn block_section_name(block: &[u8]) -> Option<&[u8]> {
     let start = block.iter().position(|&b| !line::is_blank(b))?;
     let header = block[start..].strip_prefix(b"[")?;
@@ -326,11 +311,10 @@ mod tests {
         let starts: Vec<u32> = layout.blocks().iter().map(|b| b.first_line).collect();
         assert_eq!(starts, [1, 2, 5]);
         assert_eq!(&text[layout.range(1)], b"[a]\nx = 1\n\n");
-        assert_eq!(layout.section_name(text, 1), Some(&b"a"[..]));
-        assert_eq!(layout.section_name(text, 2), Some(&b"b"[..]));
-        assert_eq!(layout.section_name(text, 0), None);
-        assert_eq!(layout.block_at_line(5), Some(2));
-        assert_eq!(layout.block_at_line(3), None);
+        let name = |index| block_section_name(&text[layout.range(index)]);
+        assert_eq!(name(1), Some(&b"a"[..]));
+        assert_eq!(name(2), Some(&b"b"[..]));
+        assert_eq!(name(0), None);
         for (text, name) in [
             (&b"[a](t)\n"[..], Some(&b"a"[..])),
             (b"  [a b] ; c\n", Some(b"a b")),
@@ -338,7 +322,7 @@ mod tests {
             (b"[a\n", None),
         ] {
             let layout = Layout::of(text).unwrap();
-            assert_eq!(layout.section_name(text, 0), name, "{text:?}");
+            assert_eq!(block_section_name(&text[layout.range(0)]), name, "{text:?}");
         }
     }
 

@@ -85,23 +85,7 @@ impl<S: Source> Loader<S> {
     /// Never fails: problems are [`Diagnostic`]s, and [`Loaded::valid`] says whether Asterisk would accept
     /// the file at all.
     pub fn load(&self, name: &str) -> Loaded {
-        let mut run = Run {
-            loader: self,
-            config: Config::default(),
-            by_name: FxHashMap::default(),
-            next_same_name: Vec::new(),
-            current: None,
-            diagnostics: Vec::new(),
-            read: Vec::new(),
-            watch: Vec::new(),
-            stack: Vec::new(),
-            file_ids: FxHashMap::default(),
-            prints: Vec::new(),
-            inherited: FxHashSet::default(),
-            appended: FxHashSet::default(),
-            base_sections: FxHashSet::default(),
-            plain: false,
-        };
+        let mut run = Run::new(self, Config::default(), false);
         let path = self.resolve(name);
         let outcome = run.load_pattern(name, None, 0);
         let missing = outcome == Outcome::NotFound;
@@ -140,23 +124,7 @@ impl<S: Source> Loader<S> {
     /// The sections come back in the order of `blocks`, with the same files and lines as the whole file
     /// would give them.
     pub fn reread(&self, context: &Config, blocks: &[(&Path, u32, &[u8])]) -> Option<Reread> {
-        let mut run = Run {
-            loader: self,
-            config: context.clone(),
-            by_name: FxHashMap::default(),
-            next_same_name: Vec::new(),
-            current: None,
-            diagnostics: Vec::new(),
-            read: Vec::new(),
-            watch: Vec::new(),
-            stack: Vec::new(),
-            file_ids: FxHashMap::default(),
-            prints: Vec::new(),
-            inherited: FxHashSet::default(),
-            appended: FxHashSet::default(),
-            base_sections: FxHashSet::default(),
-            plain: true,
-        };
+        let mut run = Run::new(self, context.clone(), true);
         for (id, path) in context.files.iter().enumerate() {
             run.file_ids.insert(
                 path.to_path_buf(),
@@ -318,7 +286,29 @@ struct At<'a> {
 /// A fatal problem on a line: the file is invalid from here.
 struct Fatal(Error);
 
-impl<S: Source> Run<'_, S> {
+impl<'l, S: Source> Run<'l, S> {
+    /// A pass over `config` (empty for a load; a reread's context), accepting only plain sections when
+    /// `plain`.
+    fn new(loader: &'l Loader<S>, config: Config, plain: bool) -> Self {
+        Run {
+            loader,
+            config,
+            by_name: FxHashMap::default(),
+            next_same_name: Vec::new(),
+            current: None,
+            diagnostics: Vec::new(),
+            read: Vec::new(),
+            watch: Vec::new(),
+            stack: Vec::new(),
+            file_ids: FxHashMap::default(),
+            prints: Vec::new(),
+            inherited: FxHashSet::default(),
+            appended: FxHashSet::default(),
+            base_sections: FxHashSet::default(),
+            plain,
+        }
+    }
+
     fn diag(&mut self, file: &Path, line: u32, error: Error) {
         self.diagnostics.push(Diagnostic::new(file, line, error));
     }

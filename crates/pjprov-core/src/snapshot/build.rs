@@ -25,15 +25,6 @@ use crate::templates::TemplateStore;
 
 mod realtime;
 
-/// A patched build's phones, basis, profiles and what reading the profiles reported.
-type Patched = (
-    Phones,
-    patch::Basis,
-    usize,
-    Vec<profile::Profile>,
-    Vec<Diagnostic>,
-);
-
 /// What [`Snapshot::finish`] takes over from the first half of a build.
 struct Finishing {
     now: jiff::Timestamp,
@@ -157,7 +148,8 @@ impl Snapshot {
         let wizards_used = wizard
             .as_ref()
             .is_some_and(|w| !w.config.sections().is_empty());
-        if let Some((previous, basis)) = base {
+        // The phones, the profiles, the basis of the next patch, and how many sections a patch read.
+        let (phones, profiles, basis, reread) = if let Some((previous, basis)) = base {
             let patched = (!wizards_used && mapped.is_default() && !fatal && !guard_unusable)
                 .then(|| {
                     Snapshot::patched(
@@ -171,80 +163,71 @@ impl Snapshot {
                     )
                 })
                 .flatten();
-            let Some((phones, basis, sections, profiles, profile_diagnostics)) = patched else {
+            let Some((patched, profiles, profile_diagnostics)) = patched else {
                 return Snapshot::assemble(paths, options, Some(previous), false);
             };
-            diagnostics.extend(basis.object_diagnostics.iter().cloned());
+            diagnostics.extend(patched.basis.object_diagnostics.iter().cloned());
             diagnostics.extend(profile_diagnostics);
-            diagnostics.extend(basis.phone_diagnostics.iter().cloned());
-            return Snapshot::finish(
-                paths,
-                options,
-                Some(previous),
-                Finishing {
-                    now,
-                    phones,
-                    profiles,
-                    own,
-                    loader,
-                    diagnostics,
-                    watch,
-                    rejected,
-                    phones_complete,
-                    basis: Some(basis),
-                    reread: Some(sections),
-                },
-            );
-        }
-        let no_config = asterisk_config::Config::default();
-        let objects_start = diagnostics.len();
-        let Some(objects) = mapped.objects(
-            pjsip
-                .as_ref()
-                .filter(|_| objects_usable)
-                .map_or(&no_config, |l| &l.config),
-            wizard
-                .as_ref()
-                .filter(|_| objects_usable)
-                .map(|w| &w.config),
-            options.realtime.as_deref(),
-            &mut diagnostics,
-        ) else {
-            return Err(Rejected { diagnostics, watch });
-        };
-        let objects_end = diagnostics.len();
-        // The objects own what they need: free the parsed pjsip configuration (the bulk of a large fleet's
-        // memory) before the phones are built, so a reload peaks at the larger of the two, not their sum.
-        let started = started.filter(|_| !wizards_used && mapped.is_default());
-        drop((pjsip, wizard, mapped));
-        let Some(phoneprov) = phoneprov else {
-            return Err(Rejected { diagnostics, watch });
-        };
-        let profiles = profile::read(&phoneprov.config, &mut diagnostics);
-        if profiles.is_empty() {
-            return Err(Rejected { diagnostics, watch });
-        }
-        let empty = EmptyWorld::new(paths, now, own.as_ref());
-        let empty_world = empty.world();
-        let phones_start = diagnostics.len();
-        let phones = phones::build(
-            &phones::Inputs {
-                objects: &objects,
-                profiles: &profiles,
-                now,
-                empty_world: &empty_world,
-            },
-            &mut diagnostics,
-        );
-        let basis = started.map(|s| {
-            s.finish(
-                &objects,
-                &phones,
-                &diagnostics[objects_start..objects_end],
-                &diagnostics[phones_start..],
+            diagnostics.extend(patched.basis.phone_diagnostics.iter().cloned());
+            (
+                patched.phones,
+                profiles,
+                Some(patched.basis),
+                Some(patched.sections),
             )
-        });
-        drop(objects);
+        } else {
+            let no_config = asterisk_config::Config::default();
+            let objects_start = diagnostics.len();
+            let Some(objects) = mapped.objects(
+                pjsip
+                    .as_ref()
+                    .filter(|_| objects_usable)
+                    .map_or(&no_config, |l| &l.config),
+                wizard
+                    .as_ref()
+                    .filter(|_| objects_usable)
+                    .map(|w| &w.config),
+                options.realtime.as_deref(),
+                &mut diagnostics,
+            ) else {
+                return Err(Rejected { diagnostics, watch });
+            };
+            let objects_end = diagnostics.len();
+            // The objects own what they need: free the parsed pjsip configuration (the bulk of a large
+            // fleet's memory) before the phones are built, so a reload peaks at the larger of the two, not
+            // their sum.
+            let started = started.filter(|_| !wizards_used && mapped.is_default());
+            drop((pjsip, wizard, mapped));
+            let Some(phoneprov) = phoneprov else {
+                return Err(Rejected { diagnostics, watch });
+            };
+            let profiles = profile::read(&phoneprov.config, &mut diagnostics);
+            if profiles.is_empty() {
+                return Err(Rejected { diagnostics, watch });
+            }
+            let empty = EmptyWorld::new(paths, now, own.as_ref());
+            let empty_world = empty.world();
+            let phones_start = diagnostics.len();
+            let phones = phones::build(
+                &phones::Inputs {
+                    objects: &objects,
+                    profiles: &profiles,
+                    now,
+                    empty_world: &empty_world,
+                },
+                &mut diagnostics,
+            );
+            let basis = started.map(|s| {
+                s.finish(
+                    &objects,
+                    &phones,
+                    &diagnostics[objects_start..objects_end],
+                    &diagnostics[phones_start..],
+                )
+            });
+            drop(objects);
+            (phones, profiles, basis, None)
+        };
         Snapshot::finish(
             paths,
             options,
@@ -260,12 +243,13 @@ impl Snapshot {
                 rejected,
                 phones_complete,
                 basis,
-                reread: None,
+                reread,
             },
         )
     }
 
-    /// The phones of a patched reload (`patch.rs`), its basis and profiles; `None`: build everything.
+    /// A patched reload (`patch.rs`), with the profiles and what reading them reported; `None`: build
+    /// everything.
     fn patched(
         paths: &Paths,
         loader: &Loader,
@@ -274,19 +258,13 @@ impl Snapshot {
         previous: &Snapshot,
         basis: &patch::Basis,
         now: jiff::Timestamp,
-    ) -> Option<Patched> {
+    ) -> Option<(patch::Patched, Vec<profile::Profile>, Vec<Diagnostic>)> {
         let mut profile_diagnostics = Vec::new();
         let profiles = profile::read(&phoneprov.config, &mut profile_diagnostics);
         // Setvars that read `ENV` are never patched, so the allow-list needs no comparing.
         let empty = EmptyWorld::new(paths, now, own.as_ref());
         let patched = basis.patch(previous, loader, &profiles, now, &empty.world())?;
-        Some((
-            patched.phones,
-            patched.basis,
-            patched.sections,
-            profiles,
-            profile_diagnostics,
-        ))
+        Some((patched, profiles, profile_diagnostics))
     }
 
     /// The rest of a build, once the phones are made: settings, templates, routes.
@@ -311,7 +289,8 @@ impl Snapshot {
         } = finishing;
         let empty = EmptyWorld::new(paths, now, own.as_ref());
         let empty_world = empty.world();
-        // acl.conf (named ACLs, issue #18) is watched even while a reference to it fails: fixing it must reload.
+        // acl.conf (named ACLs, issue #18) is watched even while a reference to it fails: fixing it must
+        // reload.
         push_unique(&mut watch, paths.config_dir.join(settings::ACL_CONF));
         let mut settings_diagnostics = Vec::new();
         let read = Settings::read(

@@ -210,6 +210,11 @@ impl<'c> Cutter<'c> {
             }
         }
         self.searched = self.buf.len();
+        // A line already too long to be read: no layout, and no need to hold more of it.
+        if self.buf.len() - self.line >= MAX_LINE_LEN {
+            self.usable = false;
+            return;
+        }
         // Keep only the block being read.
         if self.block > 0 {
             self.buf.drain(..self.block);
@@ -429,5 +434,11 @@ mod tests {
         assert!(Layout::of(b"[a]\nx = 1\0[b]\n").is_none());
         let long = format!("[a]\nx = {}\n", "y".repeat(MAX_LINE_LEN));
         assert!(Layout::of(long.as_bytes()).is_none());
+        // Found while the line is still being read, so a file without newlines is never held whole.
+        let mut cutter = Cutter::new();
+        cutter.write(b"[a]\n");
+        cutter.write(&vec![b'y'; MAX_LINE_LEN]);
+        assert!(!cutter.usable && cutter.buf.len() <= MAX_LINE_LEN + 4);
+        assert!(cutter.finish().1.is_none());
     }
 }

@@ -393,3 +393,30 @@ fn a_save_of_several_value_edits_is_patched() {
     ];
     assert_eq!(check_saves(&mut fleet, &[save]), [true]);
 }
+
+/// An include replaced by something that is not a regular file (a FIFO would block a reader until a
+/// writer comes): the reload neither waits for it nor patches, and says what a full build says.
+#[test]
+fn an_include_that_is_no_regular_file_is_not_read() {
+    let fleet = Fleet::new(3, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let paths = fleet.write(dir.path());
+    let first = Snapshot::build(&paths, &options()).unwrap();
+    let include = paths.config_dir.join("phones.conf");
+    std::fs::remove_file(&include).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&include)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let reloaded = first.rebuild(&paths, &options());
+    assert!(
+        reloaded
+            .as_ref()
+            .map_or(true, |s| s.reread_sections().is_none())
+    );
+    assert_eq!(
+        outcome(&reloaded),
+        outcome(&Snapshot::build(&paths, &options()))
+    );
+}

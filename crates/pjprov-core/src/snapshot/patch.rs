@@ -489,6 +489,10 @@ fn cut(
     capture: &mut dyn FnMut(usize, &asterisk_config::layout::Block, &[u8]),
 ) -> Option<(u64, Option<Layout>)> {
     use std::io::Read;
+    // Only regular files, as the loader reads them (opening a FIFO would wait for a writer).
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
     let mut file = std::fs::File::open(path).ok()?;
     let mut piece = vec![0u8; 256 * 1024];
     if !layout {

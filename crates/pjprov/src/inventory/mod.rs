@@ -2,11 +2,15 @@
 //! it fetched with the entity tag served, and where it stands with the configuration being served
 //! (current, stale, never). Also the clients that asked for files of MACs no phone has, capped.
 //!
-//! Requests update the in-memory view (sharded locks, a few hundred nanoseconds) and mark what changed; one
-//! thread writes the changes to the state directory in batches ([`Inventory::run_writer`], every 200 ms), so
-//! the request path never waits for a disk, and a completed fetch survives a crash once its batch is
-//! committed. These records also carry the audit facts, which the log may drop under backpressure: the
-//! inventory does not.
+//! Requests update the in-memory view (sharded locks, a few hundred nanoseconds; each shard also holds
+//! which of its records are to be written, so a request takes no lock but its shard's) and mark what
+//! changed; one thread writes the changes to the state directory in batches ([`Inventory::run_writer`],
+//! every 200 ms), so the request path never waits for a disk, and a completed fetch survives a crash once
+//! its batch is committed. A record whose times alone moved on (a phone polling the same bytes from the
+//! same place) is written at most every [`TIMES_INTERVAL`], and when the server stops: a boot storm of
+//! polls would otherwise rewrite every record every second. The in-memory view, which the status page,
+//! the API and the metrics read, is always exact. These records also carry the audit facts, which the log
+//! may drop under backpressure: the inventory does not.
 
 mod record;
 mod store;
@@ -16,13 +20,14 @@ use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use lru::LruCache;
 use pjprov_core::Mac;
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use record::Change;
 pub use record::{PhoneRecord, State, UnknownRecord};
 use store::Batch;
 pub use store::Store;
@@ -32,6 +37,8 @@ const SHARDS: usize = 16;
 pub const MAX_UNKNOWN: usize = 10_000;
 /// How often the changes are written.
 pub const BATCH_INTERVAL: Duration = Duration::from_millis(200);
+/// How often records whose times alone changed are written (what a crash can lose of them).
+pub const TIMES_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The current entity tag of each file a phone is served, as the last reload computed it.
 pub type Current = FxHashMap<Mac, Vec<(Box<str>, Box<str>)>>;
@@ -52,14 +59,63 @@ pub struct Fetch<'a> {
     pub protocol: &'static str,
 }
 
+/// Some phones' records, and which of them are to be written.
+#[derive(Debug, Default)]
+struct Shard {
+    records: FxHashMap<Mac, PhoneRecord>,
+    /// Changed since the last batch: written with the next one.
+    changed: FxHashSet<Mac>,
+    /// Only their times moved on since they were last written: written every [`TIMES_INTERVAL`].
+    touched: FxHashSet<Mac>,
+}
+
+impl Shard {
+    fn mark(&mut self, mac: Mac, change: Change) {
+        match change {
+            Change::Nothing => {}
+            Change::Times => {
+                self.touched.insert(mac);
+            }
+            Change::Facts => {
+                self.changed.insert(mac);
+            }
+        }
+    }
+
+    /// Takes the records to write (those touched too when `times`), with what they hold now.
+    fn take(&mut self, times: bool, into: &mut Vec<(Mac, PhoneRecord)>) {
+        let mut take = |mac: Mac, records: &FxHashMap<Mac, PhoneRecord>| {
+            if let Some(record) = records.get(&mac) {
+                into.push((mac, record.clone()));
+            }
+        };
+        for mac in self.changed.drain() {
+            // Written whole, times included.
+            self.touched.remove(&mac);
+            take(mac, &self.records);
+        }
+        if times {
+            for mac in self.touched.drain() {
+                take(mac, &self.records);
+            }
+        }
+    }
+}
+
+/// The clients asking for MACs no phone has, and which of them are to be written.
+#[derive(Debug)]
+struct Unknown {
+    cache: LruCache<Mac, UnknownRecord>,
+    changed: FxHashSet<Mac>,
+}
+
 /// The inventory.
 #[derive(Debug)]
 pub struct Inventory {
-    shards: Vec<RwLock<FxHashMap<Mac, PhoneRecord>>>,
-    unknown: Mutex<LruCache<Mac, UnknownRecord>>,
+    shards: Vec<RwLock<Shard>>,
+    unknown: Mutex<Unknown>,
     /// The phone each address was last seen as (static files are fetched by address).
     by_address: RwLock<FxHashMap<IpAddr, Mac>>,
-    dirty: Mutex<(FxHashSet<Mac>, FxHashSet<Mac>)>,
     /// Shared with the enrolment state (issue #18), which keeps its own table in the same database.
     store: Option<std::sync::Arc<Store>>,
     current: ArcSwap<Current>,
@@ -82,11 +138,12 @@ impl Inventory {
                             .shard(mac)
                             .write()
                             .unwrap_or_else(|e| e.into_inner())
+                            .records
                             .insert(mac, record);
                     }
                     let mut cache = inventory.unknown.lock().unwrap_or_else(|e| e.into_inner());
                     for (mac, record) in unknown {
-                        cache.put(mac, record);
+                        cache.cache.put(mac, record);
                     }
                     drop(cache);
                     inventory.store = Some(std::sync::Arc::new(store));
@@ -101,21 +158,19 @@ impl Inventory {
     /// An inventory that is never written anywhere.
     pub fn in_memory() -> Inventory {
         Inventory {
-            shards: (0..SHARDS)
-                .map(|_| RwLock::new(FxHashMap::default()))
-                .collect(),
-            unknown: Mutex::new(LruCache::new(
-                NonZeroUsize::new(MAX_UNKNOWN).unwrap_or(NonZeroUsize::MIN),
-            )),
+            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            unknown: Mutex::new(Unknown {
+                cache: LruCache::new(NonZeroUsize::new(MAX_UNKNOWN).unwrap_or(NonZeroUsize::MIN)),
+                changed: FxHashSet::default(),
+            }),
             by_address: RwLock::new(FxHashMap::default()),
-            dirty: Mutex::new((FxHashSet::default(), FxHashSet::default())),
             store: None,
             current: ArcSwap::from_pointee(Current::default()),
             stop: AtomicBool::new(false),
         }
     }
 
-    fn shard(&self, mac: Mac) -> &RwLock<FxHashMap<Mac, PhoneRecord>> {
+    fn shard(&self, mac: Mac) -> &RwLock<Shard> {
         let index = mac
             .octets()
             .iter()
@@ -161,51 +216,59 @@ impl Inventory {
 
     /// Records a request about phone `mac` (a configured one).
     pub fn fetched(&self, mac: Mac, fetch: Fetch<'_>) {
-        let now = jiff::Timestamp::now().as_second();
-        let changed = {
+        self.fetched_at(mac, fetch, jiff::Timestamp::now().as_second());
+    }
+
+    /// [`Inventory::fetched`] at `now` (Unix seconds).
+    fn fetched_at(&self, mac: Mac, fetch: Fetch<'_>, now: i64) {
+        {
             let mut shard = self.shard(mac).write().unwrap_or_else(|e| e.into_inner());
-            let record = shard.entry(mac).or_insert_with(|| PhoneRecord {
-                first_seen: now,
-                ..PhoneRecord::default()
+            let mut change = Change::Nothing;
+            let record = shard.records.entry(mac).or_insert_with(|| {
+                change = Change::Facts;
+                PhoneRecord {
+                    first_seen: now,
+                    ..PhoneRecord::default()
+                }
             });
             // Only a record that changed is written again: a phone polling the same bytes from the same
-            // place within one second (a boot storm's retries, a keep-alive loop) costs the store nothing.
-            let mut changed = record.last_seen != now;
-            record.last_seen = now;
+            // place within one second (a boot storm's retries, a keep-alive loop) costs the store nothing,
+            // and later polls only move its times on.
+            if record.last_seen != now {
+                record.last_seen = now;
+                change = change.max(Change::Times);
+            }
+            let mut facts = false;
             if record.address != Some(fetch.client) {
                 record.address = Some(fetch.client);
-                changed = true;
+                facts = true;
             }
             if record.server != Some(fetch.server) {
                 record.server = Some(fetch.server);
-                changed = true;
+                facts = true;
             }
             if record.protocol != fetch.protocol {
                 record.protocol = fetch.protocol.to_owned();
-                changed = true;
+                facts = true;
             }
             if record.port != fetch.port {
                 record.port = fetch.port;
-                changed = true;
+                facts = true;
             }
             if record.host.as_deref() != fetch.host {
                 record.host = fetch.host.map(str::to_owned);
-                changed = true;
+                facts = true;
             }
-            changed |= record.saw_user_agent(fetch.user_agent);
+            facts |= record.saw_user_agent(fetch.user_agent);
             if (200..400).contains(&fetch.status) {
-                changed |= record.remember(fetch.uri, fetch.etag, now, fetch.status);
+                change = change.max(record.remember(fetch.uri, fetch.etag, now, fetch.status));
             }
-            changed
-        };
-        self.address_is(fetch.client, mac);
-        if changed {
-            self.dirty
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .0
-                .insert(mac);
+            if facts {
+                change = Change::Facts;
+            }
+            shard.mark(mac, change);
         }
+        self.address_is(fetch.client, mac);
     }
 
     /// Records a file no single phone owns (a static or shared file) on the phone last seen at the client's
@@ -225,27 +288,21 @@ impl Inventory {
     /// Records a request naming MAC `mac`, which no phone has.
     pub fn fetched_unknown(&self, mac: Mac, fetch: Fetch<'_>) {
         let now = jiff::Timestamp::now().as_second();
-        {
-            let mut unknown = self.unknown.lock().unwrap_or_else(|e| e.into_inner());
-            let record = unknown.get_or_insert_mut(mac, || UnknownRecord {
-                first_seen: now,
-                ..UnknownRecord::default()
-            });
-            record.last_seen = now;
-            record.address = Some(fetch.client);
-            if record.user_agent != fetch.user_agent {
-                record.user_agent = fetch.user_agent.to_owned();
-            }
-            if record.uri != fetch.uri {
-                record.uri = fetch.uri.to_owned();
-            }
-            record.requests = record.requests.saturating_add(1);
+        let mut unknown = self.unknown.lock().unwrap_or_else(|e| e.into_inner());
+        let record = unknown.cache.get_or_insert_mut(mac, || UnknownRecord {
+            first_seen: now,
+            ..UnknownRecord::default()
+        });
+        record.last_seen = now;
+        record.address = Some(fetch.client);
+        if record.user_agent != fetch.user_agent {
+            record.user_agent = fetch.user_agent.to_owned();
         }
-        self.dirty
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .1
-            .insert(mac);
+        if record.uri != fetch.uri {
+            record.uri = fetch.uri.to_owned();
+        }
+        record.requests = record.requests.saturating_add(1);
+        unknown.changed.insert(mac);
     }
 
     /// The database, when the inventory is kept in the state directory (for the enrolment state).
@@ -260,28 +317,22 @@ impl Inventory {
         if !configured {
             self.fetched_unknown(mac, fetch);
             let mut unknown = self.unknown.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(record) = unknown.get_mut(&mac) {
+            if let Some(record) = unknown.cache.get_mut(&mac) {
                 record.lobbies = record.lobbies.saturating_add(1);
             }
             return;
         }
         let now = jiff::Timestamp::now().as_second();
-        {
-            let mut shard = self.shard(mac).write().unwrap_or_else(|e| e.into_inner());
-            let record = shard.entry(mac).or_insert_with(|| PhoneRecord {
-                first_seen: now,
-                ..PhoneRecord::default()
-            });
-            record.last_seen = now;
-            record.address = Some(fetch.client);
-            record.lobby_at = Some(now);
-            record.saw_user_agent(fetch.user_agent);
-        }
-        self.dirty
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .0
-            .insert(mac);
+        let mut shard = self.shard(mac).write().unwrap_or_else(|e| e.into_inner());
+        let record = shard.records.entry(mac).or_insert_with(|| PhoneRecord {
+            first_seen: now,
+            ..PhoneRecord::default()
+        });
+        record.last_seen = now;
+        record.address = Some(fetch.client);
+        record.lobby_at = Some(now);
+        record.saw_user_agent(fetch.user_agent);
+        shard.mark(mac, Change::Facts);
     }
 
     /// The record of phone `mac`.
@@ -289,6 +340,7 @@ impl Inventory {
         self.shard(mac)
             .read()
             .unwrap_or_else(|e| e.into_inner())
+            .records
             .get(&mac)
             .cloned()
     }
@@ -296,13 +348,13 @@ impl Inventory {
     /// Every unknown client, the most recently seen first.
     pub fn unknown(&self) -> Vec<(Mac, UnknownRecord)> {
         let unknown = self.unknown.lock().unwrap_or_else(|e| e.into_inner());
-        unknown.iter().map(|(m, r)| (*m, r.clone())).collect()
+        unknown.cache.iter().map(|(m, r)| (*m, r.clone())).collect()
     }
 
     /// Where phone `mac` stands, given what it fetched and the current entity tags.
     pub fn state(&self, mac: Mac) -> State {
         let shard = self.shard(mac).read().unwrap_or_else(|e| e.into_inner());
-        let Some(record) = shard.get(&mac) else {
+        let Some(record) = shard.records.get(&mac) else {
             return State::Never;
         };
         if record.files.is_empty() {
@@ -344,51 +396,76 @@ impl Inventory {
 
     fn update(&self, mac: Mac, change: impl FnOnce(&mut PhoneRecord)) {
         let mut shard = self.shard(mac).write().unwrap_or_else(|e| e.into_inner());
-        if let Some(record) = shard.get_mut(&mac) {
+        if let Some(record) = shard.records.get_mut(&mac) {
             change(record);
-            drop(shard);
-            self.dirty
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .0
-                .insert(mac);
+            shard.mark(mac, Change::Facts);
         }
     }
 
-    /// Writes what changed since the last call (one transaction).
-    pub fn flush(&self) -> Result<(), String> {
+    /// Takes what is to be written: every record that changed, and when `times`, those whose times alone
+    /// moved on too.
+    fn take_batch(&self, times: bool) -> Batch {
+        let mut batch = Batch::default();
+        for shard in &self.shards {
+            shard
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(times, &mut batch.phones);
+        }
+        let mut unknown = self.unknown.lock().unwrap_or_else(|e| e.into_inner());
+        let Unknown { cache, changed } = &mut *unknown;
+        for mac in changed.drain() {
+            batch.unknown.push((mac, cache.peek(&mac).cloned()));
+        }
+        batch
+    }
+
+    /// Marks a batch that could not be written as changed again, unless a newer change is marked.
+    fn retake(&self, batch: Batch) {
+        for (mac, _) in batch.phones {
+            self.shard(mac)
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .mark(mac, Change::Facts);
+        }
+        let mut unknown = self.unknown.lock().unwrap_or_else(|e| e.into_inner());
+        unknown
+            .changed
+            .extend(batch.unknown.into_iter().map(|(mac, _)| mac));
+    }
+
+    /// Writes what changed since the last batch (one transaction), and when `times`, the records whose
+    /// times alone moved on. What cannot be written is kept for the next batch.
+    fn write_batch(&self, times: bool) -> Result<(), String> {
         let Some(store) = &self.store else {
             return Ok(());
         };
-        let (phones, unknown) = {
-            let mut dirty = self.dirty.lock().unwrap_or_else(|e| e.into_inner());
-            (std::mem::take(&mut dirty.0), std::mem::take(&mut dirty.1))
-        };
-        let mut batch = Batch::default();
-        for mac in phones {
-            if let Some(record) = self.phone(mac) {
-                batch.phones.push((mac, record));
+        let batch = self.take_batch(times);
+        match store.write(&batch) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.retake(batch);
+                Err(format!("cannot write the inventory: {e}"))
             }
         }
-        {
-            let mut cache = self.unknown.lock().unwrap_or_else(|e| e.into_inner());
-            for mac in unknown {
-                batch.unknown.push((mac, cache.get(&mac).cloned()));
-            }
-        }
-        store
-            .write(&batch)
-            .map_err(|e| format!("cannot write the inventory: {e}"))
     }
 
-    /// Writes the changes every [`BATCH_INTERVAL`] until [`Inventory::stop`], then a last time.
+    /// Writes the changes every [`BATCH_INTERVAL`] (times every [`TIMES_INTERVAL`]) until
+    /// [`Inventory::stop`], then everything left.
     pub fn run_writer(&self) {
         let mut failing = false;
+        let mut times_written = Instant::now();
         loop {
             std::thread::sleep(BATCH_INTERVAL);
             let stopping = self.stop.load(Ordering::Acquire);
-            match self.flush() {
-                Ok(()) => failing = false,
+            let times = stopping || times_written.elapsed() >= TIMES_INTERVAL;
+            match self.write_batch(times) {
+                Ok(()) => {
+                    failing = false;
+                    if times {
+                        times_written = Instant::now();
+                    }
+                }
                 Err(why) => {
                     if !failing {
                         tracing::error!("{why}; retrying");
@@ -462,26 +539,73 @@ mod tests {
     fn only_a_record_that_changed_is_written_again() {
         let inventory = Inventory::in_memory();
         let mac = Mac::parse("0015654aa937").unwrap();
-        let dirty = |inventory: &Inventory| {
-            std::mem::take(&mut inventory.dirty.lock().unwrap().0).contains(&mac)
+        let batched = |inventory: &Inventory, times: bool| {
+            inventory
+                .take_batch(times)
+                .phones
+                .iter()
+                .any(|(m, _)| *m == mac)
         };
-        inventory.fetched(mac, fetch("0015654aa937.cfg", "\"a\""));
-        assert!(dirty(&inventory), "a first fetch");
-        // The same bytes again, from the same place, until the clock moves on: nothing to write. Seconds
-        // are the record's resolution, so a tick between the two fetches is a change too.
-        let mut unchanged = false;
-        for _ in 0..100 {
-            let before = inventory.phone(mac).unwrap();
-            inventory.fetched(mac, fetch("0015654aa937.cfg", "\"a\""));
-            let after = inventory.phone(mac).unwrap();
-            assert_eq!(dirty(&inventory), before != after);
-            unchanged |= before == after;
+        let t = 1_700_000_000;
+        inventory.fetched_at(mac, fetch("0015654aa937.cfg", "\"a\""), t);
+        assert!(batched(&inventory, false), "a first fetch");
+        // The same bytes again, from the same place, within the second: nothing to write at all.
+        inventory.fetched_at(mac, fetch("0015654aa937.cfg", "\"a\""), t);
+        assert!(!batched(&inventory, true));
+        // Later: only its times moved on, written with the batch of the times.
+        inventory.fetched_at(mac, fetch("0015654aa937.cfg", "\"a\""), t + 1);
+        inventory.fetched_at(mac, fetch("0015654aa937.cfg", "\"a\""), t + 2);
+        assert!(!batched(&inventory, false), "times alone wait");
+        assert!(batched(&inventory, true), "the batch of the times");
+        assert!(!batched(&inventory, true), "written once");
+        // New bytes, another file, another address or agent: facts, in the next batch, times and all.
+        inventory.fetched_at(mac, fetch("0015654aa937.cfg", "\"a\""), t + 3);
+        inventory.fetched_at(mac, fetch("0015654aa937.cfg", "\"b\""), t + 3);
+        let batch = inventory.take_batch(false);
+        assert_eq!(batch.phones.len(), 1, "new bytes");
+        assert_eq!(batch.phones[0].1.last_seen, t + 3);
+        assert!(!batched(&inventory, true), "its times went with it");
+        inventory.fetched_at(mac, fetch("other.cfg", "\"b\""), t + 3);
+        assert!(batched(&inventory, false), "another file");
+        let moved = Fetch {
+            client: "192.0.2.11".parse().unwrap(),
+            ..fetch("other.cfg", "\"b\"")
+        };
+        inventory.fetched_at(mac, moved, t + 3);
+        assert!(batched(&inventory, false), "another address");
+        let upgraded = Fetch {
+            user_agent: "Yealink SIP-T46G 28.83.0.1 00:15:65:4a:a9:37",
+            ..moved
+        };
+        inventory.fetched_at(mac, upgraded, t + 3);
+        assert!(batched(&inventory, false), "new firmware");
+        // A failed status changes what it was last served.
+        let failed = Fetch {
+            status: 304,
+            ..upgraded
+        };
+        inventory.fetched_at(mac, failed, t + 3);
+        assert!(batched(&inventory, false), "another status");
+    }
+
+    #[test]
+    fn a_stop_writes_the_times_that_were_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let mac = Mac::parse("0015654aa937").unwrap();
+        let t = 1_700_000_000;
+        {
+            let (inventory, problem) = Inventory::open(dir.path());
+            assert_eq!(problem, None);
+            inventory.fetched_at(mac, fetch("0015654aa937.cfg", "\"a\""), t);
+            inventory.write_batch(false).unwrap();
+            inventory.fetched_at(mac, fetch("0015654aa937.cfg", "\"a\""), t + 30);
+            inventory.write_batch(false).unwrap();
+            // A stop writes the times that were waiting.
+            inventory.stop();
+            inventory.run_writer();
         }
-        assert!(unchanged, "a hundred fetches within one second each");
-        inventory.fetched(mac, fetch("0015654aa937.cfg", "\"b\""));
-        assert!(dirty(&inventory), "new bytes");
-        inventory.fetched(mac, fetch("other.cfg", "\"b\""));
-        assert!(dirty(&inventory), "another file");
+        let (inventory, _) = Inventory::open(dir.path());
+        assert_eq!(inventory.phone(mac).unwrap().last_seen, t + 30);
     }
 
     #[test]
@@ -492,7 +616,7 @@ mod tests {
             let (inventory, problem) = Inventory::open(dir.path());
             assert_eq!(problem, None);
             inventory.fetched(mac, fetch("0015654aa937.cfg", "\"a\""));
-            inventory.flush().unwrap();
+            inventory.write_batch(true).unwrap();
         }
         let (inventory, _) = Inventory::open(dir.path());
         let record = inventory.phone(mac).unwrap();

@@ -116,19 +116,26 @@ impl PhoneRecord {
         true
     }
 
-    /// Records a fetch of `uri`, replacing the previous one; whether the record changed (a poll of the same
-    /// bytes within the same second changes nothing).
-    pub fn remember(&mut self, uri: &str, etag: Option<&str>, at: i64, status: u16) -> bool {
+    /// Records a fetch of `uri`, replacing the previous one; what it changed (a poll of the same bytes
+    /// moves its time on, within the same second not even that).
+    pub fn remember(&mut self, uri: &str, etag: Option<&str>, at: i64, status: u16) -> Change {
         match self.files.iter_mut().find(|f| f.uri == uri) {
             // The same file again (a phone's usual poll): no allocation.
             Some(old) => {
-                let changed = old.etag.as_deref() != etag || old.at != at || old.status != status;
+                let mut change = Change::Nothing;
                 if old.etag.as_deref() != etag {
                     old.etag = etag.map(str::to_owned);
+                    change = Change::Facts;
                 }
-                old.at = at;
-                old.status = status;
-                changed
+                if old.status != status {
+                    old.status = status;
+                    change = Change::Facts;
+                }
+                if old.at != at {
+                    old.at = at;
+                    change = change.max(Change::Times);
+                }
+                change
             }
             None => {
                 let fetched = Fetched {
@@ -143,10 +150,20 @@ impl PhoneRecord {
                     self.files.remove(0);
                 }
                 self.files.push(fetched);
-                true
+                Change::Facts
             }
         }
     }
+}
+
+/// What a request changed in a record, the least first: it decides how soon the record is written again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Change {
+    Nothing,
+    /// Only when it was last seen: a phone polling the same bytes from the same place.
+    Times,
+    /// What it fetched, from where, or as what.
+    Facts,
 }
 
 impl PhoneRecord {

@@ -94,6 +94,30 @@ fn dynamic_files_with_etag_304_and_head() {
 }
 
 #[test]
+fn server_is_the_address_the_phone_connected_to() {
+    let (fx, one_address) = serve_fixture();
+    let body =
+        |addr: std::net::SocketAddr| request(addr, "GET", "/phoneprov/0004f2000100.cfg", &[]).body;
+    // A listener on one address knows it without asking the connection.
+    assert_eq!(one_address.addr.ip().to_string(), "127.0.0.1");
+    assert_eq!(body(one_address.addr), b"user=100 server=127.0.0.1:5062\n");
+    // A wildcard listener asks each connection: two loopback addresses, two answers.
+    let mut options = crate::util::Options::new(&fx.etc(), &fx.data());
+    options.listen = false;
+    let wildcard = options.args(&["--listen", "0.0.0.0:0"]).start();
+    assert!(wildcard.addr.ip().is_unspecified(), "{}", wildcard.addr);
+    let port = wildcard.addr.port();
+    assert_eq!(
+        body(([127, 0, 0, 1], port).into()),
+        b"user=100 server=127.0.0.1:5062\n"
+    );
+    assert_eq!(
+        body(([127, 0, 0, 2], port).into()),
+        b"user=100 server=127.0.0.2:5062\n"
+    );
+}
+
+#[test]
 fn static_files_with_ranges() {
     let (_fx, server) = serve_fixture();
     let full = server.get("/phoneprov/firmware.bin");

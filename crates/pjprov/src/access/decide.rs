@@ -164,13 +164,20 @@ pub enum Proof {
     Certificate,
 }
 
+impl Proof {
+    /// `none`, `credentials:USER`, `certificate` (written without allocating but for credentials).
+    pub fn text(&self) -> std::borrow::Cow<'static, str> {
+        match self {
+            Proof::None => "none".into(),
+            Proof::Credentials(user) => format!("credentials:{user}").into(),
+            Proof::Certificate => "certificate".into(),
+        }
+    }
+}
+
 impl std::fmt::Display for Proof {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Proof::None => f.write_str("none"),
-            Proof::Credentials(user) => write!(f, "credentials:{user}"),
-            Proof::Certificate => f.write_str("certificate"),
-        }
+        f.write_str(&self.text())
     }
 }
 

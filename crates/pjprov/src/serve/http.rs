@@ -196,7 +196,7 @@ pub async fn handle<B>(
             _ => state.inventory.record(*subject, fetch),
         }
     }
-    let mac_text;
+    let mac_hex;
     let proof_text;
     let audited = match &phone {
         Some((mac, proof)) => {
@@ -205,13 +205,12 @@ pub async fn handle<B>(
             if !lobby {
                 state.access.served(&snapshot, conn.peer.ip(), *mac, status);
             }
-            mac_text = mac.to_string();
-            proof_text = if lobby {
-                "lobby".to_owned()
-            } else {
-                proof.to_string()
-            };
-            Some((mac_text.as_str(), proof_text.as_str()))
+            mac_hex = mac.hex();
+            proof_text = if lobby { "lobby".into() } else { proof.text() };
+            Some((
+                std::str::from_utf8(&mac_hex).unwrap_or_default(),
+                &*proof_text,
+            ))
         }
         None => None,
     };

@@ -53,10 +53,13 @@ pub fn socket(addr: SocketAddr, kind: socket2::Type) -> std::io::Result<socket2:
     Ok(socket)
 }
 
-/// Binds `addr` for HTTP.
+/// Binds `addr` for HTTP. Responses go out as soon as they are written (`TCP_NODELAY`): on Linux the
+/// connections it accepts inherit that from the listening socket, so no connection needs a system call
+/// for it.
 pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     let socket = socket(addr, socket2::Type::STREAM)?;
     socket.set_nonblocking(true)?;
+    socket.set_tcp_nodelay(true)?;
     socket.bind(&addr.into())?;
     socket.listen(1024)?;
     TcpListener::from_std(socket.into())
@@ -144,6 +147,9 @@ async fn accept_loop<H, F>(
         return;
     }
     let local = shared.listener.local_addr().ok();
+    // A listener on one address accepts connections to that address alone: only a wildcard one needs to
+    // ask each connection which address it came to.
+    let fixed_local = local.filter(|addr| !addr.ip().is_unspecified());
     let tls = shared.tls;
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -216,9 +222,13 @@ async fn accept_loop<H, F>(
         };
         let admitted = Arc::as_ptr(&snapshot) as usize;
         drop(snapshot);
+        #[cfg(not(target_os = "linux"))]
         let _ = tcp.set_nodelay(true);
         let conn = Conn {
-            local: tcp.local_addr().unwrap_or_else(|_| local.unwrap_or(peer)),
+            local: match fixed_local {
+                Some(addr) => addr,
+                None => tcp.local_addr().unwrap_or_else(|_| local.unwrap_or(peer)),
+            },
             peer,
             tls,
             cert: None,
@@ -326,5 +336,21 @@ async fn turn_away(mut tcp: TcpStream, tls: bool) {
 async fn drain(all_closed: impl Future<Output = ()>, grace: Duration) {
     if tokio::time::timeout(grace, all_closed).await.is_err() {
         tracing::warn!("connections still open after {grace:?}; closing them");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the accept loop relies on when it sets nothing on the connection itself.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn accepted_connections_send_without_delay() {
+        let listener = bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _client = std::net::TcpStream::connect(addr).unwrap();
+        let (accepted, _) = listener.accept().await.unwrap();
+        assert!(accepted.nodelay().unwrap(), "inherited from the listener");
     }
 }

@@ -19,6 +19,8 @@ use clap::Parser;
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    // Every command but a few reads a configuration, which can be a large one.
+    memory::grow_heaps_in_large_steps();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Serve(args) => serve::run(args),

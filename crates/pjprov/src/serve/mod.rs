@@ -145,8 +145,9 @@ async fn serve(args: &ServeArgs, log: Arc<crate::logging::Sink>) -> anyhow::Resu
     // The configuration first: it says where to listen.
     let usable = reloader.reload().await == reload::Outcome::Adopted;
     // From now on a reload's large buffers are unmapped when freed (not for the first build: fresh
-    // mappings cost it page faults, 5-10% of its time, with nothing yet to give back).
-    crate::memory::map_large_blocks();
+    // mappings cost it page faults, 5-10% of its time, with nothing yet to give back), and heaps grow by
+    // small steps again.
+    crate::memory::settle();
     if usable {
         if Listeners::resolve(args, state.snapshot.load().settings()).is_empty() {
             eprintln!(

@@ -463,7 +463,7 @@ fn wizard_lines_are_labelled_with_the_phoneprov_id() {
 
 /// A fleet large enough to be built on every core gives the phones and diagnostics, in the same order, as
 /// one thread does: unknown endpoints and zones, a setvar problem, a line whose phone another profile
-/// founded, duplicate lines.
+/// founded, duplicate lines, sections of a type pjsip does not have, wizards in pjsip.conf.
 #[test]
 fn on_every_core_as_on_one() {
     let mut pjsip = String::new();
@@ -487,6 +487,12 @@ fn on_every_core_as_on_one() {
              [p{n:05}]\ntype = phoneprov\nendpoint = {endpoint}\nMAC = {mac}\nPROFILE = {profile}\n\
              LINE = {line}\nTIMEZONE = {zone}\n"
         ));
+        if n % 1733 == 0 {
+            pjsip.push_str(&format!("[odd{n}]\ntype = endpiont\n"));
+        }
+        if n % 2311 == 0 {
+            pjsip.push_str(&format!("[w{n}]\ntype = wizard\n"));
+        }
     }
     let phoneprov = "[a]\n${MAC}.cfg => a.cfg\nsetvar => X=${NOSUCH(${MAC})}\nsetvar => Y=plain\n\
                      [b]\n${MAC}.cfg => b.cfg\nsetvar => Z=${LEN(${MAC})}\n";
@@ -497,6 +503,12 @@ fn on_every_core_as_on_one() {
     let (many, _, many_diags) = build_with(&pjsip, None, phoneprov, now);
     assert_eq!(one_diags, many_diags);
     assert!(one_diags.len() > 10, "{}", one_diags.len());
+    for kind in ["endpiont", "wizard"] {
+        assert!(
+            one_diags.iter().any(|d| d.to_string().contains(kind)),
+            "{kind}: {one_diags:?}"
+        );
+    }
     assert_eq!(one.phones.len(), many.phones.len());
     for (a, b) in one.phones.iter().zip(&many.phones) {
         assert_eq!(a.mac, b.mac);

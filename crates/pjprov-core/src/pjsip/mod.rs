@@ -253,55 +253,77 @@ impl Objects {
 }
 
 /// pjsip.conf's non-template sections with a type, grouped by type, in file order; a section of a type
-/// pjsip does not have, or a wizard (which Asterisk reads only from pjsip_wizard.conf), is reported.
+/// pjsip does not have, or a wizard (which Asterisk reads only from pjsip_wizard.conf), is reported. A
+/// large file's sections are sorted on every core, in chunks joined in file order.
 fn sections_by_type<'a>(
     pjsip: &'a Config,
     diags: &mut Vec<Diagnostic>,
 ) -> BTreeMap<&'a str, Vec<&'a Section>> {
     let mut by_type: BTreeMap<&'a str, Vec<&'a Section>> = BTreeMap::new();
-    for section in pjsip.sections().iter().filter(|s| !s.template) {
-        let Some(kind) = section.get("type") else {
-            continue;
-        };
-        match kind {
-            // Asterisk's wizard reads pjsip_wizard.conf only: this section makes nothing.
-            "wizard" => diags.push(diag(
-                pjsip,
-                section,
-                Error::WizardInPjsipConf {
-                    id: section.name.to_string(),
-                },
-            )),
-            _ if options::for_type(kind).is_some() || options::OTHER_TYPES.contains(&kind) => {
-                by_type.entry(kind).or_default().push(section);
-            }
-            _ => {
-                let known: Vec<&str> = [
-                    "endpoint",
-                    "auth",
-                    "aor",
-                    "transport",
-                    "contact",
-                    "domain_alias",
-                    "global",
-                    "system",
-                ]
-                .into_iter()
-                .chain(options::OTHER_TYPES.iter().copied())
-                .collect();
-                diags.push(diag(
-                    pjsip,
-                    section,
-                    Error::UnknownType {
-                        id: section.name.to_string(),
-                        value: kind.to_owned(),
-                        suggestion: crate::suggest::closest(kind, &known).map(str::to_owned),
-                    },
-                ));
+    let sections: Vec<&'a Section> = pjsip.sections().iter().filter(|s| !s.template).collect();
+    for (part, part_diags) in crate::parallel::map_chunks(&sections, |chunk| {
+        let mut part: BTreeMap<&'a str, Vec<&'a Section>> = BTreeMap::new();
+        let mut part_diags = Vec::new();
+        for &section in chunk {
+            if let Some(kind) = section.get("type") {
+                sort_section(pjsip, section, kind, &mut part, &mut part_diags);
             }
         }
+        (part, part_diags)
+    }) {
+        for (kind, sections) in part {
+            by_type.entry(kind).or_default().extend(sections);
+        }
+        diags.extend(part_diags);
     }
     by_type
+}
+
+/// Files `section` of type `kind` under its type, or reports it.
+fn sort_section<'a>(
+    pjsip: &'a Config,
+    section: &'a Section,
+    kind: &'a str,
+    by_type: &mut BTreeMap<&'a str, Vec<&'a Section>>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    match kind {
+        // Asterisk's wizard reads pjsip_wizard.conf only: this section makes nothing.
+        "wizard" => diags.push(diag(
+            pjsip,
+            section,
+            Error::WizardInPjsipConf {
+                id: section.name.to_string(),
+            },
+        )),
+        _ if options::for_type(kind).is_some() || options::OTHER_TYPES.contains(&kind) => {
+            by_type.entry(kind).or_default().push(section);
+        }
+        _ => {
+            let known: Vec<&str> = [
+                "endpoint",
+                "auth",
+                "aor",
+                "transport",
+                "contact",
+                "domain_alias",
+                "global",
+                "system",
+            ]
+            .into_iter()
+            .chain(options::OTHER_TYPES.iter().copied())
+            .collect();
+            diags.push(diag(
+                pjsip,
+                section,
+                Error::UnknownType {
+                    id: section.name.to_string(),
+                    value: kind.to_owned(),
+                    suggestion: crate::suggest::closest(kind, &known).map(str::to_owned),
+                },
+            ));
+        }
+    }
 }
 
 fn diag(config: &Config, section: &Section, error: Error) -> Diagnostic {

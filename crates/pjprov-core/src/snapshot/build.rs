@@ -102,7 +102,8 @@ impl Snapshot {
         let base = previous
             .filter(|_| patch && options.realtime.is_none())
             .and_then(|p| p.basis.as_ref().map(|b| (p, b)));
-        let (pjsip, started) = match base {
+        // What loading pjsip.conf reported (the basis of the next patch keeps it).
+        let (mut pjsip, pjsip_diagnostics) = match base {
             Some((_, basis)) => {
                 files
                     .diagnostics
@@ -110,15 +111,11 @@ impl Snapshot {
                 for path in basis.watch.iter() {
                     push_unique(&mut files.watch, path.clone());
                 }
-                (None, None)
+                (None, Vec::new())
             }
             None => {
-                let mut pjsip = files.load("pjsip.conf", Need::Required);
-                let started = pjsip
-                    .as_mut()
-                    .filter(|_| options.realtime.is_none())
-                    .and_then(|l| patch::Started::new(l, &files.diagnostics));
-                (pjsip, started)
+                let pjsip = files.load("pjsip.conf", Need::Required);
+                (pjsip, files.diagnostics.clone())
             }
         };
         let wizard = files.load("pjsip_wizard.conf", Need::Optional);
@@ -178,25 +175,42 @@ impl Snapshot {
         } else {
             let no_config = asterisk_config::Config::default();
             let objects_start = diagnostics.len();
-            let Some(objects) = mapped.objects(
-                pjsip
+            // The basis of the next patch is read from the load beside the objects (both only read it).
+            let patchable = options.realtime.is_none() && !wizards_used && mapped.is_default();
+            let (objects, started) = std::thread::scope(|scope| {
+                let started = pjsip
                     .as_ref()
-                    .filter(|_| objects_usable)
-                    .map_or(&no_config, |l| &l.config),
-                wizard
-                    .as_ref()
-                    .filter(|_| objects_usable)
-                    .map(|w| &w.config),
-                options.realtime.as_deref(),
-                &mut diagnostics,
-            ) else {
+                    .filter(|_| patchable)
+                    .map(|loaded| scope.spawn(|| patch::Started::new(loaded, &pjsip_diagnostics)));
+                let objects = mapped.objects(
+                    pjsip
+                        .as_ref()
+                        .filter(|_| objects_usable)
+                        .map_or(&no_config, |l| &l.config),
+                    wizard
+                        .as_ref()
+                        .filter(|_| objects_usable)
+                        .map(|w| &w.config),
+                    options.realtime.as_deref(),
+                    &mut diagnostics,
+                );
+                let started = started.and_then(|handle| match handle.join() {
+                    Ok(started) => started,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                });
+                (objects, started)
+            });
+            let Some(objects) = objects else {
                 return Err(Rejected { diagnostics, watch });
+            };
+            let started = match (started, pjsip.as_mut()) {
+                (Some(started), Some(loaded)) => Some(started.take_prints(loaded)),
+                _ => None,
             };
             let objects_end = diagnostics.len();
             // The objects own what they need: free the parsed pjsip configuration (the bulk of a large
             // fleet's memory) before the phones are built, so a reload peaks at the larger of the two, not
             // their sum.
-            let started = started.filter(|_| !wizards_used && mapped.is_default());
             drop((pjsip, wizard, mapped));
             let Some(phoneprov) = phoneprov else {
                 return Err(Rejected { diagnostics, watch });

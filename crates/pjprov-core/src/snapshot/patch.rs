@@ -78,9 +78,10 @@ pub(super) struct Started {
 }
 
 impl Started {
-    /// From pjsip.conf's load (`diagnostics`: what it reported), taking its prints; `None` when no reload
-    /// could be patched.
-    pub fn new(loaded: &mut Loaded, diagnostics: &[Diagnostic]) -> Option<Started> {
+    /// From pjsip.conf's load (`diagnostics`: what it reported); `None` when no reload could be patched.
+    /// It only reads the load, so it can run beside the reading of the objects; [`Started::take_prints`]
+    /// then takes the load's prints.
+    pub fn new(loaded: &Loaded, diagnostics: &[Diagnostic]) -> Option<Started> {
         if !loaded.valid
             || loaded.files.len() != loaded.prints.len()
             || loaded
@@ -163,7 +164,7 @@ impl Started {
             kinds[print][block] = u8::try_from(code).ok()?;
         }
         Some(Started {
-            prints: std::mem::take(&mut loaded.prints),
+            prints: Vec::new(),
             kinds,
             types,
             absent,
@@ -172,6 +173,12 @@ impl Started {
             watch: loaded.watch.clone(),
             load_diagnostics: diagnostics.to_vec(),
         })
+    }
+
+    /// Takes the prints of the load this was started from.
+    pub fn take_prints(mut self, loaded: &mut Loaded) -> Started {
+        self.prints = std::mem::take(&mut loaded.prints);
+        self
     }
 
     /// The basis, once the objects and phones are built.

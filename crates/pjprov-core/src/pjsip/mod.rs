@@ -368,7 +368,8 @@ fn has_duplicates(
     sections: &[&Section],
     diags: &mut Vec<Diagnostic>,
 ) -> bool {
-    let mut first: FxHashMap<&str, &Section> = FxHashMap::default();
+    let mut first: FxHashMap<&str, &Section> =
+        FxHashMap::with_capacity_and_hasher(sections.len(), Default::default());
     let mut found = false;
     for section in sections {
         if let Some(earlier) = first.get(section.name.as_str()) {

@@ -50,6 +50,32 @@ where
     })
 }
 
+/// `first` on a thread of its own while `second` runs on the calling thread (or both on the calling
+/// thread, one after the other, on one core); both results. A panic in either is raised again here.
+pub(crate) fn beside<A, B>(first: impl FnOnce() -> A + Send, second: impl FnOnce() -> B) -> (A, B)
+where
+    A: Send,
+{
+    let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    #[cfg(test)]
+    let threads = if SEQUENTIAL.load(std::sync::atomic::Ordering::Relaxed) {
+        1
+    } else {
+        threads
+    };
+    if threads < 2 {
+        return (first(), second());
+    }
+    std::thread::scope(|scope| {
+        let handle = scope.spawn(first);
+        let b = second();
+        match handle.join() {
+            Ok(a) => (a, b),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +95,23 @@ mod tests {
             let joined: Vec<usize> = parts.into_iter().flatten().collect();
             assert_eq!(joined, items, "{len}");
         }
+    }
+
+    #[test]
+    fn beside_gives_both_results_and_raises_a_panic_of_either() {
+        let items = [1, 2, 3];
+        let mut seen = Vec::new();
+        let (sum, len) = beside(
+            || items.iter().sum::<i32>(),
+            || {
+                seen.extend(items);
+                seen.len()
+            },
+        );
+        assert_eq!((sum, len), (6, 3));
+        let first = std::panic::catch_unwind(|| beside(|| panic!("first"), || 1));
+        assert!(first.is_err());
+        let second = std::panic::catch_unwind(|| beside(|| 1, || panic!("second")));
+        assert!(second.is_err());
     }
 }

@@ -177,36 +177,35 @@ impl Snapshot {
             let objects_start = diagnostics.len();
             // The basis of the next patch is read from the load beside the objects (both only read it).
             let patchable = options.realtime.is_none() && !wizards_used && mapped.is_default();
-            let (objects, started) = std::thread::scope(|scope| {
-                let started = pjsip
-                    .as_ref()
-                    .filter(|_| patchable)
-                    .map(|loaded| scope.spawn(|| patch::Started::new(loaded, &pjsip_diagnostics)));
-                let objects = mapped.objects(
+            let (started, objects) = crate::parallel::beside(
+                || {
                     pjsip
                         .as_ref()
-                        .filter(|_| objects_usable)
-                        .map_or(&no_config, |l| &l.config),
-                    wizard
-                        .as_ref()
-                        .filter(|_| objects_usable)
-                        .map(|w| &w.config),
-                    options.realtime.as_deref(),
-                    &mut diagnostics,
-                );
-                let started = started.and_then(|handle| match handle.join() {
-                    Ok(started) => started,
-                    Err(panic) => std::panic::resume_unwind(panic),
-                });
-                (objects, started)
-            });
+                        .filter(|_| patchable)
+                        .and_then(|loaded| patch::Started::new(loaded, &pjsip_diagnostics))
+                },
+                || {
+                    mapped.objects(
+                        pjsip
+                            .as_ref()
+                            .filter(|_| objects_usable)
+                            .map_or(&no_config, |l| &l.config),
+                        wizard
+                            .as_ref()
+                            .filter(|_| objects_usable)
+                            .map(|w| &w.config),
+                        options.realtime.as_deref(),
+                        &mut diagnostics,
+                    )
+                },
+            );
             let Some(objects) = objects else {
                 return Err(Rejected { diagnostics, watch });
             };
-            let started = match (started, pjsip.as_mut()) {
-                (Some(started), Some(loaded)) => Some(started.take_prints(loaded)),
-                _ => None,
-            };
+            let prints = pjsip
+                .as_mut()
+                .map(|loaded| std::mem::take(&mut loaded.prints))
+                .unwrap_or_default();
             let objects_end = diagnostics.len();
             // The objects own what they need: free the parsed pjsip configuration (the bulk of a large
             // fleet's memory) before the phones are built, so a reload peaks at the larger of the two, not
@@ -233,6 +232,7 @@ impl Snapshot {
             );
             let basis = started.map(|s| {
                 s.finish(
+                    prints,
                     &objects,
                     &phones,
                     &diagnostics[objects_start..objects_end],

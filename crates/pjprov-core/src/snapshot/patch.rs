@@ -65,9 +65,9 @@ pub(super) struct Basis {
     pub phone_diagnostics: Arc<[Diagnostic]>,
 }
 
-/// The first half of a [`Basis`], made from the load before its configuration is dropped.
+/// The first half of a [`Basis`], made from the load before its configuration is dropped (the load's
+/// prints join it in [`Started::finish`]).
 pub(super) struct Started {
-    prints: Vec<FilePrint>,
     kinds: Vec<Vec<u8>>,
     types: Vec<Text>,
     absent: Vec<PathBuf>,
@@ -79,8 +79,7 @@ pub(super) struct Started {
 
 impl Started {
     /// From pjsip.conf's load (`diagnostics`: what it reported); `None` when no reload could be patched.
-    /// It only reads the load, so it can run beside the reading of the objects; [`Started::take_prints`]
-    /// then takes the load's prints.
+    /// It only reads the load, so it can run beside the reading of the objects.
     pub fn new(loaded: &Loaded, diagnostics: &[Diagnostic]) -> Option<Started> {
         if !loaded.valid
             || loaded.files.len() != loaded.prints.len()
@@ -164,7 +163,6 @@ impl Started {
             kinds[print][block] = u8::try_from(code).ok()?;
         }
         Some(Started {
-            prints: Vec::new(),
             kinds,
             types,
             absent,
@@ -175,22 +173,18 @@ impl Started {
         })
     }
 
-    /// Takes the prints of the load this was started from.
-    pub fn take_prints(mut self, loaded: &mut Loaded) -> Started {
-        self.prints = std::mem::take(&mut loaded.prints);
-        self
-    }
-
-    /// The basis, once the objects and phones are built.
+    /// The basis, once the objects and phones are built; `prints` are those of the load this was started
+    /// from.
     pub fn finish(
         self,
+        prints: Vec<FilePrint>,
         objects: &Objects,
         phones: &Phones,
         object_diagnostics: &[Diagnostic],
         phone_diagnostics: &[Diagnostic],
     ) -> Basis {
         Basis {
-            prints: self.prints.into_iter().map(Arc::new).collect(),
+            prints: prints.into_iter().map(Arc::new).collect(),
             kinds: self.kinds.into(),
             types: self.types.into(),
             absent: self.absent.into(),

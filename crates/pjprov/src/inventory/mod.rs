@@ -84,7 +84,7 @@ impl Shard {
 
     /// Takes the records to write (those touched too when `times`), with what they hold now.
     fn take(&mut self, times: bool, into: &mut Vec<(Mac, PhoneRecord)>) {
-        let mut take = |mac: Mac, records: &FxHashMap<Mac, PhoneRecord>| {
+        let mut push = |mac: Mac, records: &FxHashMap<Mac, PhoneRecord>| {
             if let Some(record) = records.get(&mac) {
                 into.push((mac, record.clone()));
             }
@@ -92,11 +92,11 @@ impl Shard {
         for mac in self.changed.drain() {
             // Written whole, times included.
             self.touched.remove(&mac);
-            take(mac, &self.records);
+            push(mac, &self.records);
         }
         if times {
             for mac in self.touched.drain() {
-                take(mac, &self.records);
+                push(mac, &self.records);
             }
         }
     }
@@ -420,7 +420,8 @@ impl Inventory {
         batch
     }
 
-    /// Marks a batch that could not be written as changed again, unless a newer change is marked.
+    /// Marks the records of a batch that could not be written as changed again: the next batch writes what
+    /// they hold then.
     fn retake(&self, batch: Batch) {
         for (mac, _) in batch.phones {
             self.shard(mac)

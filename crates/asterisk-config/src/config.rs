@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
 pub use compact_str::CompactString as Text;
 
 /// Index of a file in [`Config::files`].
@@ -70,10 +72,11 @@ pub struct Section {
     pub file: FileId,
     /// Line of the header.
     pub line: u32,
-    /// The sections it inherited from, in order.
-    pub bases: Vec<Text>,
+    /// The sections it inherited from, in order. Nearly every section has at most one base, held in the
+    /// section itself (as its inherited block is): two allocations fewer for each of a large fleet's sections.
+    bases: SmallVec<[Text; 1]>,
     /// The entries of each base, in order, as they were when this section inherited them.
-    pub(crate) inherited: Vec<Arc<[Entry]>>,
+    pub(crate) inherited: SmallVec<[Arc<[Entry]>; 1]>,
     /// Its own entries (and any appended with `(+)`).
     own: Vec<Entry>,
     /// All its entries marked inherited, once some section inherits it (until it changes again).
@@ -87,11 +90,16 @@ impl Section {
             template: false,
             file,
             line,
-            bases: Vec::new(),
-            inherited: Vec::new(),
+            bases: SmallVec::new(),
+            inherited: SmallVec::new(),
             own: Vec::new(),
             shared: None,
         }
+    }
+
+    /// The sections it inherited from (`[name](base1,base2)`), in order.
+    pub fn bases(&self) -> &[Text] {
+        &self.bases
     }
 
     /// Every entry in order: inherited ones first, then the section's own, then any appended with `(+)`.
@@ -129,12 +137,11 @@ impl Section {
         copied
     }
 
-    /// Takes the entries of a base.
-    pub(crate) fn inherit(&mut self, entries: Arc<[Entry]>) {
+    /// Takes the entries of base `name`.
+    pub(crate) fn inherit(&mut self, name: Text, entries: Arc<[Entry]>) {
         self.shared = None;
+        self.bases.push(name);
         if self.own.is_empty() {
-            // Most sections have one base: no room for four.
-            self.inherited.reserve_exact(1);
             self.inherited.push(entries);
         } else {
             // Inherited after entries of its own (a `(+)` naming a base): keep the order.

@@ -48,11 +48,7 @@ impl Layout {
     /// Cuts `bytes` (a whole file) at its headers; `None` when headers cannot be told line by line (see the
     /// module documentation) or the file is 4 GiB or more.
     pub fn of(bytes: &[u8]) -> Option<Layout> {
-        let mut cutter = Cutter::new();
-        for piece in bytes.chunks(PIECE) {
-            cutter.write(piece);
-        }
-        cutter.finish().1
+        print(bytes).1
     }
 
     /// The blocks, in file order.
@@ -66,6 +62,15 @@ impl Layout {
         let end = self.blocks.get(index + 1).map_or(self.len, |b| b.start) as usize;
         start..end
     }
+}
+
+/// The digest of the whole file `bytes` ([`digest_file`]) and its [`Layout`] ([`Layout::of`]), in one pass.
+pub fn print(bytes: &[u8]) -> (u64, Option<Layout>) {
+    let mut cutter = Cutter::new();
+    for piece in bytes.chunks(PIECE) {
+        cutter.write(piece);
+    }
+    cutter.finish()
 }
 
 /// How much of a file is read or digested at a time.
@@ -85,6 +90,13 @@ impl FileDigest {
     pub fn write(&mut self, mut bytes: &[u8]) {
         self.len += bytes.len() as u64;
         while !bytes.is_empty() {
+            if self.piece.is_empty() && bytes.len() >= PIECE {
+                // A whole piece: digested where it is.
+                let (whole, rest) = bytes.split_at(PIECE);
+                self.fold_piece(digest(whole));
+                bytes = rest;
+                continue;
+            }
             let room = PIECE - self.piece.len();
             let (now, rest) = bytes.split_at(room.min(bytes.len()));
             self.piece.extend_from_slice(now);
@@ -96,9 +108,15 @@ impl FileDigest {
     }
 
     fn fold(&mut self) {
-        let piece = digest(&self.piece);
-        self.folded = digest(&[self.folded.to_le_bytes(), piece.to_le_bytes()].concat());
+        self.fold_piece(digest(&self.piece));
         self.piece.clear();
+    }
+
+    fn fold_piece(&mut self, piece: u64) {
+        let mut pair = [0; 16];
+        pair[..8].copy_from_slice(&self.folded.to_le_bytes());
+        pair[8..].copy_from_slice(&piece.to_le_bytes());
+        self.folded = digest(&pair);
     }
 
     /// The digest.
@@ -106,7 +124,10 @@ impl FileDigest {
         if !self.piece.is_empty() {
             self.fold();
         }
-        digest(&[self.folded.to_le_bytes(), self.len.to_le_bytes()].concat())
+        let mut pair = [0; 16];
+        pair[..8].copy_from_slice(&self.folded.to_le_bytes());
+        pair[8..].copy_from_slice(&self.len.to_le_bytes());
+        digest(&pair)
     }
 }
 
@@ -128,9 +149,8 @@ pub struct Cutter<'c> {
     /// Bytes not yet part of a completed block: `buf[block..]` is the block being read.
     buf: Vec<u8>,
     block: usize,
-    /// Where in `buf` the line being read starts, and how far it was searched for its end.
+    /// Where in `buf` the line being read starts (the bytes before this write's have no newline after it).
     line: usize,
-    searched: usize,
     /// Where `buf[0]` is in the file.
     offset: u64,
     /// Lines completed so far, and the line the block being read starts at.
@@ -159,7 +179,6 @@ impl Default for Cutter<'_> {
             buf: Vec::new(),
             block: 0,
             line: 0,
-            searched: 0,
             offset: 0,
             lines: 0,
             block_line: 1,
@@ -200,16 +219,15 @@ impl<'c> Cutter<'c> {
             self.usable = false;
             return;
         }
-        while let Some(found) = memchr::memchr(b'\n', &self.buf[self.searched..]) {
-            let end = self.searched + found;
+        let written = self.buf.len() - bytes.len();
+        for found in memchr::memchr_iter(b'\n', bytes) {
+            let end = written + found;
             self.end_line(end);
             self.line = end + 1;
-            self.searched = self.line;
             if !self.usable {
                 return;
             }
         }
-        self.searched = self.buf.len();
         // A line already too long to be read: no layout, and no need to hold more of it.
         if self.buf.len() - self.line >= MAX_LINE_LEN {
             self.usable = false;
@@ -220,7 +238,6 @@ impl<'c> Cutter<'c> {
             self.buf.drain(..self.block);
             self.offset += self.block as u64;
             self.line -= self.block;
-            self.searched -= self.block;
             self.block = 0;
         }
     }

@@ -5,6 +5,7 @@
 //! loader is a single sequential pass over lines that applies each one to the growing [`Config`].
 
 use std::borrow::Cow;
+use std::collections::hash_map::Entry as Named;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -405,10 +406,11 @@ impl<'l, S: Source> Run<'l, S> {
             };
             count += 1;
             if self.loader.options.layouts {
+                let (digest, layout) = crate::layout::print(&bytes);
                 self.prints.push(FilePrint {
                     path: path.clone(),
-                    digest: crate::layout::digest_file(&bytes),
-                    layout: Layout::of(&bytes),
+                    digest,
+                    layout,
                 });
             }
             self.read.push(path.clone());
@@ -471,11 +473,21 @@ impl<'l, S: Source> Run<'l, S> {
                 self.diag(path, lineno, Error::LineTooLong { len: text.len() });
                 continue;
             }
-            if let Some(nul) = memchr::memchr(0, text) {
-                self.diag(path, lineno, Error::NulByte);
-                text = &text[..nul];
+            // Most lines have neither a NUL nor a `;`: one search tells.
+            let mut semicolon = false;
+            if let Some(at) = memchr::memchr2(0, b';', text) {
+                semicolon = text[at] == b';';
+                let nul = if semicolon {
+                    memchr::memchr(0, &text[at..]).map(|n| at + n)
+                } else {
+                    Some(at)
+                };
+                if let Some(nul) = nul {
+                    self.diag(path, lineno, Error::NulByte);
+                    text = &text[..nul];
+                }
             }
-            let stripped = if !comments.in_comment() && memchr::memchr(b';', text).is_none() {
+            let stripped = if !comments.in_comment() && !semicolon {
                 Some(Cow::Borrowed(text))
             } else {
                 comments.strip(text, lineno, &mut events)
@@ -650,10 +662,7 @@ impl<'l, S: Source> Run<'l, S> {
                     self.inherited.insert(key);
                     self.base_sections.insert(base);
                     let entries = self.config.sections[base].for_inheritance();
-                    let section = self.section_mut(target, &mut new);
-                    section.inherit(entries);
-                    section.bases.reserve_exact(1);
-                    section.bases.push(name);
+                    self.section_mut(target, &mut new).inherit(name, entries);
                 }
             }
         }
@@ -683,16 +692,17 @@ impl<'l, S: Source> Run<'l, S> {
     fn index_section(&mut self, index: usize) {
         let mut key = self.config.sections[index].name.clone();
         key.make_ascii_lowercase();
-        match self.by_name.get_mut(&key) {
-            Some((_, last)) => {
+        self.next_same_name.push(usize::MAX);
+        match self.by_name.entry(key) {
+            Named::Occupied(mut found) => {
+                let last = &mut found.get_mut().1;
                 self.next_same_name[*last] = index;
                 *last = index;
             }
-            None => {
-                self.by_name.insert(key, (index, index));
+            Named::Vacant(room) => {
+                room.insert((index, index));
             }
         }
-        self.next_same_name.push(usize::MAX);
     }
 
     fn section_mut<'a>(

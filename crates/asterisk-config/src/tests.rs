@@ -58,7 +58,7 @@ fn templates_are_flagged_and_kept() {
     assert!(s[0].template);
     assert!(!s[1].template);
     assert_eq!(entries(&s[1]), [("type", "endpoint"), ("context", "a")]);
-    assert_eq!(s[1].bases, ["t"]);
+    assert_eq!(s[1].bases(), ["t"]);
     assert!(s[1].entries().next().unwrap().inherited);
     assert!(!s[1].entries().nth(1).unwrap().inherited);
     // The inherited entry still points at the template's line.
@@ -484,6 +484,13 @@ fn nul_bytes_end_the_line() {
     let l = load("[a]\nk=v\0hidden\n");
     assert_eq!(entries(&l.config.sections()[0]), [("k", "v")]);
     assert_eq!(errors(&l), [&Error::NulByte]);
+    // Before or after a comment, and with a `;` that only the NUL hides.
+    let l = load("[a]\nk=v ; c\0x\nj=w\0;x\\\ni=u\\\0;\n");
+    assert_eq!(
+        entries(&l.config.sections()[0]),
+        [("k", "v"), ("j", "w"), ("i", "u\\")]
+    );
+    assert_eq!(errors(&l), [&Error::NulByte; 3]);
 }
 
 #[test]

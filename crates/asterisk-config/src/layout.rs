@@ -113,10 +113,7 @@ impl FileDigest {
     }
 
     fn fold_piece(&mut self, piece: u64) {
-        let mut pair = [0; 16];
-        pair[..8].copy_from_slice(&self.folded.to_le_bytes());
-        pair[8..].copy_from_slice(&piece.to_le_bytes());
-        self.folded = digest(&pair);
+        self.folded = digest_pair(self.folded, piece);
     }
 
     /// The digest.
@@ -124,11 +121,16 @@ impl FileDigest {
         if !self.piece.is_empty() {
             self.fold();
         }
-        let mut pair = [0; 16];
-        pair[..8].copy_from_slice(&self.folded.to_le_bytes());
-        pair[8..].copy_from_slice(&self.len.to_le_bytes());
-        digest(&pair)
+        digest_pair(self.folded, self.len)
     }
+}
+
+/// The digest of two numbers' 16 little-endian bytes.
+fn digest_pair(first: u64, second: u64) -> u64 {
+    let mut pair = [0; 16];
+    pair[..8].copy_from_slice(&first.to_le_bytes());
+    pair[8..].copy_from_slice(&second.to_le_bytes());
+    digest(&pair)
 }
 
 /// The digest of the whole file `bytes` ([`FileDigest`]).

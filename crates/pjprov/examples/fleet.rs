@@ -16,7 +16,9 @@
 //!
 //! Options: `--phones N` (100000), `--reloads N` (20), `--storm-seconds N` (10, 0 for no storm),
 //! `--shared DIR` (the reference material; `$PJPROV_SHARED_DIR`, else `../shared` of the repository),
-//! `--keep DIR` (generate into DIR and keep it), `--` then more `pjprov serve` arguments.
+//! `--keep DIR` (generate into DIR and keep it), `--lines-every K` (every K-th phone has a second line;
+//! gen_fleet.py's 10, and 0, none, above 500,000 phones, where its second lines' extensions would repeat
+//! the first lines'), `--` then more `pjprov serve` arguments.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -32,6 +34,7 @@ struct Options {
     storm_seconds: u64,
     shared: PathBuf,
     keep: Option<PathBuf>,
+    lines_every: Option<usize>,
     serve_args: Vec<String>,
 }
 
@@ -44,6 +47,7 @@ fn options() -> Options {
         shared: std::env::var_os("PJPROV_SHARED_DIR")
             .map_or_else(|| repo.join("../shared"), PathBuf::from),
         keep: None,
+        lines_every: None,
         serve_args: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
@@ -64,6 +68,10 @@ fn options() -> Options {
             }
             "--shared" => options.shared = PathBuf::from(value()),
             "--keep" => options.keep = Some(PathBuf::from(value())),
+            "--lines-every" => {
+                options.lines_every =
+                    Some(value().parse().unwrap_or_else(|_| usage("--lines-every K")))
+            }
             "--" => {
                 options.serve_args = args.by_ref().collect();
             }
@@ -75,7 +83,7 @@ fn options() -> Options {
 
 fn usage(problem: &str) -> ! {
     eprintln!(
-        "fleet: {problem}\nusage: fleet [--phones N] [--reloads N] [--storm-seconds N] [--shared DIR] [--keep DIR] [-- SERVE_ARGS...]"
+        "fleet: {problem}\nusage: fleet [--phones N] [--reloads N] [--storm-seconds N] [--shared DIR] [--keep DIR] [--lines-every K] [-- SERVE_ARGS...]"
     );
     std::process::exit(2)
 }
@@ -96,12 +104,22 @@ fn main() {
         .clone()
         .unwrap_or_else(|| scratch.join("fleet"));
     let generated = Instant::now();
+    // gen_fleet.py numbers a second line `first + 500000`: beyond 500,000 phones those would be taken.
+    let lines_every = options
+        .lines_every
+        .unwrap_or(if options.phones > 500_000 { 0 } else { 10 });
+    if options.phones > 500_000 && lines_every != 0 {
+        usage(
+            "above 500,000 phones gen_fleet.py's second lines repeat first lines' extensions: --lines-every 0",
+        );
+    }
     run(Command::new("python3")
         .arg(bench.join("gen_fleet.py"))
         .arg(&fleet)
-        .args(["--phones", &options.phones.to_string()]));
+        .args(["--phones", &options.phones.to_string()])
+        .args(["--lines-every", &lines_every.to_string()]));
     println!(
-        "fleet: {} phones in {} ({:.1} s to generate)",
+        "fleet: {} phones (a second line every {lines_every}) in {} ({:.1} s to generate)",
         options.phones,
         fleet.display(),
         generated.elapsed().as_secs_f64()
@@ -137,7 +155,16 @@ fn main() {
     let rss = Rss::sample(pid);
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let first = format!("/phoneprov/{}", paths[0]);
-    while get(addr, &first).map(|(status, _)| status) != Some(200) {
+    loop {
+        match get(addr, &first).map(|(status, _)| status) {
+            Some(200) => break,
+            // The listeners open once the first configuration is built: it has no such phone.
+            Some(status) => panic!(
+                "the server answers {status} for {first}: the fleet's configuration is not usable; see {}",
+                scratch.join("serve.log").display()
+            ),
+            None => {}
+        }
         if started.elapsed() > Duration::from_secs(600) {
             panic!(
                 "nothing served after 10 minutes; see {}",

@@ -329,6 +329,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_file_digest_is_the_same_however_its_bytes_arrive() {
+        // Over several pieces, so that whole pieces are digested in place and others are gathered first.
+        let bytes: Vec<u8> = (0..3 * PIECE + 123).map(|i| (i % 251) as u8).collect();
+        let whole = digest_file(&bytes);
+        for cut in [1, 1000, PIECE - 1, PIECE, PIECE + 1, 2 * PIECE + 7] {
+            let mut file = FileDigest::default();
+            for piece in bytes.chunks(cut) {
+                file.write(piece);
+            }
+            assert_eq!(file.finish(), whole, "pieces of {cut}");
+        }
+        let mut file = FileDigest::default();
+        file.write(&bytes[..10]);
+        file.write(&bytes[10..]);
+        assert_eq!(file.finish(), whole, "a short piece, then the rest at once");
+        assert_ne!(digest_file(&bytes[1..]), whole);
+        assert_eq!(print(&bytes).0, whole);
+    }
+
+    #[test]
     fn blocks_start_at_headers() {
         let text = b"; top\n[a]\nx = 1\n\n  [b](t) ; c\ny = 2\n";
         let layout = Layout::of(text).unwrap();

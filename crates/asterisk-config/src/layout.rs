@@ -398,13 +398,8 @@ mod tests {
         /// Any pieces give the layout and digest of the whole, and each block's bytes to a capture.
         #[test]
         fn pieces_cut_as_the_whole(
-            lines in proptest::collection::vec(
-                proptest::sample::select(vec![
-                    "[a]", "  [b](t) ; c", "x = 1", "", "; note", "\u{feff}[c]", "y=[z]", " \t", ";-- x", "\0",
-                ]),
-                0..12,
-            ),
-            cuts in proptest::collection::vec(1..9usize, 1..6),
+            lines in proptest::collection::vec(proptest::sample::select(sample_lines()), 0..12),
+            cuts in proptest::collection::vec(proptest::prop_oneof![1..9usize, 4000..9000usize], 1..6),
             newline_at_end in proptest::bool::ANY,
         ) {
             let mut text = lines.join("\n");
@@ -442,9 +437,40 @@ mod tests {
         }
     }
 
+    /// Lines the cutter must tell apart: headers (also after blanks, a BOM, or with a second `[`), `[`s that
+    /// start no header, what gives no layout, and the longest line the loader reads and one longer.
+    fn sample_lines() -> Vec<String> {
+        let mut lines: Vec<String> = [
+            "[a]",
+            "  [b](t) ; c",
+            "x = 1",
+            "",
+            "; note",
+            "\u{feff}[c]",
+            "y=[z]",
+            " \t",
+            ";-- x",
+            "\0",
+            " [d]x[e]",
+            "\t\r[f][g]",
+            "x[",
+            "[",
+        ]
+        .map(str::to_owned)
+        .into();
+        lines.push(format!("x = {}", "y".repeat(MAX_LINE_LEN - 5)));
+        lines.push("y".repeat(MAX_LINE_LEN));
+        lines
+    }
+
     /// The blocks' starts and lines, line by line as the loader reads lines: the oracle of the cutter.
     fn reference(bytes: &[u8]) -> Option<Vec<(u32, u32)>> {
-        if memchr::memmem::find(bytes, b";--").is_some() || bytes.contains(&0) {
+        if memchr::memmem::find(bytes, b";--").is_some()
+            || bytes.contains(&0)
+            || bytes
+                .split(|&b| b == b'\n')
+                .any(|l| l.len() >= MAX_LINE_LEN)
+        {
             return None;
         }
         let mut starts = vec![(0, 1)];

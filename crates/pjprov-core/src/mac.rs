@@ -69,6 +69,11 @@ impl Mac {
         hex
     }
 
+    /// The 12 hex digits as text, without allocating (what `to_string` gives).
+    pub fn text(&self) -> MacText {
+        MacText(self.hex())
+    }
+
     /// True for addresses no phone has: the vendor prefix is `00:00:00`. Polycom's `000000000000.cfg` and
     /// Yealink's `y0000000000XX.cfg` (a model code) are such names.
     pub fn is_placeholder(&self) -> bool {
@@ -88,8 +93,19 @@ fn hex_value(byte: u8) -> Option<u8> {
 /// Twelve lower-case hex digits, as most phones ask for their file.
 impl fmt::Display for Mac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let hex = self.hex();
-        f.write_str(std::str::from_utf8(&hex).unwrap_or_default())
+        f.write_str(self.text().as_str())
+    }
+}
+
+/// A MAC's 12 hex digits as text ([`Mac::text`]), held without allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MacText([u8; 12]);
+
+impl MacText {
+    /// The digits.
+    pub fn as_str(&self) -> &str {
+        // Hex digits are ASCII: never empty.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 

@@ -102,8 +102,9 @@ impl Snapshot {
         let base = previous
             .filter(|_| patch && options.realtime.is_none())
             .and_then(|p| p.basis.as_ref().map(|b| (p, b)));
-        // What loading pjsip.conf reported (the basis of the next patch keeps it).
-        let (mut pjsip, pjsip_diagnostics) = match base {
+        // pjsip.conf's load, and how many of the first diagnostics are what it reported (the basis of the
+        // next patch keeps them).
+        let (mut pjsip, pjsip_reported) = match base {
             Some((_, basis)) => {
                 files
                     .diagnostics
@@ -111,11 +112,11 @@ impl Snapshot {
                 for path in basis.watch.iter() {
                     push_unique(&mut files.watch, path.clone());
                 }
-                (None, Vec::new())
+                (None, 0)
             }
             None => {
                 let pjsip = files.load("pjsip.conf", Need::Required);
-                (pjsip, files.diagnostics.clone())
+                (pjsip, files.diagnostics.len())
             }
         };
         let wizard = files.load("pjsip_wizard.conf", Need::Optional);
@@ -176,15 +177,16 @@ impl Snapshot {
             )
         } else {
             let no_config = asterisk_config::Config::default();
-            let objects_start = diagnostics.len();
             // The basis of the next patch is read from the load beside the objects (both only read it).
             let patchable = options.realtime.is_none() && !wizards_used && mapped.is_default();
+            let pjsip_diagnostics = &diagnostics[..pjsip_reported];
+            let mut object_diagnostics = Vec::new();
             let (started, objects) = crate::parallel::beside(
                 || {
                     pjsip
                         .as_ref()
                         .filter(|_| patchable)
-                        .and_then(|loaded| patch::Started::new(loaded, &pjsip_diagnostics))
+                        .and_then(|loaded| patch::Started::new(loaded, pjsip_diagnostics))
                 },
                 || {
                     mapped.objects(
@@ -197,10 +199,12 @@ impl Snapshot {
                             .filter(|_| objects_usable)
                             .map(|w| &w.config),
                         options.realtime.as_deref(),
-                        &mut diagnostics,
+                        &mut object_diagnostics,
                     )
                 },
             );
+            let objects_start = diagnostics.len();
+            diagnostics.append(&mut object_diagnostics);
             let Some(objects) = objects else {
                 return Err(Rejected { diagnostics, watch });
             };

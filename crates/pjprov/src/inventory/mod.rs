@@ -580,12 +580,12 @@ mod tests {
         };
         inventory.fetched_at(mac, upgraded, t + 3);
         assert!(batched(&inventory, false), "new firmware");
-        // A failed status changes what it was last served.
-        let failed = Fetch {
+        // Another status (a 304 after a 200) changes what it was last served.
+        let revalidated = Fetch {
             status: 304,
             ..upgraded
         };
-        inventory.fetched_at(mac, failed, t + 3);
+        inventory.fetched_at(mac, revalidated, t + 3);
         assert!(batched(&inventory, false), "another status");
     }
 

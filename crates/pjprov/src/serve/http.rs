@@ -196,7 +196,7 @@ pub async fn handle<B>(
             _ => state.inventory.record(*subject, fetch),
         }
     }
-    let mac_hex;
+    let mac_text;
     let proof_text;
     let audited = match &phone {
         Some((mac, proof)) => {
@@ -205,12 +205,9 @@ pub async fn handle<B>(
             if !lobby {
                 state.access.served(&snapshot, conn.peer.ip(), *mac, status);
             }
-            mac_hex = mac.hex();
+            mac_text = mac.text();
             proof_text = if lobby { "lobby".into() } else { proof.text() };
-            Some((
-                std::str::from_utf8(&mac_hex).unwrap_or_default(),
-                &*proof_text,
-            ))
+            Some((mac_text.as_str(), &*proof_text))
         }
         None => None,
     };

@@ -36,7 +36,16 @@ struct Fleet {
     template_context: &'static str,
     /// An extra line at the end of one section: changes every later line number.
     grown: Option<usize>,
+    /// One more file for profile `a` (`pattern => template`).
+    extra_route: Option<&'static str>,
 }
+
+/// Extra route patterns: one whose name changes with an edit, one that every phone of the profile names
+/// alike (a duplicate route reported for each phone but the first).
+const EXTRA_ROUTES: &[&str] = &[
+    "${MAC}-${LABEL}.txt => line.cfg",
+    "${CUSTOM}.txt => line.cfg",
+];
 
 const ZONES: &[&str] = &["America/New_York", "Europe/Paris", "Asia/Kolkata", "UTC"];
 
@@ -73,6 +82,7 @@ impl Fleet {
             lines,
             template_context: "phones",
             grown: None,
+            extra_route: None,
         }
     }
 
@@ -123,9 +133,12 @@ impl Fleet {
         std::fs::write(etc.join("phones.conf"), phones).unwrap();
         std::fs::write(
             etc.join("phoneprov.conf"),
-            "[a]\n${MAC}.cfg => a.cfg\n${MAC}-directory.xml => dir.xml\n\
-             setvar => NTP_SERVER=pool.ntp.org\nsetvar => TAG=${LABEL}-${USERNAME}\n\
-             [b]\n${MAC}.cfg => b.cfg.hbs\n",
+            format!(
+                "[a]\n${{MAC}}.cfg => a.cfg\n${{MAC}}-directory.xml => dir.xml\n{}\n\
+                 setvar => NTP_SERVER=pool.ntp.org\nsetvar => TAG=${{LABEL}}-${{USERNAME}}\n\
+                 [b]\n${{MAC}}.cfg => b.cfg.hbs\n",
+                self.extra_route.unwrap_or("")
+            ),
         )
         .unwrap();
         let templates = data.join("phoneprov");
@@ -365,8 +378,10 @@ proptest! {
         phones in 2..8usize,
         second in prop::collection::vec(any::<bool>(), 0..8),
         edits in prop::collection::vec(edit(), 1..5),
+        extra in prop::option::of(prop::sample::select(EXTRA_ROUTES)),
     ) {
         let mut fleet = Fleet::new(phones, &second);
+        fleet.extra_route = extra;
         check(&mut fleet, &edits);
     }
 
@@ -376,9 +391,60 @@ proptest! {
         phones in 2..8usize,
         second in prop::collection::vec(any::<bool>(), 0..8),
         saves in prop::collection::vec(prop::collection::vec(edit(), 1..4), 1..4),
+        extra in prop::option::of(prop::sample::select(EXTRA_ROUTES)),
     ) {
         let mut fleet = Fleet::new(phones, &second);
+        fleet.extra_route = extra;
         check_saves(&mut fleet, &saves);
+    }
+}
+
+/// After a patched reload, the routes are the previous snapshot's while every phone names the same files,
+/// and built again when a changed phone names another one or the previous table reported something about
+/// the phones' routes; each reload equals a full build either way (`check_saves`).
+#[test]
+fn a_patched_reload_keeps_the_routes_while_the_names_stay() {
+    let reused = |extra_route: Option<&'static str>, edit: Edit| {
+        let mut fleet = Fleet::new(6, &[false, true]);
+        fleet.extra_route = extra_route;
+        let dir = tempfile::tempdir().unwrap();
+        let paths = fleet.write(dir.path());
+        let first = Snapshot::build(&paths, &options()).unwrap();
+        assert!(!first.reused_routes(), "a first build has nothing to reuse");
+        let same = first.rebuild(&paths, &options()).unwrap();
+        edit.apply(&mut fleet, 1, 1);
+        fleet.write(dir.path());
+        let next = same.rebuild(&paths, &options()).unwrap();
+        assert!(
+            next.reread_sections().is_some_and(|n| n > 0),
+            "{edit:?} is patched"
+        );
+        assert_eq!(
+            view(&next),
+            view(&Snapshot::build(&paths, &options()).unwrap())
+        );
+        (same.reused_routes(), next.reused_routes())
+    };
+    // Nothing changed in pjsip.conf, or a value no name reads: the same table.
+    assert_eq!(reused(None, Edit::CallerName), (true, true));
+    assert_eq!(reused(None, Edit::Label), (true, true));
+    assert_eq!(reused(Some(EXTRA_ROUTES[0]), Edit::Password), (true, true));
+    // A changed phone's name changes with the label.
+    assert_eq!(reused(Some(EXTRA_ROUTES[0]), Edit::Label), (true, false));
+    // Duplicate names were reported: never reused.
+    assert_eq!(
+        reused(Some(EXTRA_ROUTES[1]), Edit::CallerName),
+        (false, false)
+    );
+    // Checked against full builds over a row of saves.
+    for extra in EXTRA_ROUTES {
+        let mut fleet = Fleet::new(6, &[false, true]);
+        fleet.extra_route = Some(extra);
+        let saves: Vec<Vec<(Edit, usize)>> = PATCHED.iter().map(|&e| vec![(e, 1)]).collect();
+        assert!(
+            check_saves(&mut fleet, &saves).iter().all(|&p| p),
+            "{extra}"
+        );
     }
 }
 

@@ -455,7 +455,9 @@ impl Snapshot {
             basis,
             reread,
         };
-        if snapshot.build_routes(&empty_world) {
+        // After a patch, the phones' routes may be the previous snapshot's.
+        let patched_from = previous.filter(|_| snapshot.reread.is_some());
+        if snapshot.build_routes(&empty_world, patched_from) {
             // Route patterns changed variables: the phones are no longer what a patch would start from.
             snapshot.basis = None;
         }

@@ -149,6 +149,12 @@ impl Snapshot {
         self.reread
     }
 
+    /// Whether its phones' routes are those of the snapshot it was patched from (they name the same
+    /// files; see [`Snapshot::reread_sections`]), rather than built again.
+    pub fn reused_routes(&self) -> bool {
+        self.routes.reused
+    }
+
     /// "Now" as used for the time zone variables.
     pub fn now(&self) -> jiff::Timestamp {
         self.now

@@ -30,6 +30,8 @@ use crate::profile;
 use crate::templates::{FileProblem, resolve_inside};
 use crate::vars::Vars;
 
+mod reuse;
+
 /// What a route answers with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -110,6 +112,19 @@ impl Route {
             mime: mime.clone(),
             profile,
             target,
+            cache: RwLock::new(Vec::new()),
+            carried: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The same route with nothing rendered yet, for the next snapshot.
+    fn unrendered(&self) -> Route {
+        Route {
+            uri: self.uri.clone(),
+            mime: self.mime.clone(),
+            profile: self.profile,
+            target: self.target.clone(),
+            wildcard: self.wildcard.clone(),
             cache: RwLock::new(Vec::new()),
             carried: std::sync::Mutex::new(Vec::new()),
         }
@@ -227,11 +242,44 @@ pub(super) struct RouteTable {
     /// each phone made everything that visits every phone (the comparison after a reload, `pjprov list`)
     /// quadratic, 50 s for 100,000 phones.
     by_phone: OnceLock<PhoneRoutes>,
+    /// How many routes are static files (they come first).
+    statics: usize,
+    /// Whether building the phones' routes reported anything (a table that did is never reused: what it
+    /// reported depends on more than the phone it is about).
+    phone_problems: bool,
+    /// Whether the phones' routes are those of the snapshot this one was patched from ([`reuse`]).
+    pub reused: bool,
+}
+
+/// Each profile's route patterns, parsed once, and the content type each profile file's routes share.
+struct Patterns {
+    parsed: Vec<Vec<Template>>,
+    mimes: Vec<Vec<std::sync::Arc<Mime>>>,
+}
+
+impl Patterns {
+    fn of(profiles: &[crate::Profile]) -> Patterns {
+        Patterns {
+            parsed: profiles
+                .iter()
+                .map(|p| {
+                    p.dynamic_files
+                        .iter()
+                        .map(|f| Template::parse("phoneprov.conf", f.pattern.as_bytes()))
+                        .collect()
+                })
+                .collect(),
+            mimes: profiles
+                .iter()
+                .map(|p| p.dynamic_files.iter().map(|f| Mime::new(&f.mime)).collect())
+                .collect(),
+        }
+    }
 }
 
 /// The indices of each phone's dynamic routes, in route order: phone `p`'s are
 /// `routes[starts[p]..starts[p + 1]]`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct PhoneRoutes {
     starts: Vec<u32>,
     routes: Vec<u32>,
@@ -331,7 +379,7 @@ impl RouteTable {
 
 /// Route indices by the hash of a URI, exactly or ignoring ASCII case. Names that collide keep the first
 /// route in the map and the others in a small list checked after it.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct UriIndex {
     by_hash: FxHashMap<u64, u32>,
     collided: Vec<u32>,
@@ -477,12 +525,48 @@ impl Snapshot {
         self.routes.shaped(name)
     }
 
-    /// Builds the route table (static files, then each phone's dynamic files) and the shapes.
-    /// Returns whether a route pattern changed a phone's variables (`SET` & co.).
-    pub(super) fn build_routes(&mut self, world: &World<'_>) -> bool {
-        let dir = self.paths.phoneprov_dir();
+    /// Builds the route table (static files, then each phone's dynamic files) and the shapes. After a
+    /// patched reload (`patched_from`: the snapshot it was patched from), the phones' routes are that
+    /// snapshot's when they name the same files ([`reuse`]). Returns whether a route pattern changed a
+    /// phone's variables (`SET` & co.).
+    pub(super) fn build_routes(
+        &mut self,
+        world: &World<'_>,
+        patched_from: Option<&Snapshot>,
+    ) -> bool {
         let mut diags = Vec::new();
         let mut table = RouteTable::default();
+        self.add_static_routes(&mut table, &mut diags);
+        table.statics = table.routes.len();
+        self.template_facts(&mut table);
+        let patterns = Patterns::of(&self.profiles);
+        let reused = patched_from.is_some_and(|previous| {
+            self.reuse_phone_routes(previous, &mut table, &patterns, world)
+        });
+        let mut unlinked = Vec::new();
+        if !reused {
+            let before = diags.len();
+            unlinked = self.add_phone_routes(&mut table, &patterns, world, &mut diags);
+            table.phone_problems = diags.len() > before;
+        }
+        let unlinked_any = !unlinked.is_empty();
+        for (index, mut vars) in unlinked {
+            let phone = std::sync::Arc::make_mut(&mut self.phones.phones[index]);
+            vars.shrink_to_fit();
+            phone.lines[phone.founding_line].vars = vars;
+        }
+        self.shared_secret_warnings(&table, &mut diags);
+        if !reused {
+            table.shapes = self.shapes_of(&table.routes);
+        }
+        self.routes = table;
+        self.diagnostics.extend(diags);
+        unlinked_any
+    }
+
+    /// Each profile's static files.
+    fn add_static_routes(&self, table: &mut RouteTable, diags: &mut Vec<Diagnostic>) {
+        let dir = self.paths.phoneprov_dir();
         for (p, profile) in self.profiles.iter().enumerate() {
             for file in &profile.static_files {
                 let path = match resolve_inside(&dir, &file.path) {
@@ -528,62 +612,35 @@ impl Snapshot {
                         path,
                     },
                 );
-                self.add_route(&mut table, route, &mut diags);
+                self.add_route(table, route, diags);
             }
         }
-        table.secret_templates = self
-            .profiles
-            .iter()
-            .map(|p| {
-                p.dynamic_files
-                    .iter()
-                    .map(|f| self.template_reads_secret(&f.template))
-                    .collect()
-            })
-            .collect();
-        table.needs = self
-            .profiles
-            .iter()
-            .map(|p| {
-                p.dynamic_files
-                    .iter()
-                    .map(|f| self.template_needs(&f.template))
-                    .collect()
-            })
-            .collect();
-        table.digests = self
-            .profiles
-            .iter()
-            .map(|p| {
-                p.dynamic_files
-                    .iter()
-                    .map(|f| self.template_digest(&f.template))
-                    .collect()
-            })
-            .collect();
-        // Each profile's URI patterns, parsed once.
-        let patterns: Vec<Vec<Template>> = self
-            .profiles
-            .iter()
-            .map(|p| {
-                p.dynamic_files
-                    .iter()
-                    .map(|f| Template::parse("phoneprov.conf", f.pattern.as_bytes()))
-                    .collect()
-            })
-            .collect();
-        // Each profile file's content type, shared by its routes.
-        let mimes: Vec<Vec<std::sync::Arc<Mime>>> = self
-            .profiles
-            .iter()
-            .map(|p| p.dynamic_files.iter().map(|f| Mime::new(&f.mime)).collect())
-            .collect();
+    }
+
+    /// For each profile's dynamic files: whether its template reads a secret, which request facts it
+    /// reads, and its digest.
+    fn template_facts(&self, table: &mut RouteTable) {
+        table.secret_templates = per_file(&self.profiles, |name| self.template_reads_secret(name));
+        table.needs = per_file(&self.profiles, |name| self.template_needs(name));
+        table.digests = per_file(&self.profiles, |name| self.template_digest(name));
+    }
+
+    /// Each phone's dynamic files, in phone order; returns the variables a pattern unlinked from a phone's
+    /// first line (Asterisk's `SET` in a route pattern), by phone.
+    fn add_phone_routes(
+        &self,
+        table: &mut RouteTable,
+        patterns: &Patterns,
+        world: &World<'_>,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Vec<(usize, Vars)> {
         let mut shared_done: Vec<(ProfileId, usize)> = Vec::new();
-        // Variables a pattern unlinked from a phone's first line (Asterisk's `SET` in a route pattern).
         let mut unlinked: Vec<(usize, Vars)> = Vec::new();
         // One buffer for every substitution.
         let mut out = Vec::new();
-        table.reserve(self.phones.phones.len() * patterns.iter().map(Vec::len).max().unwrap_or(0));
+        table.reserve(
+            self.phones.phones.len() * patterns.parsed.iter().map(Vec::len).max().unwrap_or(0),
+        );
         for (index, phone) in self.phones.phones.iter().enumerate() {
             let profile_id = phone.profile;
             let Some(profile) = self.profiles.get(profile_id.index()) else {
@@ -591,7 +648,7 @@ impl Snapshot {
             };
             let mut vars = Cow::Borrowed(&phone.lines[phone.founding_line].vars);
             for (f, file) in profile.dynamic_files.iter().enumerate() {
-                let pattern = &patterns[profile_id.index()][f];
+                let pattern = &patterns.parsed[profile_id.index()][f];
                 let shared = !file.pattern.contains('$');
                 if shared {
                     if shared_done.contains(&(profile_id, f)) {
@@ -657,19 +714,24 @@ impl Snapshot {
                         file: f,
                     }
                 };
-                let route = Route::new(uri, &mimes[profile_id.index()][f], profile_id, target);
-                self.add_route(&mut table, route, &mut diags);
+                let route = Route::new(
+                    uri,
+                    &patterns.mimes[profile_id.index()][f],
+                    profile_id,
+                    target,
+                );
+                self.add_route(table, route, diags);
             }
             if let Cow::Owned(vars) = vars {
                 unlinked.push((index, vars));
             }
         }
-        let unlinked_any = !unlinked.is_empty();
-        for (index, mut vars) in unlinked {
-            let phone = std::sync::Arc::make_mut(&mut self.phones.phones[index]);
-            vars.shrink_to_fit();
-            phone.lines[phone.founding_line].vars = vars;
-        }
+        unlinked
+    }
+
+    /// A warning for each file whose name has no variables (one file every phone of the profile shares)
+    /// whose template reads a per-phone secret.
+    fn shared_secret_warnings(&self, table: &RouteTable, diags: &mut Vec<Diagnostic>) {
         for (p, profile) in self.profiles.iter().enumerate() {
             for (f, file) in profile.dynamic_files.iter().enumerate() {
                 if table.secret_templates[p][f]
@@ -690,10 +752,6 @@ impl Snapshot {
                 }
             }
         }
-        table.shapes = self.shapes_of(&table.routes);
-        self.routes = table;
-        self.diagnostics.extend(diags);
-        unlinked_any
     }
 
     /// Adds `route` unless its URI is taken (the first route of a URI answers, as in Asterisk).
@@ -773,6 +831,14 @@ impl Snapshot {
             }
         }
     }
+}
+
+/// `fact` of each profile's dynamic files' templates, by profile and file.
+fn per_file<T>(profiles: &[crate::Profile], fact: impl Fn(&str) -> T) -> Vec<Vec<T>> {
+    profiles
+        .iter()
+        .map(|p| p.dynamic_files.iter().map(|f| fact(&f.template)).collect())
+        .collect()
 }
 
 /// Where the 12 hex digits of `mac` are in `uri` (any case).

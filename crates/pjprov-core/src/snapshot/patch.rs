@@ -6,8 +6,9 @@
 //! file pjsip.conf's load read, and the type of the section in each block. A reload then streams the files
 //! (none is held whole), compares digests, parses the changed blocks alone
 //! ([`asterisk_config::Loader::reread`]), finds the lines that read those sections (their phoneprov object,
-//! endpoint or auth), reads the files once more for every section those lines read, derives just those
-//! lines again, and shares every other phone with the previous snapshot.
+//! endpoint or auth), reads every block of a section those lines read where the layout puts it (found by a
+//! hash of each block's section name taken in the first reading, and checked against that reading's
+//! digest), derives just those lines again, and shares every other phone with the previous snapshot.
 //!
 //! The result must be the snapshot a full build would make, so anything this cannot prove unchanged makes
 //! [`Basis::patch`] answer `None` and the build reads everything as before: a file added, removed or
@@ -16,7 +17,7 @@
 //! transport; a problem to report (new, or already reported in a section read again); a line whose MAC,
 //! `LINE` or profile changed, or that sets `AUTH_ID` itself; wizards; realtime mappings; `#exec`; glob
 //! includes; block comments; setvars that read the time or the environment; time zone variables that
-//! differ from the previous build's; a file that changed between its two readings; more than
+//! differ from the previous build's; a block read again that is not what the first reading saw; more than
 //! [`MAX_CHANGED_BLOCKS`] changed sections.
 
 use std::path::{Path, PathBuf};
@@ -236,9 +237,14 @@ impl Basis {
         // Each file read once, a piece at a time: its digest, its layout if it had one, and the bytes of
         // the blocks that changed.
         let mut captured: FxHashMap<BlockRef, Vec<u8>> = FxHashMap::default();
+        // For each file, a hash of each block's section name: the blocks of the sections the changed ones
+        // lead to are found by it below, without reading every file again.
+        let mut names: Vec<Vec<u64>> = vec![Vec::new(); self.prints.len()];
         let mut changed_file = None;
         for (print, old) in self.prints.iter().enumerate() {
+            let names = &mut names[print];
             let mut capture = |block: usize, now: &asterisk_config::layout::Block, bytes: &[u8]| {
+                names.push(asterisk_config::layout::block_section_name(bytes).map_or(0, name_hash));
                 let changed = old
                     .layout
                     .as_ref()
@@ -360,21 +366,25 @@ impl Basis {
                 }
             }
         }
-        // Every file read again for the blocks of those sections (a file that changed meanwhile, seen by its
-        // layout, makes a full build).
+        // The blocks of those sections, read where the layouts put them; each must be what the first
+        // reading saw (its digest), so the patch is of the files as they were then.
+        let wanted: FxHashSet<u64> = needed.iter().map(|n| name_hash(n.as_bytes())).collect();
         let mut blocks: Vec<BlockRef> = changed.clone();
         for (print, layout) in layouts.iter().enumerate() {
             let Some(layout) = layout else { continue };
-            let mut capture = |block: usize, _: &asterisk_config::layout::Block, bytes: &[u8]| {
-                let name = asterisk_config::layout::block_section_name(bytes);
-                if name.is_some_and(|n| std::str::from_utf8(n).is_ok_and(|n| needed.contains(n))) {
-                    blocks.push(BlockRef { print, block });
-                    captured.insert(BlockRef { print, block }, bytes.to_vec());
+            let mut file = None;
+            for (block, name) in names[print].iter().enumerate() {
+                let at = BlockRef { print, block };
+                if !wanted.contains(name) || captured.contains_key(&at) {
+                    continue;
                 }
-            };
-            let (_, again) = cut(&self.prints[print].path, true, &mut capture)?;
-            if again.as_ref() != Some(*layout) {
-                return None;
+                let bytes = read_block(&mut file, &self.prints[print].path, layout, block)?;
+                let named = asterisk_config::layout::block_section_name(&bytes)
+                    .is_some_and(|n| std::str::from_utf8(n).is_ok_and(|n| needed.contains(n)));
+                if named {
+                    blocks.push(at);
+                    captured.insert(at, bytes);
+                }
             }
         }
         blocks.sort_unstable();
@@ -482,6 +492,41 @@ impl Basis {
     }
 }
 
+/// A hash of a section name, to find its blocks ([`Basis::patch`]).
+fn name_hash(name: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = rustc_hash::FxHasher::default();
+    hasher.write(name);
+    hasher.finish()
+}
+
+/// Block `block` of `layout`, read from the file at `path` (opened into `file` on first use); `None` when
+/// it cannot be read or is no longer the block the layout describes.
+fn read_block(
+    file: &mut Option<std::fs::File>,
+    path: &Path,
+    layout: &Layout,
+    block: usize,
+) -> Option<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let file = match file {
+        Some(file) => file,
+        None => {
+            // Only regular files, as the loader reads them (opening a FIFO would wait for a writer).
+            if !std::fs::metadata(path).ok()?.is_file() {
+                return None;
+            }
+            file.insert(std::fs::File::open(path).ok()?)
+        }
+    };
+    let range = layout.range(block);
+    let mut bytes = vec![0u8; range.len()];
+    file.seek(SeekFrom::Start(range.start as u64)).ok()?;
+    file.read_exact(&mut bytes).ok()?;
+    let digest = layout.blocks().get(block)?.digest;
+    (asterisk_config::layout::digest(&bytes) == digest).then_some(bytes)
+}
+
 /// Reads the file at `path` a piece at a time: its digest ([`asterisk_config::layout::FileDigest`]), and
 /// with `layout` its layout, giving `capture` each block as it completes. `None` when it cannot be read.
 fn cut(
@@ -525,4 +570,49 @@ fn setvars_pure(profiles: &[Profile]) -> bool {
         .iter()
         .flat_map(|p| &p.setvars)
         .all(|(_, value)| super::carry::pure(value.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A block is read where the layout puts it, and only while it is the block the layout was made from.
+    #[test]
+    fn a_block_is_read_only_while_it_is_what_the_layout_saw() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("phones.conf");
+        let text = b"; fleet\n[a]\ntype = aor\n\n[b]\ntype = auth\npassword = x\n[c]\ntype = aor\n";
+        std::fs::write(&path, text).unwrap();
+        let layout = Layout::of(text).unwrap();
+        let mut file = None;
+        let b = read_block(&mut file, &path, &layout, 2).unwrap();
+        assert_eq!(b, b"[b]\ntype = auth\npassword = x\n");
+        assert_eq!(
+            asterisk_config::layout::block_section_name(&b),
+            Some(&b"b"[..])
+        );
+        assert_eq!(
+            read_block(&mut file, &path, &layout, 3).unwrap(),
+            b"[c]\ntype = aor\n"
+        );
+        // Same length, another byte: the digest tells.
+        std::fs::write(
+            &path,
+            text.to_vec()
+                .iter()
+                .map(|&c| if c == b'x' { b'y' } else { c })
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let mut file = None;
+        assert_eq!(read_block(&mut file, &path, &layout, 2), None);
+        assert!(read_block(&mut file, &path, &layout, 3).is_some());
+        // Shorter: the block is no longer all there.
+        std::fs::write(&path, &text[..text.len() - 4]).unwrap();
+        assert_eq!(read_block(&mut None, &path, &layout, 3), None);
+        // No longer a regular file.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::create_dir(&path).unwrap();
+        assert_eq!(read_block(&mut None, &path, &layout, 1), None);
+    }
 }

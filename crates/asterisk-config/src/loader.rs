@@ -405,17 +405,25 @@ impl<'l, S: Source> Run<'l, S> {
                 }
             };
             count += 1;
-            if self.loader.options.layouts {
-                let (digest, layout) = crate::layout::print(&bytes);
-                self.prints.push(FilePrint {
-                    path: path.clone(),
-                    digest,
-                    layout,
-                });
-            }
             self.read.push(path.clone());
             self.stack.push(path.clone());
-            let outcome = self.parse(&path, &bytes, &mut comments, depth);
+            let outcome = if self.loader.options.layouts {
+                // Its place comes before the files it includes.
+                let slot = self.prints.len();
+                self.prints.push(FilePrint {
+                    path: path.clone(),
+                    digest: 0,
+                    layout: None,
+                });
+                let ((digest, layout), outcome) = crate::layout::print_beside(&bytes, || {
+                    self.parse(&path, &bytes, &mut comments, depth)
+                });
+                let print = &mut self.prints[slot];
+                (print.digest, print.layout) = (digest, layout);
+                outcome
+            } else {
+                self.parse(&path, &bytes, &mut comments, depth)
+            };
             self.stack.pop();
             if matches!(outcome, Outcome::Invalid | Outcome::Unreadable) {
                 return outcome;

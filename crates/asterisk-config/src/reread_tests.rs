@@ -126,3 +126,44 @@ proptest! {
         }
     }
 }
+
+/// A large file is printed beside its parse: its print is [`crate::layout::print`]'s, in its place before the
+/// files it includes, and the parse is the one a small file gets.
+#[test]
+fn a_large_file_is_printed_beside_its_parse() {
+    let mut big = String::from("; phones\n");
+    let mut n = 0;
+    while big.len() < crate::layout::PRINT_BESIDE + 4096 {
+        big.push_str(&format!("[{n}]\ntype = aor\nmax_contacts = {}\n\n", n % 7));
+        n += 1;
+    }
+    big.push_str("#include small.conf\n[last]\ntype = aor\n");
+    let small = "[small]\ntype = auth\npassword = x\n";
+    let mut source = MemorySource::new();
+    source.insert(Path::new(FILE), big.as_bytes().to_vec());
+    source.insert(
+        Path::new("/etc/asterisk/small.conf"),
+        small.as_bytes().to_vec(),
+    );
+    let loaded = Loader::with_source(DIR, source.clone())
+        .options(LoadOptions {
+            layouts: true,
+            ..LoadOptions::default()
+        })
+        .load("test.conf");
+    assert!(loaded.diagnostics.is_empty());
+    let paths: Vec<&Path> = loaded.prints.iter().map(|p| p.path.as_path()).collect();
+    assert_eq!(
+        paths,
+        [Path::new(FILE), Path::new("/etc/asterisk/small.conf")]
+    );
+    for (print, bytes) in loaded.prints.iter().zip([big.as_bytes(), small.as_bytes()]) {
+        let (digest, layout) = crate::layout::print(bytes);
+        assert_eq!((print.digest, &print.layout), (digest, &layout));
+        assert!(layout.is_some());
+    }
+    // The same sections as without prints.
+    let plain = Loader::with_source(DIR, source).load("test.conf");
+    assert_eq!(loaded.config.sections(), plain.config.sections());
+    assert_eq!(loaded.config.sections().len(), n + 2);
+}

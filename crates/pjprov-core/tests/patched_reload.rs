@@ -399,7 +399,7 @@ proptest! {
     }
 }
 
-/// After a patched reload, the routes are the previous snapshot's while every phone names the same files,
+/// After a patched reload, the routes are the previous snapshot's (shared) while every phone names the same files,
 /// and built again when a changed phone names another one or the previous table reported something about
 /// the phones' routes; each reload equals a full build either way (`check_saves`).
 #[test]
@@ -423,6 +423,10 @@ fn a_patched_reload_keeps_the_routes_while_the_names_stay() {
             view(&next),
             view(&Snapshot::build(&paths, &options()).unwrap())
         );
+        // Reused routes are shared, not copied: the very same list.
+        let shared = |a: &Snapshot, b: &Snapshot| std::ptr::eq(a.routes(), b.routes());
+        assert_eq!(shared(&first, &same), same.reused_routes());
+        assert_eq!(shared(&same, &next), next.reused_routes());
         (same.reused_routes(), next.reused_routes())
     };
     // Nothing changed in pjsip.conf, or a value no name reads: the same table.

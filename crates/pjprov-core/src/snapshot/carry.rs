@@ -169,8 +169,8 @@ impl Snapshot {
     /// Gives each route the bodies `previous`'s route of the same name has cached (or was carrying), for
     /// [`Snapshot::render`] to use when their keys match.
     pub(super) fn carry_from(&self, previous: &Snapshot) {
-        for old in &previous.routes.routes {
-            let mut bodies: Vec<Cached> = old
+        for (old, bodies) in previous.routes.with_bodies() {
+            let mut carried: Vec<Cached> = bodies
                 .cache
                 .read()
                 .unwrap_or_else(|e| e.into_inner())
@@ -178,23 +178,28 @@ impl Snapshot {
                 .filter(|(_, key, _)| key.is_some())
                 .cloned()
                 .collect();
-            bodies.extend(
-                old.carried
+            carried.extend(
+                bodies
+                    .carried
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .iter()
                     .cloned(),
             );
-            if bodies.is_empty() {
+            if carried.is_empty() {
                 continue;
             }
-            let Some(new) = self.route(&old.uri).filter(|r| r.uri == old.uri) else {
+            let Some(new) = self
+                .route(&old.uri)
+                .filter(|r| r.uri == old.uri)
+                .and_then(|r| self.routes.bodies(r))
+            else {
                 continue;
             };
-            let mut carried = new.carried.lock().unwrap_or_else(|e| e.into_inner());
-            for body in bodies {
-                if !carried.iter().any(|(request, _, _)| *request == body.0) {
-                    carried.push(body);
+            let mut into = new.carried.lock().unwrap_or_else(|e| e.into_inner());
+            for body in carried {
+                if !into.iter().any(|(request, _, _)| *request == body.0) {
+                    into.push(body);
                 }
             }
         }

@@ -72,18 +72,21 @@ impl Snapshot {
         request: impl Into<Request>,
     ) -> Result<Rendered, RenderFailure> {
         let request = request.into().narrowed(self.request_needs(route));
-        if let Some((_, _, hit)) = route
-            .cache
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .find(|(key, _, _)| *key == request)
+        // A route of another snapshot is rendered here, but nothing is kept.
+        let bodies = self.routes.bodies(route);
+        if let Some(bodies) = bodies
+            && let Some((_, _, hit)) = bodies
+                .cache
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .find(|(key, _, _)| *key == request)
         {
             return Ok(hit.clone());
         }
         let key = self.render_key(route);
-        let carried = key.and_then(|key| {
-            let mut carried = route.carried.lock().unwrap_or_else(|e| e.into_inner());
+        let carried = bodies.zip(key).and_then(|(bodies, key)| {
+            let mut carried = bodies.carried.lock().unwrap_or_else(|e| e.into_inner());
             let at = carried
                 .iter()
                 .position(|(facts, old, _)| *facts == request && *old == Some(key))?;
@@ -94,7 +97,10 @@ impl Snapshot {
             Some(rendered) => rendered,
             None => Rendered::new(self.render_fresh(route, request.clone()).0?),
         };
-        let mut cache = route.cache.write().unwrap_or_else(|e| e.into_inner());
+        let Some(bodies) = bodies else {
+            return Ok(rendered);
+        };
+        let mut cache = bodies.cache.write().unwrap_or_else(|e| e.into_inner());
         if !cache.iter().any(|(facts, _, _)| *facts == request) {
             // Request facts come from the client (its Host header): a client sending a new one each time
             // must not grow the cache without end. Past the bound, the oldest variant goes.
@@ -106,6 +112,14 @@ impl Snapshot {
             cache.push((request, key, rendered.clone()));
         }
         Ok(rendered)
+    }
+
+    /// How many rendered bodies `route` keeps in this snapshot (one per set of request facts its template
+    /// reads, up to a bound).
+    pub fn cached_variants(&self, route: &Route) -> usize {
+        self.routes.bodies(route).map_or(0, |bodies| {
+            bodies.cache.read().unwrap_or_else(|e| e.into_inner()).len()
+        })
     }
 
     /// Which facts of a request the route's template reads.

@@ -12,7 +12,7 @@
 //! tell which profile, if any, the MAC belongs to.
 
 use std::borrow::Cow;
-use std::sync::{OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use bytes::Bytes;
 use rustc_hash::FxHashMap;
@@ -82,10 +82,18 @@ pub struct Route {
     pub target: Target,
     /// When its name has a `*`: what it matches.
     wildcard: Option<Box<Wildcard>>,
+    /// Its place in its table: what a snapshot rendered for it is that snapshot's [`Bodies`] at this place.
+    index: u32,
+}
+
+/// What one snapshot rendered for one route. Routes outlive a snapshot when the next one names the same
+/// files (`reuse.rs`); their bodies never do, but for those carried by render key ([`super::carry`]).
+#[derive(Debug, Default)]
+pub(super) struct Bodies {
     /// Its rendered bodies, by request facts, with their render keys.
-    pub(super) cache: RwLock<Vec<Cached>>,
-    /// The bodies the route of the same name in the previous snapshot had ([`super::carry`]).
-    pub(super) carried: std::sync::Mutex<Vec<Cached>>,
+    pub cache: RwLock<Vec<Cached>>,
+    /// The bodies the route of the same name in the previous snapshot had.
+    pub carried: Mutex<Vec<Cached>>,
 }
 
 /// A content type, shared by every route of one profile file.
@@ -112,21 +120,7 @@ impl Route {
             mime: mime.clone(),
             profile,
             target,
-            cache: RwLock::new(Vec::new()),
-            carried: std::sync::Mutex::new(Vec::new()),
-        }
-    }
-
-    /// The same route with nothing rendered yet, for the next snapshot.
-    fn unrendered(&self) -> Route {
-        Route {
-            uri: self.uri.clone(),
-            mime: self.mime.clone(),
-            profile: self.profile,
-            target: self.target.clone(),
-            wildcard: self.wildcard.clone(),
-            cache: RwLock::new(Vec::new()),
-            carried: std::sync::Mutex::new(Vec::new()),
+            index: 0,
         }
     }
 
@@ -138,11 +132,6 @@ impl Route {
     /// Its content type trimmed, as shared bytes (cheap to put in every response).
     pub fn mime_bytes(&self) -> Bytes {
         self.mime.bytes.clone()
-    }
-
-    /// How many rendered bodies it keeps (one per set of request facts its template reads, up to a bound).
-    pub fn cached_variants(&self) -> usize {
-        self.cache.read().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// For a route whose name has a `*` (see [`super::wildcard`]), the part of `name` it stands for.
@@ -222,15 +211,13 @@ pub enum Subject {
     Other,
 }
 
-/// The routes of a snapshot and how names find them.
+/// The routes of a snapshot, how names find them, and what it rendered.
 #[derive(Debug, Default)]
 pub(super) struct RouteTable {
-    pub routes: Vec<Route>,
-    /// Routes by the hash of their URI (and by the hash of its lower case): no copy of any URI.
-    exact: UriIndex,
-    folded: UriIndex,
-    wildcards: WildcardIndex,
-    shapes: Vec<Shape>,
+    /// The routes: those of the snapshot this one was patched from when they are the same ([`reuse`]).
+    names: Arc<Names>,
+    /// What this snapshot rendered, by [`Route::index`].
+    bodies: Box<[Bodies]>,
     /// For each profile and dynamic file: whether its template reads a per-phone secret.
     pub secret_templates: Vec<Vec<bool>>,
     /// For each profile and dynamic file: which facts of a request its template reads.
@@ -238,17 +225,46 @@ pub(super) struct RouteTable {
     /// For each profile and dynamic file: what its template's output depends on besides its context
     /// (`None`: its bodies are never carried to the next snapshot).
     pub digests: Vec<Vec<Option<TemplateDigest>>>,
+    /// Whether the routes are those of the snapshot this one was patched from ([`reuse`]).
+    pub reused: bool,
+}
+
+impl RouteTable {
+    /// What this snapshot rendered for `route`; `None` for a route of another table.
+    pub fn bodies(&self, route: &Route) -> Option<&Bodies> {
+        let index = route.index as usize;
+        self.names
+            .routes
+            .get(index)
+            .is_some_and(|ours| std::ptr::eq(ours, route))
+            .then(|| self.bodies.get(index))
+            .flatten()
+    }
+
+    /// Every route, with what this snapshot rendered for it.
+    pub fn with_bodies(&self) -> impl Iterator<Item = (&Route, &Bodies)> {
+        self.names.routes.iter().zip(self.bodies.iter())
+    }
+}
+
+/// Routes and how names find them: immutable once built, shared by the snapshots that name the same files.
+#[derive(Debug, Default)]
+struct Names {
+    routes: Vec<Route>,
+    /// Routes by the hash of their URI (and by the hash of its lower case): no copy of any URI.
+    exact: UriIndex,
+    folded: UriIndex,
+    wildcards: WildcardIndex,
+    shapes: Vec<Shape>,
     /// Each phone's own routes, built the first time they are asked for: going through every route for
     /// each phone made everything that visits every phone (the comparison after a reload, `pjprov list`)
     /// quadratic, 50 s for 100,000 phones.
     by_phone: OnceLock<PhoneRoutes>,
     /// How many routes are static files (they come first).
     statics: usize,
-    /// Whether building the phones' routes reported anything (a table that did is never reused: what it
+    /// Whether building the phones' routes reported anything (routes that did are never reused: what it
     /// reported depends on more than the phone it is about).
     phone_problems: bool,
-    /// Whether the phones' routes are those of the snapshot this one was patched from ([`reuse`]).
-    pub reused: bool,
 }
 
 /// Each profile's route patterns, parsed once, and the content type each profile file's routes share.
@@ -279,7 +295,7 @@ impl Patterns {
 
 /// The indices of each phone's dynamic routes, in route order: phone `p`'s are
 /// `routes[starts[p]..starts[p + 1]]`.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 struct PhoneRoutes {
     starts: Vec<u32>,
     routes: Vec<u32>,
@@ -329,7 +345,7 @@ impl PhoneRoutes {
     }
 }
 
-impl RouteTable {
+impl Names {
     /// The route for `uri`: exact first, then ignoring case, then the wildcards.
     ///
     /// A wildcard never stands in for a phone's own file: a name shaped like some phone's file
@@ -366,8 +382,9 @@ impl RouteTable {
         self.folded.by_hash.reserve(additional);
     }
 
-    fn add(&mut self, route: Route) {
+    fn add(&mut self, mut route: Route) {
         let index = self.routes.len();
+        route.index = u32::try_from(index).unwrap_or(u32::MAX);
         self.exact.insert(&self.routes, &route.uri, index, false);
         self.folded.insert(&self.routes, &route.uri, index, true);
         if let Some(wildcard) = &route.wildcard {
@@ -379,7 +396,7 @@ impl RouteTable {
 
 /// Route indices by the hash of a URI, exactly or ignoring ASCII case. Names that collide keep the first
 /// route in the map and the others in a small list checked after it.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 struct UriIndex {
     by_hash: FxHashMap<u64, u32>,
     collided: Vec<u32>,
@@ -439,24 +456,24 @@ impl UriIndex {
 impl Snapshot {
     /// Every route, static ones first.
     pub fn routes(&self) -> &[Route] {
-        &self.routes.routes
+        &self.routes.names.routes
     }
 
     /// The route for `uri` (below `/phoneprov/`): exact first, then ignoring case (pjprov differs: Asterisk
     /// matches exactly).
     pub fn route(&self, uri: &str) -> Option<&Route> {
-        self.routes.find(uri)
+        self.routes.names.find(uri)
     }
 
     /// The routes rendered for phone `phone` (its own files, and the shared files it renders).
     pub fn routes_of(&self, phone: PhoneId) -> impl Iterator<Item = &Route> {
-        let table = &self.routes;
-        table
+        let names = &*self.routes.names;
+        names
             .by_phone
-            .get_or_init(|| PhoneRoutes::build(&table.routes))
+            .get_or_init(|| PhoneRoutes::build(&names.routes))
             .of(phone)
             .iter()
-            .filter_map(|&index| table.routes.get(index as usize))
+            .filter_map(|&index| names.routes.get(index as usize))
     }
 
     /// The template of a dynamic or shared route.
@@ -512,6 +529,7 @@ impl Snapshot {
     /// The profiles whose per-phone routes have `shape`, in phoneprov.conf order.
     pub fn shape_profiles(&self, shape: ShapeId) -> &[ProfileId] {
         self.routes
+            .names
             .shapes
             .get(shape.0 as usize)
             .map_or(&[], |s| &s.profiles)
@@ -522,7 +540,7 @@ impl Snapshot {
     /// `y000000000025.cfg`, `<mac>.boot` when nothing serves `.boot`) are not: they answer 404 for every
     /// MAC, so they reveal nothing.
     pub fn phone_shaped(&self, name: &str) -> Option<(Mac, ShapeId)> {
-        self.routes.shaped(name)
+        self.routes.names.shaped(name)
     }
 
     /// Builds the route table (static files, then each phone's dynamic files) and the shapes. After a
@@ -535,37 +553,44 @@ impl Snapshot {
         patched_from: Option<&Snapshot>,
     ) -> bool {
         let mut diags = Vec::new();
-        let mut table = RouteTable::default();
-        self.add_static_routes(&mut table, &mut diags);
-        table.statics = table.routes.len();
-        self.template_facts(&mut table);
+        let mut names = Names::default();
+        self.add_static_routes(&mut names, &mut diags);
+        names.statics = names.routes.len();
         let patterns = Patterns::of(&self.profiles);
-        let reused = patched_from.is_some_and(|previous| {
-            self.reuse_phone_routes(previous, &mut table, &patterns, world)
-        });
+        let reused = patched_from
+            .and_then(|previous| self.routes_to_reuse(previous, &names, &patterns, world));
         let mut unlinked = Vec::new();
-        if !reused {
-            let before = diags.len();
-            unlinked = self.add_phone_routes(&mut table, &patterns, world, &mut diags);
-            table.phone_problems = diags.len() > before;
-        }
+        let mut table = RouteTable {
+            reused: reused.is_some(),
+            ..RouteTable::default()
+        };
+        let names = match reused {
+            Some(names) => names,
+            None => {
+                let before = diags.len();
+                unlinked = self.add_phone_routes(&mut names, &patterns, world, &mut diags);
+                names.phone_problems = diags.len() > before;
+                names.shapes = self.shapes_of(&names.routes);
+                Arc::new(names)
+            }
+        };
+        table.bodies = names.routes.iter().map(|_| Bodies::default()).collect();
+        table.names = names;
+        self.template_facts(&mut table);
         let unlinked_any = !unlinked.is_empty();
         for (index, mut vars) in unlinked {
-            let phone = std::sync::Arc::make_mut(&mut self.phones.phones[index]);
+            let phone = Arc::make_mut(&mut self.phones.phones[index]);
             vars.shrink_to_fit();
             phone.lines[phone.founding_line].vars = vars;
         }
         self.shared_secret_warnings(&table, &mut diags);
-        if !reused {
-            table.shapes = self.shapes_of(&table.routes);
-        }
         self.routes = table;
         self.diagnostics.extend(diags);
         unlinked_any
     }
 
     /// Each profile's static files.
-    fn add_static_routes(&self, table: &mut RouteTable, diags: &mut Vec<Diagnostic>) {
+    fn add_static_routes(&self, names: &mut Names, diags: &mut Vec<Diagnostic>) {
         let dir = self.paths.phoneprov_dir();
         for (p, profile) in self.profiles.iter().enumerate() {
             for file in &profile.static_files {
@@ -612,7 +637,7 @@ impl Snapshot {
                         path,
                     },
                 );
-                self.add_route(table, route, diags);
+                self.add_route(names, route, diags);
             }
         }
     }
@@ -629,7 +654,7 @@ impl Snapshot {
     /// first line (Asterisk's `SET` in a route pattern), by phone.
     fn add_phone_routes(
         &self,
-        table: &mut RouteTable,
+        names: &mut Names,
         patterns: &Patterns,
         world: &World<'_>,
         diags: &mut Vec<Diagnostic>,
@@ -638,7 +663,7 @@ impl Snapshot {
         let mut unlinked: Vec<(usize, Vars)> = Vec::new();
         // One buffer for every substitution.
         let mut out = Vec::new();
-        table.reserve(
+        names.reserve(
             self.phones.phones.len() * patterns.parsed.iter().map(Vec::len).max().unwrap_or(0),
         );
         for (index, phone) in self.phones.phones.iter().enumerate() {
@@ -720,7 +745,7 @@ impl Snapshot {
                     profile_id,
                     target,
                 );
-                self.add_route(table, route, diags);
+                self.add_route(names, route, diags);
             }
             if let Cow::Owned(vars) = vars {
                 unlinked.push((index, vars));
@@ -736,7 +761,7 @@ impl Snapshot {
             for (f, file) in profile.dynamic_files.iter().enumerate() {
                 if table.secret_templates[p][f]
                     && !file.pattern.contains('$')
-                    && table.routes.iter().any(|r| {
+                    && table.names.routes.iter().any(|r| {
                         matches!(r.target, Target::Shared { file, .. } if file == f)
                             && r.profile.index() == p
                     })
@@ -755,19 +780,19 @@ impl Snapshot {
     }
 
     /// Adds `route` unless its URI is taken (the first route of a URI answers, as in Asterisk).
-    fn add_route(&self, table: &mut RouteTable, route: Route, diags: &mut Vec<Diagnostic>) {
-        if let Some(first) = table.exact.get(&table.routes, &route.uri, false) {
+    fn add_route(&self, names: &mut Names, route: Route, diags: &mut Vec<Diagnostic>) {
+        if let Some(first) = names.exact.get(&names.routes, &route.uri, false) {
             let at = self.route_location(&route);
             diags.push(diag_at(
                 &at,
                 Error::DuplicateRoute {
                     uri: route.uri.clone(),
-                    first: self.describe(&table.routes[first]),
+                    first: self.describe(&names.routes[first]),
                 },
             ));
             return;
         }
-        table.add(route);
+        names.add(route);
     }
 
     fn shapes_of(&self, routes: &[Route]) -> Vec<Shape> {
@@ -900,7 +925,7 @@ mod tests {
 
     #[test]
     fn names_are_found_exactly_or_ignoring_case_and_collisions_are_told_apart() {
-        let mut table = RouteTable::default();
+        let mut table = Names::default();
         for uri in ["0004f2aabb01.cfg", "a.cfg", "A.cfg"] {
             table.add(route(uri));
         }

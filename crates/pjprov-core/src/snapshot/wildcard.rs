@@ -62,7 +62,7 @@ impl Wildcard {
 }
 
 /// Every wildcard route of a snapshot, by the literal text after its `*`.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub(crate) struct WildcardIndex {
     by_suffix: FxHashMap<String, Vec<(Wildcard, usize)>>,
     /// The distinct suffix lengths, longest first.

@@ -13,13 +13,14 @@
 //! * each phone that changed has the same MAC and profile, and its patterns, substituted again, give the
 //!   names it had, without anything to report.
 //!
-//! The routes are then the previous ones with nothing rendered (the bodies are carried by name and key as
-//! after any reload, `carry.rs`), and the name indexes, wildcards and shapes are copied, not rebuilt. The
-//! result is the table a full build makes; anything else builds it.
+//! The routes, their name indexes, wildcards and shapes are then the previous snapshot's, shared as its
+//! unchanged phones are, neither built again nor copied; what the new snapshot renders is its own, and the
+//! previous one's bodies are carried by name and key as after any reload (`carry.rs`). The result is the table a
+//! full build makes; anything else builds it.
 
 use std::sync::Arc;
 
-use super::{Patterns, RouteTable};
+use super::{Names, Patterns};
 use crate::asterisk::render::World;
 use crate::model::PhoneId;
 use crate::phones;
@@ -27,19 +28,18 @@ use crate::snapshot::Snapshot;
 use crate::snapshot::carry::pure;
 
 impl Snapshot {
-    /// Takes `previous`'s phone routes into `table`, which holds this snapshot's static routes, when they
-    /// are what building them would give (see the module documentation). Returns whether it did; when
-    /// not, `table` is as it was.
-    pub(super) fn reuse_phone_routes(
+    /// `previous`'s routes, when they are what building them would give: `statics` are this snapshot's
+    /// static routes (see the module documentation).
+    pub(super) fn routes_to_reuse(
         &self,
         previous: &Snapshot,
-        table: &mut RouteTable,
+        statics: &Names,
         patterns: &Patterns,
         world: &World<'_>,
-    ) -> bool {
-        let old = &previous.routes;
-        let same_statics = table.routes.len() == old.statics
-            && table.routes.iter().zip(&old.routes).all(|(new, old)| {
+    ) -> Option<Arc<Names>> {
+        let old = &previous.routes.names;
+        let same_statics = statics.routes.len() == old.statics
+            && statics.routes.iter().zip(&old.routes).all(|(new, old)| {
                 new.uri == old.uri
                     && new.target == old.target
                     && new.profile == old.profile
@@ -56,7 +56,7 @@ impl Snapshot {
             || self.profiles != previous.profiles
             || self.phones.phones.len() != previous.phones.phones.len()
         {
-            return false;
+            return None;
         }
         let mut out = Vec::new();
         for (index, (phone, before)) in self
@@ -70,11 +70,9 @@ impl Snapshot {
                 continue;
             }
             if phone.mac != before.mac || phone.profile != before.profile {
-                return false;
+                return None;
             }
-            let Some(profile) = self.profiles.get(phone.profile.index()) else {
-                return false;
-            };
+            let profile = self.profiles.get(phone.profile.index())?;
             let vars = &phone.lines[phone.founding_line].vars;
             // Its own routes, in the order of its profile's files (those with variables in their name).
             let mut had = previous
@@ -95,24 +93,13 @@ impl Snapshot {
                     }
                 };
                 if !same {
-                    return false;
+                    return None;
                 }
             }
             if had.next().is_some() {
-                return false;
+                return None;
             }
         }
-        table
-            .routes
-            .extend(old.routes[old.statics..].iter().map(|r| r.unrendered()));
-        table.exact = old.exact.clone();
-        table.folded = old.folded.clone();
-        table.wildcards = old.wildcards.clone();
-        table.shapes = old.shapes.clone();
-        if let Some(by_phone) = old.by_phone.get() {
-            let _ = table.by_phone.set(by_phone.clone());
-        }
-        table.reused = true;
-        true
+        Some(old.clone())
     }
 }

@@ -75,7 +75,7 @@ pub struct Route {
     /// The URI below `/phoneprov/`.
     pub uri: String,
     /// Its content type, shared with the other routes of its profile file.
-    mime: std::sync::Arc<Mime>,
+    mime: Arc<Mime>,
     /// The profile that defines it.
     pub profile: ProfileId,
     /// What it serves.
@@ -99,13 +99,13 @@ pub(super) struct Bodies {
 /// A content type, shared by every route of one profile file.
 #[derive(Debug, Clone)]
 pub(super) struct Mime {
-    text: std::sync::Arc<str>,
+    text: Arc<str>,
     bytes: Bytes,
 }
 
 impl Mime {
-    fn new(mime: &str) -> std::sync::Arc<Mime> {
-        std::sync::Arc::new(Mime {
+    fn new(mime: &str) -> Arc<Mime> {
+        Arc::new(Mime {
             text: mime.into(),
             bytes: Bytes::from(mime.trim().to_owned()),
         })
@@ -113,7 +113,7 @@ impl Mime {
 }
 
 impl Route {
-    fn new(uri: String, mime: &std::sync::Arc<Mime>, profile: ProfileId, target: Target) -> Route {
+    fn new(uri: String, mime: &Arc<Mime>, profile: ProfileId, target: Target) -> Route {
         Route {
             wildcard: Wildcard::parse(&uri).ok().flatten().map(Box::new),
             uri,
@@ -270,7 +270,7 @@ struct Names {
 /// Each profile's route patterns, parsed once, and the content type each profile file's routes share.
 struct Patterns {
     parsed: Vec<Vec<Template>>,
-    mimes: Vec<Vec<std::sync::Arc<Mime>>>,
+    mimes: Vec<Vec<Arc<Mime>>>,
 }
 
 impl Patterns {

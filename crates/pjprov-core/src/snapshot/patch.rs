@@ -511,13 +511,7 @@ fn read_block(
     use std::io::{Read, Seek, SeekFrom};
     let file = match file {
         Some(file) => file,
-        None => {
-            // Only regular files, as the loader reads them (opening a FIFO would wait for a writer).
-            if !std::fs::metadata(path).ok()?.is_file() {
-                return None;
-            }
-            file.insert(std::fs::File::open(path).ok()?)
-        }
+        None => file.insert(open_regular(path)?),
     };
     let range = layout.range(block);
     let mut bytes = vec![0u8; range.len()];
@@ -525,6 +519,15 @@ fn read_block(
     file.read_exact(&mut bytes).ok()?;
     let digest = layout.blocks().get(block)?.digest;
     (asterisk_config::layout::digest(&bytes) == digest).then_some(bytes)
+}
+
+/// The file at `path`, opened for reading if it is a regular file, as the loader reads them (opening a FIFO
+/// would wait for a writer); `None` otherwise or when it cannot be opened.
+fn open_regular(path: &Path) -> Option<std::fs::File> {
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    std::fs::File::open(path).ok()
 }
 
 /// Reads the file at `path` a piece at a time: its digest ([`asterisk_config::layout::FileDigest`]), and
@@ -535,11 +538,7 @@ fn cut(
     capture: &mut dyn FnMut(usize, &asterisk_config::layout::Block, &[u8]),
 ) -> Option<(u64, Option<Layout>)> {
     use std::io::Read;
-    // Only regular files, as the loader reads them (opening a FIFO would wait for a writer).
-    if !std::fs::metadata(path).ok()?.is_file() {
-        return None;
-    }
-    let mut file = std::fs::File::open(path).ok()?;
+    let mut file = open_regular(path)?;
     let mut piece = vec![0u8; 256 * 1024];
     if !layout {
         let mut digest = asterisk_config::layout::FileDigest::default();

@@ -233,12 +233,12 @@ impl RouteTable {
     /// What this snapshot rendered for `route`; `None` for a route of another table.
     pub fn bodies(&self, route: &Route) -> Option<&Bodies> {
         let index = route.index as usize;
-        self.names
+        let ours = self
+            .names
             .routes
             .get(index)
-            .is_some_and(|ours| std::ptr::eq(ours, route))
-            .then(|| self.bodies.get(index))
-            .flatten()
+            .is_some_and(|r| std::ptr::eq(r, route));
+        if ours { self.bodies.get(index) } else { None }
     }
 
     /// Every route, with what this snapshot rendered for it.

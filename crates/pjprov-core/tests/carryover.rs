@@ -155,3 +155,53 @@ fn a_template_that_reads_the_clock_is_rendered_again() {
     // `first`'s body for phone 1 was never asked of `second`, but carried through it.
     assert!(same_bytes(&b.body, &b_later.body));
 }
+
+#[test]
+fn comparing_keeps_only_the_bodies_that_were_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write(dir.path(), "\"Phone 7\" <107>", A, B);
+    let first = Snapshot::build(&paths, &BuildOptions::default()).unwrap();
+    // Nothing served yet (a restart): comparing renders, keeps nothing, and gives what a fetch serves.
+    let route = first.route(&mac_file(0)).unwrap();
+    let compared = first.render_to_compare(route, server()).unwrap();
+    assert_eq!(first.cached_variants(route), 0);
+    let served = first.render(route, server()).unwrap();
+    assert_eq!(compared, served);
+    assert_eq!(first.cached_variants(route), 1);
+    // Served before the reload: phones 6 and 7. Phone 7 changes, phone 6 does not.
+    let six = first
+        .render(first.route(&mac_file(6)).unwrap(), server())
+        .unwrap();
+    let seven = first
+        .render(first.route(&mac_file(7)).unwrap(), server())
+        .unwrap();
+    write(dir.path(), "\"Seven\" <107>", A, B);
+    let second = first.rebuild(&paths, &BuildOptions::default()).unwrap();
+    drop(first);
+    // Phone 6's carried body answers, the very bytes, and stays in memory.
+    let route = second.route(&mac_file(6)).unwrap();
+    let again = second.render_to_compare(route, server()).unwrap();
+    assert!(same_bytes(&six.body, &again.body));
+    assert_eq!(second.cached_variants(route), 1);
+    // Phone 7's is rendered again and takes the old one's place: what the NOTIFY makes it fetch is ready.
+    let route = second.route(&mac_file(7)).unwrap();
+    let new = second.render_to_compare(route, server()).unwrap();
+    assert_ne!(new.etag, seven.etag);
+    assert!(String::from_utf8_lossy(&new.body).contains("Seven"));
+    assert_eq!(second.cached_variants(route), 1);
+    assert!(same_bytes(
+        &new.body,
+        &second.render(route, server()).unwrap().body
+    ));
+    // A phone no one fetched stays out of memory across the reload too.
+    let route = second.route(&mac_file(8)).unwrap();
+    second.render_to_compare(route, server()).unwrap();
+    assert_eq!(second.cached_variants(route), 0);
+    // The next snapshot carries the new body.
+    let third = second.rebuild(&paths, &BuildOptions::default()).unwrap();
+    let route = third.route(&mac_file(7)).unwrap();
+    assert!(same_bytes(
+        &new.body,
+        &third.render_to_compare(route, server()).unwrap().body
+    ));
+}

@@ -1,7 +1,8 @@
 //! Which phones' files changed: after each reload, every phone that ever fetched is served its files again in
 //! memory (each dynamic route rendered with the address the phone last connected to, each static or shared
 //! file it fetched looked at), and the entity tags are compared with what the previous configuration
-//! served. A phone whose bytes are the same is left alone, whatever was edited.
+//! served. A phone whose bytes are the same is left alone, whatever was edited. Comparing keeps no body
+//! that was not in memory already ([`Snapshot::render_to_compare`]): the phone's own fetch caches it.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -30,7 +31,9 @@ pub fn current(snapshot: &Snapshot, inventory: &Inventory, prefix: &str) -> Curr
                 .files
                 .iter()
                 .find_map(|f| route.wildcard_match(&f.uri));
-            if let Ok(rendered) = snapshot.render(route, request.clone().with_match(matched)) {
+            if let Ok(rendered) =
+                snapshot.render_to_compare(route, request.clone().with_match(matched))
+            {
                 files.push((route.uri.as_str().into(), rendered.etag_str().into()));
             }
         }
@@ -41,7 +44,7 @@ pub fn current(snapshot: &Snapshot, inventory: &Inventory, prefix: &str) -> Curr
             };
             let etag = match &route.target {
                 Target::Shared { .. } => snapshot
-                    .render(
+                    .render_to_compare(
                         route,
                         request
                             .clone()

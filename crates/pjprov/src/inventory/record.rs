@@ -149,6 +149,9 @@ impl PhoneRecord {
                     self.files.sort_by_key(|f| f.at);
                     self.files.remove(0);
                 }
+                // Most phones fetch one or two names: room for four each would be a fifth of the
+                // inventory's memory.
+                self.files.reserve_exact(1);
                 self.files.push(fetched);
                 Change::Facts
             }
@@ -182,5 +185,26 @@ impl PhoneRecord {
             prefix,
             Some(&self.user_agent),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_holds_room_for_the_files_it_has() {
+        let mut record = PhoneRecord::default();
+        assert_eq!(
+            record.remember("a.cfg", Some("\"1\""), 1, 200),
+            Change::Facts
+        );
+        assert_eq!(record.files.capacity(), 1);
+        assert_eq!(
+            record.remember("a.cfg", Some("\"1\""), 2, 200),
+            Change::Times
+        );
+        assert_eq!(record.remember("b.cfg", None, 2, 200), Change::Facts);
+        assert_eq!(record.files.capacity(), 2);
     }
 }

@@ -100,10 +100,12 @@ impl Store {
         let mut phones = Vec::new();
         for row in txn.open_table(PHONES)?.iter()? {
             let (key, value) = row?;
-            if let (Some(mac), Ok(record)) = (
+            if let (Some(mac), Ok(mut record)) = (
                 mac_of(key.value()),
                 serde_json::from_slice::<PhoneRecord>(value.value()),
             ) {
+                // A list read whole is given room for four at least.
+                record.files.shrink_to_fit();
                 phones.push((mac, record));
             }
         }
@@ -240,12 +242,13 @@ mod tests {
         let mac = Mac::parse("0004f2aabbcc").unwrap();
         {
             let store = Store::open(dir.path()).unwrap();
-            let record = PhoneRecord {
+            let mut record = PhoneRecord {
                 first_seen: 1,
                 last_seen: 2,
                 user_agent: "x".into(),
                 ..PhoneRecord::default()
             };
+            record.remember("a.cfg", Some("\"1\""), 2, 200);
             store
                 .write(&Batch {
                     phones: vec![(mac, record)],
@@ -258,6 +261,9 @@ mod tests {
         assert_eq!(phones.len(), 1);
         assert_eq!(phones[0].0, mac);
         assert_eq!(phones[0].1.last_seen, 2);
+        // Read back with room for its one file, not the four a growing list starts with.
+        assert_eq!(phones[0].1.files.len(), 1);
+        assert_eq!(phones[0].1.files.capacity(), 1);
         assert_eq!(unknown.len(), 1);
         store
             .write(&Batch {

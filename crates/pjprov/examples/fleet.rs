@@ -7,7 +7,10 @@
 //! * RSS: sampled every 50 ms from spawning to the end of the reloads: after start, the peak while
 //!   starting, and the peak across the reloads (and ÷ after start, the issue's measure);
 //! * the boot storm (`boot-storm.sh`): pjprov, then nginx (2 workers, access log off) serving the same bytes,
-//!   in the same run, and the ratios.
+//!   in the same run, and the ratios;
+//! * restart: with every phone seen (each fetched its file at least once), the server is stopped and
+//!   started again on the same state directory, as after an upgrade: the first file served, RSS, and how
+//!   long comparing every phone's files with what it last fetched took.
 //!
 //! ```text
 //! cargo run --release --example fleet -- --phones 100000
@@ -132,48 +135,21 @@ fn main() {
 
     let port = free_port();
     let admin = free_port();
-    let log = std::fs::File::create(scratch.join("serve.log")).expect("log file");
-    let started = Instant::now();
-    let mut server = Server(
-        Command::new(&pjprov)
-            .arg("serve")
-            .arg("--config-dir")
-            .arg(fleet.join("etc"))
-            .arg("--data-dir")
-            .arg(fleet.join("data"))
-            .arg("--state-dir")
-            .arg(scratch.join("state"))
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--admin-listen", &format!("127.0.0.1:{admin}")])
-            .args(&options.serve_args)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start pjprov serve"),
-    );
-    let pid = server.0.id();
-    let rss = Rss::sample(pid);
+    let launch = Launch {
+        pjprov: &pjprov,
+        fleet: &fleet,
+        scratch: &scratch,
+        port,
+        admin,
+        serve_args: &options.serve_args,
+    };
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let first = format!("/phoneprov/{}", paths[0]);
-    loop {
-        match get(addr, &first).map(|(status, _)| status) {
-            Some(200) => break,
-            // The listeners open once the first configuration is built: it has no such phone.
-            Some(status) => panic!(
-                "the server answers {status} for {first}: the fleet's configuration is not usable; see {}",
-                scratch.join("serve.log").display()
-            ),
-            None => {}
-        }
-        if started.elapsed() > Duration::from_secs(600) {
-            panic!(
-                "nothing served after 10 minutes; see {}",
-                scratch.join("serve.log").display()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let start = started.elapsed();
+    let started = Instant::now();
+    let mut server = launch.spawn("serve.log");
+    let pid = server.0.id();
+    let rss = Rss::sample(pid);
+    let start = wait_for(addr, &first, started, &scratch.join("serve.log"));
     std::thread::sleep(Duration::from_millis(1000));
     let after_start = rss.now();
     let start_samples = rss.count();
@@ -232,11 +208,12 @@ fn main() {
         samples.len() - start_samples
     );
 
+    let bodies = fetch_every_phone(addr, &paths);
     if options.storm_seconds > 0 {
-        storm(&options, &bench, &scratch, addr, pid, &paths);
+        storm(&options, &bench, &scratch, addr, pid, &paths, &bodies);
     }
-    drop(server.0.kill());
-    let _ = server.0.wait();
+    drop(bodies);
+    restart(&launch, &mut server, addr, &first);
     if options.keep.is_none() {
         let _ = std::fs::remove_dir_all(&scratch);
     }
@@ -250,14 +227,13 @@ fn storm(
     addr: SocketAddr,
     pid: u32,
     paths: &[String],
+    bodies: &[Vec<u8>],
 ) {
     let list = scratch.join("paths.slash");
     let copy = scratch.join("nginx/phoneprov");
     std::fs::create_dir_all(&copy).expect("nginx dir");
     let mut slashed = String::new();
-    for path in paths {
-        let (status, body) = get(addr, &format!("/phoneprov/{path}")).expect("fetch");
-        assert_eq!(status, 200, "{path}");
+    for (path, body) in paths.iter().zip(bodies) {
         std::fs::write(copy.join(path), body).expect("copy");
         slashed.push('/');
         slashed.push_str(path);
@@ -305,6 +281,107 @@ fn storm(
         field(&nginx, "p99_ms"),
         field(&ours, "errors"),
         field(&ours, "non2xx"),
+    );
+}
+
+/// Every phone's file, fetched once (so the inventory has seen every phone), in `paths`' order.
+fn fetch_every_phone(addr: SocketAddr, paths: &[String]) -> Vec<Vec<u8>> {
+    paths
+        .iter()
+        .map(|path| {
+            let (status, body) = get(addr, &format!("/phoneprov/{path}")).expect("fetch");
+            assert_eq!(status, 200, "{path}");
+            body
+        })
+        .collect()
+}
+
+/// How the server is started: the same way each time, on the same state directory.
+struct Launch<'a> {
+    pjprov: &'a Path,
+    fleet: &'a Path,
+    scratch: &'a Path,
+    port: u16,
+    admin: u16,
+    serve_args: &'a [String],
+}
+
+impl Launch<'_> {
+    /// `pjprov serve` on the fleet, its log in `log` (in the scratch directory).
+    fn spawn(&self, log: &str) -> Server {
+        let log = std::fs::File::create(self.scratch.join(log)).expect("log file");
+        Server(
+            Command::new(self.pjprov)
+                .arg("serve")
+                .arg("--config-dir")
+                .arg(self.fleet.join("etc"))
+                .arg("--data-dir")
+                .arg(self.fleet.join("data"))
+                .arg("--state-dir")
+                .arg(self.scratch.join("state"))
+                .args(["--listen", &format!("127.0.0.1:{}", self.port)])
+                .args(["--admin-listen", &format!("127.0.0.1:{}", self.admin)])
+                .args(self.serve_args)
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("start pjprov serve"),
+        )
+    }
+}
+
+/// Waits until `first` is served; the time since `started`.
+fn wait_for(addr: SocketAddr, first: &str, started: Instant, log: &Path) -> Duration {
+    loop {
+        match get(addr, first).map(|(status, _)| status) {
+            Some(200) => return started.elapsed(),
+            // The listeners open once the first configuration is built: it has no such phone.
+            Some(status) => panic!(
+                "the server answers {status} for {first}: the fleet's configuration is not usable; see {}",
+                log.display()
+            ),
+            None => {}
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            panic!("nothing served after 10 minutes; see {}", log.display());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Stops the server (as systemd does: SIGTERM, its last records written) and starts it again on the same
+/// state directory, every phone seen: the first file served, RSS, and the comparison of every phone's
+/// files with what it last fetched (the `compared every phone's files` log line).
+fn restart(launch: &Launch<'_>, server: &mut Server, addr: SocketAddr, first: &str) {
+    run(Command::new("kill").args(["-TERM", &server.0.id().to_string()]));
+    let _ = server.0.wait();
+    let log = launch.scratch.join("restart.log");
+    let started = Instant::now();
+    *server = launch.spawn("restart.log");
+    let rss = Rss::sample(server.0.id());
+    let served = wait_for(addr, first, started, &log);
+    let compared = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Some(ms) = text
+            .lines()
+            .find(|l| l.contains("compared every phone's files"))
+            .and_then(|l| l.split_whitespace().find_map(|kv| kv.strip_prefix("ms=")))
+        {
+            break ms.to_owned();
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            panic!("no comparison after 10 minutes; see {}", log.display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::thread::sleep(Duration::from_millis(1000));
+    let after = rss.now();
+    let peak = rss.stop().into_iter().max().unwrap_or(0).max(after);
+    println!(
+        "restart, every phone seen: first file served {:.0} ms after spawning; RSS {} MB one second after the comparison ({compared} ms; peak {} MB)",
+        served.as_secs_f64() * 1000.0,
+        after / 1024,
+        peak / 1024
     );
 }
 

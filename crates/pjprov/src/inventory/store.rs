@@ -6,7 +6,7 @@
 //! batches from one thread; each batch is one durable transaction, so a fetch recorded before a crash is
 //! on disk once its batch has been committed.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use pjprov_core::Mac;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
@@ -36,6 +36,8 @@ const CACHE_BYTES: usize = 4 << 20;
 #[derive(Debug)]
 pub struct Store {
     db: Database,
+    /// Where it is (for messages).
+    path: PathBuf,
 }
 
 /// One batch of changes.
@@ -55,10 +57,10 @@ impl Store {
             .set_cache_size(CACHE_BYTES)
             .create(&path)
             .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        let store = Store { db };
+        let store = Store { db, path };
         store
             .init()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(|e| format!("{}: {e}", store.path.display()))?;
         Ok(store)
     }
 
@@ -72,8 +74,18 @@ impl Store {
         Database::builder()
             .set_cache_size(CACHE_BYTES)
             .open(&path)
-            .map(|db| Some(Store { db }))
+            .map(|db| {
+                Some(Store {
+                    db,
+                    path: path.clone(),
+                })
+            })
             .map_err(|e| format!("cannot open {}: {e}", path.display()))
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     fn init(&self) -> Result<(), redb::Error> {

@@ -70,6 +70,19 @@ async fn serve(args: &ServeArgs, log: Arc<crate::logging::Sink>) -> anyhow::Resu
         );
     }
     let inventory = Arc::new(inventory);
+    // The stored records are read beside the first build; nothing is served before they are in.
+    let reading = {
+        let inventory = inventory.clone();
+        std::thread::Builder::new()
+            .name("pjprov-inventory-read".into())
+            .spawn(move || {
+                if let Err(why) = inventory.read_records() {
+                    tracing::warn!(
+                        "{why}: what phones fetch is kept in memory only (move the file away to start it afresh)"
+                    );
+                }
+            })?
+    };
     state.inventory = inventory.clone();
     // Issue #18: provisioning windows live in the inventory's database; without one, none can open.
     let enrolment = match inventory.store() {
@@ -141,6 +154,7 @@ async fn serve(args: &ServeArgs, log: Arc<crate::logging::Sink>) -> anyhow::Resu
         ListenerSet::new(state.clone(), setup),
         realtime::Realtime::new(targets),
     );
+    reloader.serve_after(reading);
 
     // The configuration first: it says where to listen.
     let usable = reloader.reload().await == reload::Outcome::Adopted;

@@ -53,6 +53,9 @@ pub struct Reloader {
     failures: Vec<super::listeners::Failed>,
     /// Rows from PostgreSQL, when sorcery.conf maps objects there.
     realtime: super::realtime::Realtime,
+    /// Work done beside the first build that must be finished before anything is served (the
+    /// inventory's stored records): waited for before the first socket opens.
+    before_serving: Option<std::thread::JoinHandle<()>>,
 }
 
 /// The result of one reload.
@@ -91,6 +94,18 @@ impl Reloader {
             last_good: WatchSet::default(),
             failures: Vec::new(),
             realtime,
+            before_serving: None,
+        }
+    }
+
+    /// `work` (running on its own thread) must be finished before the first socket opens.
+    pub fn serve_after(&mut self, work: std::thread::JoinHandle<()>) {
+        self.before_serving = Some(work);
+    }
+
+    async fn wait_before_serving(&mut self) {
+        if let Some(work) = self.before_serving.take() {
+            let _ = tokio::task::spawn_blocking(move || work.join()).await;
         }
     }
 
@@ -251,6 +266,7 @@ impl Reloader {
     }
 
     async fn adopt(&mut self, snapshot: Snapshot, started: Instant) {
+        self.wait_before_serving().await;
         self.generation += 1;
         log_diagnostics(snapshot.diagnostics());
         let facts = SnapshotFacts {
@@ -362,6 +378,7 @@ impl Reloader {
             Some(settings) => (self.resolve)(settings).0,
             None => command_line.clone(),
         };
+        self.wait_before_serving().await;
         // Watch before listening: no change made once a phone can connect may be missed.
         self.watch.set(self.watching.clone()).await;
         self.failures = self.listeners.reconcile(&wanted);

@@ -212,7 +212,7 @@ fn jobs_for(
         };
         let vendor = inventory
             .phone(mac)
-            .and_then(|r| r.vendor)
+            .and_then(|r| r.vendor.map(String::from))
             .or_else(|| vendor_of_templates(snapshot, phone));
         let event = snapshot
             .settings()

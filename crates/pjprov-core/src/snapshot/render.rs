@@ -160,6 +160,24 @@ impl Snapshot {
         Ok(rendered)
     }
 
+    /// A digest of what [`Snapshot::render`] gives `route` for `request`: its render key (every input
+    /// its template reads, see `carry.rs`) and the request facts it reads. The same digest, from this
+    /// snapshot or a later one, is the same body, so what was learnt of it (its entity tag) still holds.
+    /// `None` when only rendering tells: a template that reads the clock, a file or the environment, or a
+    /// route that is not rendered. The facts come from clients (a `Host` header), so they are hashed with
+    /// SipHash, which nobody can aim at another phone's digest.
+    pub fn render_digest(&self, route: &Route, request: &Request) -> Option<u64> {
+        use std::hash::{Hash, Hasher};
+        let key = self.render_key(route)?;
+        let mut hasher = std::hash::DefaultHasher::new();
+        key.hash(&mut hasher);
+        request
+            .clone()
+            .narrowed(self.request_needs(route))
+            .hash(&mut hasher);
+        Some(hasher.finish())
+    }
+
     /// How many rendered bodies `route` keeps in this snapshot (one per set of request facts its template
     /// reads, up to a bound).
     pub fn cached_variants(&self, route: &Route) -> usize {

@@ -40,8 +40,31 @@ pub const BATCH_INTERVAL: Duration = Duration::from_millis(200);
 /// How often records whose times alone changed are written (what a crash can lose of them).
 pub const TIMES_INTERVAL: Duration = Duration::from_secs(60);
 
-/// The current entity tag of each file a phone is served, as the last reload computed it.
-pub type Current = FxHashMap<Mac, Vec<(Box<str>, Box<str>)>>;
+/// Each file a phone is served, as the last reload's comparison found it, by name.
+pub type Current = FxHashMap<Mac, Vec<Served>>;
+
+/// A file a phone is served, as a comparison found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Served {
+    /// Its name below `/phoneprov/`.
+    pub uri: Box<str>,
+    /// Its entity tag, quotes included.
+    pub etag: Box<str>,
+    /// What its body was rendered from (`Snapshot::render_digest`), when that tells: the next comparison
+    /// takes the tag again for the same digest instead of rendering the body.
+    pub digest: Option<u64>,
+}
+
+impl Served {
+    /// A file with no digest (static, or rendered from what only rendering tells).
+    pub fn new(uri: &str, etag: &str) -> Served {
+        Served {
+            uri: uri.into(),
+            etag: etag.into(),
+            digest: None,
+        }
+    }
+}
 
 /// One request, as the inventory records it.
 #[derive(Debug, Clone, Copy)]
@@ -383,10 +406,10 @@ impl Inventory {
         let Some(files) = current.get(&mac) else {
             return State::Current;
         };
-        let all_fetched = files.iter().all(|(uri, etag)| {
+        let all_fetched = files.iter().all(|served| {
             record
-                .file(uri)
-                .is_some_and(|f| f.etag.as_deref() == Some(&**etag))
+                .file(&served.uri)
+                .is_some_and(|f| f.etag.as_deref() == Some(&*served.etag))
         });
         if all_fetched {
             State::Current
@@ -539,7 +562,7 @@ mod tests {
         assert_eq!(record.firmware.as_deref(), Some("28.72.0.1"));
         // A reload changes its file: stale until it fetches the new bytes.
         let mut current = Current::default();
-        current.insert(mac, vec![("0015654aa937.cfg".into(), "\"b\"".into())]);
+        current.insert(mac, vec![Served::new("0015654aa937.cfg", "\"b\"")]);
         inventory.set_current(current.into());
         assert_eq!(inventory.state(mac), State::Stale);
         inventory.fetched(mac, fetch("0015654aa937.cfg", "\"b\""));

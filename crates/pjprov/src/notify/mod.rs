@@ -128,8 +128,9 @@ async fn run(
                 let started = Instant::now();
                 let inventory_now = inventory.clone();
                 let prefix = crate::serve::options_prefix(&state, &snapshot);
+                let before = previous.clone();
                 let computed = tokio::task::spawn_blocking(move || {
-                    let current = diff::current(&snapshot, &inventory_now, &prefix);
+                    let current = diff::current(&snapshot, &inventory_now, &prefix, before.as_deref());
                     (snapshot, current)
                 })
                 .await;

@@ -58,6 +58,7 @@ impl Protocol {
         )
     }
 
+    /// The name, as stored and shown.
     pub fn name(self) -> &'static str {
         self.0
     }

@@ -208,11 +208,12 @@ fn main() {
         samples.len() - start_samples
     );
 
-    let bodies = fetch_every_phone(addr, &paths);
+    // nginx serves the same bytes in the storm: a copy of each, made by the same fetches.
+    let copy = (options.storm_seconds > 0).then(|| scratch.join("nginx/phoneprov"));
+    fetch_every_phone(addr, &paths, copy.as_deref());
     if options.storm_seconds > 0 {
-        storm(&options, &bench, &scratch, addr, pid, &paths, &bodies);
+        storm(&options, &bench, &scratch, addr, pid, &paths);
     }
-    drop(bodies);
     restart(&launch, &mut server, addr, &first);
     if options.keep.is_none() {
         let _ = std::fs::remove_dir_all(&scratch);
@@ -227,14 +228,10 @@ fn storm(
     addr: SocketAddr,
     pid: u32,
     paths: &[String],
-    bodies: &[Vec<u8>],
 ) {
     let list = scratch.join("paths.slash");
-    let copy = scratch.join("nginx/phoneprov");
-    std::fs::create_dir_all(&copy).expect("nginx dir");
     let mut slashed = String::new();
-    for (path, body) in paths.iter().zip(bodies) {
-        std::fs::write(copy.join(path), body).expect("copy");
+    for path in paths {
         slashed.push('/');
         slashed.push_str(path);
         slashed.push('\n');
@@ -284,16 +281,19 @@ fn storm(
     );
 }
 
-/// Every phone's file, fetched once (so the inventory has seen every phone), in `paths`' order.
-fn fetch_every_phone(addr: SocketAddr, paths: &[String]) -> Vec<Vec<u8>> {
-    paths
-        .iter()
-        .map(|path| {
-            let (status, body) = get(addr, &format!("/phoneprov/{path}")).expect("fetch");
-            assert_eq!(status, 200, "{path}");
-            body
-        })
-        .collect()
+/// Every phone's file, fetched once (so the inventory has seen every phone), each written to `copy` when
+/// given (what nginx serves in the storm).
+fn fetch_every_phone(addr: SocketAddr, paths: &[String], copy: Option<&Path>) {
+    if let Some(copy) = copy {
+        std::fs::create_dir_all(copy).expect("copy dir");
+    }
+    for path in paths {
+        let (status, body) = get(addr, &format!("/phoneprov/{path}")).expect("fetch");
+        assert_eq!(status, 200, "{path}");
+        if let Some(copy) = copy {
+            std::fs::write(copy.join(path), body).expect("copy");
+        }
+    }
 }
 
 /// How the server is started: the same way each time, on the same state directory.

@@ -197,6 +197,8 @@ impl Snapshot {
                 continue;
             };
             let mut into = new.carried.lock().unwrap_or_else(|e| e.into_inner());
+            // Usually one body: a list grown by pushing would keep room for four (~1 KB a phone).
+            into.reserve_exact(carried.len());
             for body in carried {
                 if !into.iter().any(|(request, _, _)| *request == body.0) {
                     into.push(body);
@@ -245,5 +247,39 @@ mod tests {
             asterisk_digest([&b"a"[..]]).unwrap().digest,
             asterisk_digest([&b"b"[..]]).unwrap().digest
         );
+    }
+
+    #[test]
+    fn carried_bodies_take_the_room_they_need_and_free_it_once_served() {
+        use crate::snapshot::{BuildOptions, Paths};
+        let dir = tempfile::tempdir().unwrap();
+        let (etc, data) = (dir.path().join("etc"), dir.path().join("data"));
+        std::fs::create_dir_all(data.join("phoneprov")).unwrap();
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::write(
+            etc.join("pjsip.conf"),
+            "[udp]\ntype = transport\nbind = 0.0.0.0\n\
+             [100]\ntype = endpoint\ntransport = udp\n\
+             [100-pp]\ntype = phoneprov\nendpoint = 100\nMAC = 0004f2000001\nPROFILE = p\n",
+        )
+        .unwrap();
+        std::fs::write(etc.join("phoneprov.conf"), "[p]\n${MAC}.cfg => p.cfg\n").unwrap();
+        std::fs::write(data.join("phoneprov/p.cfg"), "${MAC}\n").unwrap();
+        let paths = Paths::new(etc, data);
+        let first = Snapshot::build(&paths, &BuildOptions::default()).unwrap();
+        let server: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+        let route = first.route("0004f2000001.cfg").unwrap();
+        first.render(route, server).unwrap();
+        let second = first.rebuild(&paths, &BuildOptions::default()).unwrap();
+        let route = second.route("0004f2000001.cfg").unwrap();
+        let carried = |snapshot: &Snapshot| {
+            let bodies = snapshot.routes.bodies(route).unwrap();
+            let carried = bodies.carried.lock().unwrap();
+            (carried.len(), carried.capacity())
+        };
+        assert_eq!(carried(&second), (1, 1));
+        second.render(route, server).unwrap();
+        assert_eq!(carried(&second), (0, 0));
+        assert_eq!(second.cached_variants(route), 1);
     }
 }

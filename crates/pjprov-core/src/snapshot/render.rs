@@ -126,7 +126,9 @@ impl Snapshot {
             let at = carried.iter().position(|(facts, _, _)| *facts == request)?;
             let (_, old, _) = &carried[at];
             if key.is_some() && *old == key {
-                return Some(carried.swap_remove(at).2);
+                let body = carried.swap_remove(at).2;
+                release_if_empty(&mut carried);
+                return Some(body);
             }
             replaces = true;
             None
@@ -142,6 +144,7 @@ impl Snapshot {
         if replaces {
             let mut carried = bodies.carried.lock().unwrap_or_else(|e| e.into_inner());
             carried.retain(|(facts, _, _)| *facts != request);
+            release_if_empty(&mut carried);
         }
         if keep == Keep::Compared && !had_body {
             return Ok(rendered);
@@ -295,6 +298,14 @@ impl Snapshot {
             epoch: jiff::Timestamp::now().as_second(),
             allowed_env: &self.settings.general.allow_env,
         }
+    }
+}
+
+/// Frees the room of a list of carried bodies once the last has gone to the cache: a route is usually
+/// asked for with one set of request facts, and an empty list would keep its room for the snapshot's life.
+fn release_if_empty(carried: &mut Vec<super::carry::Cached>) {
+    if carried.is_empty() {
+        *carried = Vec::new();
     }
 }
 

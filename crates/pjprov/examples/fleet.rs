@@ -8,6 +8,8 @@
 //!   starting, and the peak across the reloads (and ÷ after start, the measure);
 //! * the boot storm (`boot-storm.sh`): pjprov, then nginx (2 workers, access log off) serving the same bytes,
 //!   in the same run, and the ratios;
+//! * the same saves again once every phone has fetched its file (every body cached): save → served, and
+//!   RSS before, at its peak and after them;
 //! * restart: with every phone seen (each fetched its file at least once), the server is stopped and
 //!   started again on the same state directory, as after an upgrade: the first file served, RSS, and how
 //!   long comparing every phone's files with what it last fetched took.
@@ -159,34 +161,9 @@ fn main() {
         after_start / 1024
     );
 
-    // Saves: one phone's callerid each time, the whole file written as an editor writes it.
     let include = fleet.join("etc/pjsip_phones.conf");
     let mut text = std::fs::read_to_string(&include).expect("include file");
-    let mut times = Vec::new();
-    for n in 0..options.reloads {
-        let phone = (n * 7919) % options.phones;
-        let old = format!("\"Phone {phone} line 1\"");
-        let new = format!("\"Phone {phone} line 1 saved {n}\"");
-        assert!(text.contains(&old), "callerid of phone {phone}");
-        text = text.replacen(&old, &new, 1);
-        let uri = format!("/phoneprov/{}", paths[phone]);
-        let wanted = format!("Phone {phone} line 1 saved {n}");
-        std::fs::write(&include, &text).expect("save");
-        let saved = Instant::now();
-        loop {
-            if let Some((200, body)) = get(addr, &uri)
-                && String::from_utf8_lossy(&body).contains(&wanted)
-            {
-                break;
-            }
-            if saved.elapsed() > Duration::from_secs(120) {
-                panic!("save {n} not served after 2 minutes");
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        times.push(saved.elapsed());
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    let mut times = saves(addr, &include, &mut text, &paths, options.reloads, 0);
     let samples = rss.stop();
     let start_peak = samples[..start_samples].iter().copied().max().unwrap_or(0);
     let peak = samples[start_samples..].iter().copied().max().unwrap_or(0);
@@ -211,6 +188,31 @@ fn main() {
     // nginx serves the same bytes in the storm: a copy of each, made by the same fetches.
     let copy = (options.storm_seconds > 0).then(|| scratch.join("nginx/phoneprov"));
     fetch_every_phone(addr, &paths, copy.as_deref());
+    // The same saves again, now that every phone's body is cached and every phone is compared.
+    let before = rss_kb(pid).unwrap_or(0);
+    let rss = Rss::sample(pid);
+    let mut times = saves(
+        addr,
+        &include,
+        &mut text,
+        &paths,
+        options.reloads,
+        options.phones / 2,
+    );
+    let peak = rss.stop().into_iter().max().unwrap_or(0);
+    let after = rss_kb(pid).unwrap_or(0);
+    if !times.is_empty() {
+        times.sort();
+        println!(
+            "every phone's body cached: save -> served median {:.0} ms, max {:.0} ms; RSS {} MB before the reloads, peak {} MB ({:.2}x), {} MB after",
+            times[times.len() / 2].as_secs_f64() * 1000.0,
+            times[times.len() - 1].as_secs_f64() * 1000.0,
+            before / 1024,
+            peak / 1024,
+            peak as f64 / before.max(1) as f64,
+            after / 1024
+        );
+    }
     if options.storm_seconds > 0 {
         storm(&options, &bench, &scratch, addr, pid, &paths);
     }
@@ -279,6 +281,46 @@ fn storm(
         field(&ours, "errors"),
         field(&ours, "non2xx"),
     );
+}
+
+/// `reloads` saves, one phone's callerid each time (the first not saved yet from `from` on), the whole
+/// file written as an editor writes it; how long each took to be served.
+fn saves(
+    addr: SocketAddr,
+    include: &Path,
+    text: &mut String,
+    paths: &[String],
+    reloads: usize,
+    from: usize,
+) -> Vec<Duration> {
+    let phones = paths.len();
+    let mut times = Vec::new();
+    for n in 0..reloads {
+        let original = |phone: usize| format!("\"Phone {phone} line 1\"");
+        let phone = (0..phones)
+            .map(|i| (from + n * 7919 + i) % phones)
+            .find(|phone| text.contains(&original(*phone)))
+            .expect("a phone not saved yet");
+        let wanted = format!("Phone {phone} line 1 saved {n}");
+        *text = text.replacen(&original(phone), &format!("\"{wanted}\""), 1);
+        let uri = format!("/phoneprov/{}", paths[phone]);
+        std::fs::write(include, &*text).expect("save");
+        let saved = Instant::now();
+        loop {
+            if let Some((200, body)) = get(addr, &uri)
+                && String::from_utf8_lossy(&body).contains(&wanted)
+            {
+                break;
+            }
+            if saved.elapsed() > Duration::from_secs(120) {
+                panic!("save {n} not served after 2 minutes");
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        times.push(saved.elapsed());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    times
 }
 
 /// Every phone's file, fetched once (so the inventory has seen every phone), each written to `copy` when

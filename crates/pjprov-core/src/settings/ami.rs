@@ -31,6 +31,10 @@ pub struct Ami {
     pub event: Option<String>,
 }
 
+/// `[ami] quiet` when it is not set; also how long the comparison after a reload waits for the next one
+/// when there is no `[ami]` (saves in quick succession are compared once, after the last).
+pub const DEFAULT_QUIET: Duration = Duration::from_secs(2);
+
 /// `[ami] notify`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotifyMode {
@@ -87,7 +91,7 @@ impl AmiPatch {
             tls_ca: self.tls_ca,
             notify: self.notify.unwrap_or(NotifyMode::Changed),
             rate: self.rate.unwrap_or(20),
-            quiet: self.quiet.unwrap_or(Duration::from_secs(2)),
+            quiet: self.quiet.unwrap_or(DEFAULT_QUIET),
             event: self.event,
         })
     }

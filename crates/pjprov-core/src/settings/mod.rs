@@ -36,7 +36,7 @@ use asterisk_config::{Config, Entry, Section};
 use rustc_hash::FxHashMap;
 
 pub use acl::{Acl, ListVerdict, NamedList, Rule, Sense, unmap};
-pub use ami::{Ami, NotifyMode};
+pub use ami::{Ami, DEFAULT_QUIET, NotifyMode};
 pub use enrol::{Enrol, EnrolMode, Proofs, duration as parse_duration, show as show_duration};
 pub use lobby::{Lobby, LobbySettings};
 pub use named_acl::{ACL_CONF, AclRef};

@@ -1,8 +1,8 @@
 //! From a save to the phones: after each reload, tell exactly the phones whose files changed to fetch them
 //! again (a SIP NOTIFY, sent by Asterisk for pjprov through the manager interface's `PJSIPNotify`).
 //!
-//! Reloads are coalesced: notifying waits until no reload has come for `[ami] quiet` (saves in quick
-//! succession are one change). The comparison (`diff.rs`) runs on the blocking pool, never on the serving
+//! Reloads are coalesced: comparing and notifying wait until no reload has come for `[ami] quiet` (2 s
+//! without `[ami]`; saves in quick succession are one change). The comparison (`diff.rs`) runs on the blocking pool, never on the serving
 //! path. NOTIFYs go out from one task at `[ami] rate` per second over one logged-in manager connection,
 //! which is re-opened with a growing delay when Asterisk is down; a phone already waiting is not queued
 //! twice; a failure is logged once per endpoint and counted. Serving never waits for any of it.
@@ -110,7 +110,11 @@ async fn run(
             request = incoming.recv() => match request {
                 None => return,
                 Some(Request::Reloaded) => {
-                    let quiet = ami.as_ref().map_or(Duration::ZERO, |a| a.quiet);
+                    // Without [ami] too: each comparison of 100,000 seen phones is a few hundred ms of
+                    // CPU, which a burst of saves would spend again and again beside its rebuilds.
+                    let quiet = ami
+                        .as_ref()
+                        .map_or(pjprov_core::settings::DEFAULT_QUIET, |a| a.quiet);
                     compare_at = Some(tokio::time::Instant::now() + quiet);
                 }
                 Some(Request::Phones(which)) => {

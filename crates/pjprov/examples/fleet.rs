@@ -167,12 +167,9 @@ fn main() {
     let samples = rss.stop();
     let start_peak = samples[..start_samples].iter().copied().max().unwrap_or(0);
     let peak = samples[start_samples..].iter().copied().max().unwrap_or(0);
-    if !times.is_empty() {
-        times.sort();
+    if let Some((median, max)) = median_and_max(&mut times) {
         println!(
-            "save -> served: median {:.0} ms, max {:.0} ms ({} saves)",
-            times[times.len() / 2].as_secs_f64() * 1000.0,
-            times[times.len() - 1].as_secs_f64() * 1000.0,
+            "save -> served: median {median:.0} ms, max {max:.0} ms ({} saves)",
             times.len()
         );
     }
@@ -201,12 +198,9 @@ fn main() {
     );
     let peak = rss.stop().into_iter().max().unwrap_or(0);
     let after = rss_kb(pid).unwrap_or(0);
-    if !times.is_empty() {
-        times.sort();
+    if let Some((median, max)) = median_and_max(&mut times) {
         println!(
-            "every phone's body cached: save -> served median {:.0} ms, max {:.0} ms; RSS {} MB before the reloads, peak {} MB ({:.2}x), {} MB after",
-            times[times.len() / 2].as_secs_f64() * 1000.0,
-            times[times.len() - 1].as_secs_f64() * 1000.0,
+            "every phone's body cached: save -> served median {median:.0} ms, max {max:.0} ms; RSS {} MB before the reloads, peak {} MB ({:.2}x), {} MB after",
             before / 1024,
             peak / 1024,
             peak as f64 / before.max(1) as f64,
@@ -321,6 +315,13 @@ fn saves(
         std::thread::sleep(Duration::from_millis(300));
     }
     times
+}
+
+/// The median and the largest of `times`, in milliseconds (sorts them); `None` when there are none.
+fn median_and_max(times: &mut [Duration]) -> Option<(f64, f64)> {
+    times.sort();
+    let ms = |d: &Duration| d.as_secs_f64() * 1000.0;
+    Some((ms(times.get(times.len() / 2)?), ms(times.last()?)))
 }
 
 /// Every phone's file, fetched once (so the inventory has seen every phone), each written to `copy` when

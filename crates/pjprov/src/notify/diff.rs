@@ -152,21 +152,26 @@ mod tests {
         let inventory = Inventory::in_memory();
         assert_eq!(changed(&before, &after, &inventory), [b]);
         // Not compared before: what it fetched is what it had.
+        fetched(&inventory, c, "x.cfg");
+        assert_eq!(changed(&before, &after, &inventory), [b, c]);
+    }
+
+    /// Phone `mac` fetched `uri` (tag `"0"`) over plain HTTP.
+    fn fetched(inventory: &Inventory, mac: Mac, uri: &str) {
         inventory.fetched(
-            c,
+            mac,
             crate::inventory::Fetch {
                 client: "192.0.2.9".parse().unwrap(),
                 server: "192.0.2.1".parse().unwrap(),
                 port: 8088,
                 host: None,
                 user_agent: "",
-                uri: "x.cfg",
+                uri,
                 etag: Some("\"0\""),
                 status: 200,
                 protocol: "http",
             },
         );
-        assert_eq!(changed(&before, &after, &inventory), [b, c]);
     }
 
     /// Two phones on one template (`${MAC} ${CALLERID}`); phone 2's callerid is `callerid`.
@@ -200,21 +205,7 @@ mod tests {
             .map(|n| Mac::parse(&format!("0004f200000{n}")).unwrap())
             .collect();
         for mac in &macs {
-            let uri = format!("{mac}.cfg");
-            inventory.fetched(
-                *mac,
-                crate::inventory::Fetch {
-                    client: "192.0.2.9".parse().unwrap(),
-                    server: "192.0.2.1".parse().unwrap(),
-                    port: 8088,
-                    host: None,
-                    user_agent: "",
-                    uri: &uri,
-                    etag: Some("\"0\""),
-                    status: 200,
-                    protocol: "http",
-                },
-            );
+            fetched(&inventory, *mac, &format!("{mac}.cfg"));
         }
         let first = fleet(dir.path(), "Two");
         let found = current(&first, &inventory, "", None);
